@@ -1,0 +1,46 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { EXIT_INPUT, analyzeCommand } from './analyze-command.js';
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/** Run the CLI; resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  // `tcpsleuth ... | head` closes our stdout early: that is not an error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+  });
+  let code = 0;
+  const program = new Command('tcpsleuth')
+    .description('TCP connection lifecycle analyzer for packet captures (pcap, pcapng)')
+    .version(version(), '-V, --version')
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ outputError: (s, write) => write(`tcpsleuth: ${s.replace(/^error: /, '')}`) })
+    .addCommand(analyzeCommand((c) => (code = c)))
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ tcpsleuth analyze capture.pcap
+  $ tcpsleuth analyze --format json capture.pcapng.gz
+  $ tcpsleuth analyze --help`,
+    );
+  for (const sub of program.commands) {
+    sub.exitOverride().configureOutput(program.configureOutput()).showHelpAfterError('(run with --help for usage)');
+  }
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : EXIT_INPUT;
+    throw e;
+  }
+  return code;
+}

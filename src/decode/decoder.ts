@@ -1,0 +1,114 @@
+import type { Frame } from '../capture/frame.js';
+import { decodeIcmpError } from './icmp.js';
+import { decodeIpv4, type LayerProblem } from './ipv4.js';
+import { decodeIpv6 } from './ipv6.js';
+import { LinkResult, NET_IPV4, NET_IPV6 } from './link-result.js';
+import { linkDecoder } from './linktypes.js';
+import {
+  IcmpError,
+  IpHeader,
+  TcpHeader,
+  type IcmpErrorPacket,
+  type OtherPacket,
+  type OtherReason,
+  type Packet,
+  type TcpPacket,
+} from './packet.js';
+import { decodeTcp } from './tcp.js';
+
+const PROTO_ICMP = 1;
+const PROTO_TCP = 6;
+const PROTO_ICMPV6 = 58;
+
+/** Counts of what the decoder saw, for the capture summary. */
+export class DecodeStats {
+  tcp = 0;
+  icmpErrors = 0;
+  /** IP fragments (first or later); TCP is decoded from first fragments only. */
+  ipFragments = 0;
+  /** Frames whose link type we do not decode, by link type. */
+  readonly unsupportedLinkTypes = new Map<number, number>();
+  /** Frames cut short by the capture before their TCP header was complete. */
+  truncated = 0;
+  /** TCP segments whose payload the capture cut short (snaplen): their length is still known. */
+  truncatedPayloads = 0;
+  /** Frames with impossible headers, by what was wrong. */
+  readonly malformed = new Map<string, number>();
+}
+
+/**
+ * Frame -> Packet. Owns one packet object of each kind and refills it per frame,
+ * so decoding allocates nothing.
+ */
+export class Decoder {
+  readonly stats = new DecodeStats();
+  private readonly link = new LinkResult();
+  private readonly tcpPacket: TcpPacket = { kind: 'tcp', frame: null as unknown as Frame, ip: new IpHeader(), tcp: new TcpHeader() };
+  private readonly icmpPacket: IcmpErrorPacket = { kind: 'icmp-error', frame: null as unknown as Frame, ip: this.tcpPacket.ip, icmp: new IcmpError() };
+  private readonly otherPacket: OtherPacket = { kind: 'other', frame: null as unknown as Frame, reason: 'not-ip', detail: '', ip: null };
+
+  decode(frame: Frame): Packet {
+    if (frame.linkType < 0) return this.other(frame, 'pseudo-frame', '', null);
+    const dec = linkDecoder(frame.linkType);
+    if (dec === undefined) {
+      const m = this.stats.unsupportedLinkTypes;
+      m.set(frame.linkType, (m.get(frame.linkType) ?? 0) + 1);
+      return this.other(frame, 'unsupported-linktype', '', null);
+    }
+    const buf = frame.buf;
+    const capEnd = frame.offset + frame.capLen;
+    // Where the frame would end had nothing been cut (never before what we have).
+    const wireEnd = frame.offset + (frame.origLen > frame.capLen ? frame.origLen : frame.capLen);
+    const link = this.link;
+    link.reset();
+    dec(buf, frame.offset, capEnd, link);
+    if (link.truncated) return this.problem(frame, { truncated: true, detail: 'link-layer header cut short by the capture' }, null);
+    if (link.net !== NET_IPV4 && link.net !== NET_IPV6) return this.other(frame, 'not-ip', '', null);
+
+    const ip = this.tcpPacket.ip;
+    const problem = link.net === NET_IPV4 ? decodeIpv4(buf, link.offset, capEnd, wireEnd, ip, false) : decodeIpv6(buf, link.offset, capEnd, wireEnd, ip, false);
+    if (problem !== null) return this.problem(frame, problem, null);
+    if (ip.fragment) {
+      this.stats.ipFragments++;
+      if (ip.laterFragment) return this.other(frame, 'ip-fragment', '', ip);
+    }
+    const l4 = ip.offset + ip.headerLength;
+    if (ip.protocol === PROTO_TCP) {
+      const p = this.tcpPacket;
+      const tp = decodeTcp(buf, l4, capEnd, ip.payloadLength, p.tcp);
+      if (tp !== null) return this.problem(frame, tp, ip);
+      this.stats.tcp++;
+      if (p.tcp.truncated) this.stats.truncatedPayloads++;
+      p.frame = frame;
+      return p;
+    }
+    if ((ip.protocol === PROTO_ICMP && ip.version === 4) || (ip.protocol === PROTO_ICMPV6 && ip.version === 6)) {
+      const p = this.icmpPacket;
+      if (decodeIcmpError(buf, l4, capEnd, ip.version, p.icmp)) {
+        this.stats.icmpErrors++;
+        p.frame = frame;
+        return p;
+      }
+    }
+    return this.other(frame, 'not-tcp', '', ip);
+  }
+
+  private problem(frame: Frame, problem: NonNullable<LayerProblem>, ip: IpHeader | null): OtherPacket {
+    if (problem.truncated) {
+      this.stats.truncated++;
+      return this.other(frame, 'truncated', problem.detail, ip);
+    }
+    const m = this.stats.malformed;
+    m.set(problem.detail, (m.get(problem.detail) ?? 0) + 1);
+    return this.other(frame, 'malformed', problem.detail, ip);
+  }
+
+  private other(frame: Frame, reason: OtherReason, detail: string, ip: IpHeader | null): OtherPacket {
+    const p = this.otherPacket;
+    p.frame = frame;
+    p.reason = reason;
+    p.detail = detail;
+    p.ip = ip;
+    return p;
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * A table of connections keyed by their address/port 4-tuple, both directions
+ * mapping to the same entry. Lookups hash the tuple in place and compare bytes,
+ * so finding a connection allocates nothing (no string keys per packet).
+ */
+
+export interface FlowKeyed {
+  readonly version: 4 | 6;
+  /** Endpoint A (the first packet's source) and B. */
+  readonly addrA: Uint8Array;
+  readonly portA: number;
+  readonly addrB: Uint8Array;
+  readonly portB: number;
+}
+
+function hashEndpoint(addr: Uint8Array, len: number, port: number): number {
+  // FNV-1a over the address and port.
+  let h = 0x811c9dc5;
+  for (let i = 0; i < len; i++) h = Math.imul(h ^ addr[i]!, 0x01000193);
+  h = Math.imul(h ^ (port >>> 8), 0x01000193);
+  h = Math.imul(h ^ (port & 0xff), 0x01000193);
+  return h >>> 0;
+}
+
+/** Same value for (src, dst) and (dst, src): the sum of the two endpoint hashes. */
+export function flowHash(addrLen: number, src: Uint8Array, sport: number, dst: Uint8Array, dport: number): number {
+  return hashEndpoint(src, addrLen, sport) + hashEndpoint(dst, addrLen, dport);
+}
+
+function sameAddr(a: Uint8Array, b: Uint8Array, len: number): boolean {
+  for (let i = 0; i < len; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** 1 if the packet goes A->B, -1 if B->A, 0 if it is another flow. */
+export function direction(f: FlowKeyed, version: 4 | 6, src: Uint8Array, sport: number, dst: Uint8Array, dport: number): 1 | -1 | 0 {
+  if (f.version !== version) return 0;
+  const len = version === 4 ? 4 : 16;
+  if (f.portA === sport && f.portB === dport && sameAddr(f.addrA, src, len) && sameAddr(f.addrB, dst, len)) return 1;
+  if (f.portA === dport && f.portB === sport && sameAddr(f.addrA, dst, len) && sameAddr(f.addrB, src, len)) return -1;
+  return 0;
+}
+
+export class FlowTable<T extends FlowKeyed> {
+  /** Hash -> entry, or entries when hashes collide (rare). */
+  private readonly map = new Map<number, T | T[]>();
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Last lookup's direction: 1 when the packet went A->B, -1 for B->A. */
+  lastDirection: 1 | -1 = 1;
+
+  get(hash: number, version: 4 | 6, src: Uint8Array, sport: number, dst: Uint8Array, dport: number): T | undefined {
+    const e = this.map.get(hash);
+    if (e === undefined) return undefined;
+    if (!Array.isArray(e)) {
+      const d = direction(e, version, src, sport, dst, dport);
+      if (d === 0) return undefined;
+      this.lastDirection = d;
+      return e;
+    }
+    for (const c of e) {
+      const d = direction(c, version, src, sport, dst, dport);
+      if (d !== 0) {
+        this.lastDirection = d;
+        return c;
+      }
+    }
+    return undefined;
+  }
+
+  /** Insert `value`, replacing an entry for the same tuple (a new connection reusing it). */
+  set(hash: number, value: T): void {
+    const e = this.map.get(hash);
+    const same = (c: T): boolean => direction(c, value.version, value.addrA, value.portA, value.addrB, value.portB) !== 0;
+    if (e === undefined) {
+      this.map.set(hash, value);
+      this.count++;
+    } else if (!Array.isArray(e)) {
+      if (same(e)) this.map.set(hash, value);
+      else {
+        this.map.set(hash, [e, value]);
+        this.count++;
+      }
+    } else {
+      const i = e.findIndex(same);
+      if (i >= 0) e[i] = value;
+      else {
+        e.push(value);
+        this.count++;
+      }
+    }
+  }
+
+  *values(): IterableIterator<T> {
+    for (const e of this.map.values()) {
+      if (Array.isArray(e)) yield* e;
+      else yield e;
+    }
+  }
+}

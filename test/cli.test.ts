@@ -1,0 +1,122 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CORPUS, HAVE_CORPUS, REPO } from './helpers/env.js';
+
+const BIN = join(REPO, 'bin', 'tcpsleuth.js');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[], input?: Buffer): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, [BIN, ...args], { maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
+      const code = err && typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 0;
+      resolve({ code, stdout, stderr });
+    });
+    if (input) child.stdin!.end(input);
+    else child.stdin!.end();
+  });
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'tcpsleuth-cli-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('CLI usage', () => {
+  it('prints help with examples for the program and for analyze, exit 0', async () => {
+    const top = await run(['--help']);
+    expect(top.code).toBe(0);
+    expect(top.stdout).toContain('analyze');
+    expect(top.stdout).toContain('Examples:');
+    const sub = await run(['analyze', '--help']);
+    expect(sub.code).toBe(0);
+    expect(sub.stdout).toContain('--format');
+    expect(sub.stdout).toContain('Examples:');
+  });
+
+  it('exits 2 on usage errors, with a one-line reason', async () => {
+    const bad = await run(['analyze', '--format', 'xml', 'x.pcap']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^tcpsleuth: .*'xml' is invalid/m);
+    const missing = await run(['analyze']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("missing required argument 'capture'");
+    const unknown = await run(['frobnicate']);
+    expect(unknown.code).toBe(2);
+  });
+
+  it('exits 2 with a one-line error for a missing file, and no stack trace', async () => {
+    const r = await run(['analyze', join(tmp, 'nope.pcap')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([`tcpsleuth: ${join(tmp, 'nope.pcap')}: cannot open: no such file`]);
+  });
+});
+
+describe.skipIf(!HAVE_CORPUS)('CLI analyze (needs ../shared/corpus)', () => {
+  const v4 = join(CORPUS, 'suricata-verify/tcp-rst-unacked-stream-01-raw/input.pcap');
+  const v6 = join(CORPUS, 'zeek/ipv6-http-atomic-frag.pcap');
+
+  it('writes the JSON contract: captures, connections with client/server endpoints, findings', async () => {
+    const r = await run(['analyze', '--format', 'json', v4, v6]);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as {
+      captures: Array<Record<string, unknown>>;
+      connections: Array<Record<string, unknown>>;
+      findings: unknown[];
+    };
+    expect(j.findings).toEqual([]);
+    expect(j.captures).toHaveLength(2);
+    for (const c of j.captures) {
+      for (const k of ['file', 'format', 'linktypes', 'packets', 'firstTime', 'lastTime', 'errors']) expect(c).toHaveProperty(k);
+      expect(c['errors']).toEqual([]);
+      expect(String(c['firstTime'])).toMatch(/^\d+\.\d{9}$/);
+    }
+    expect(j.captures[0]!['packets']).toBe(8);
+    const first = j.connections[0]!;
+    expect(first).toMatchObject({ id: 1, client: '1.1.1.1:12345', server: '2.2.2.2:8080' });
+    const six = j.connections.find((c) => String(c['client']).startsWith('['));
+    expect(six, 'an IPv6 connection').toBeDefined();
+    expect(String(six!['server'])).toMatch(/^\[[0-9a-f:]+\]:\d+$/);
+  });
+
+  it('reads standard input, plain or gzip-compressed', async () => {
+    const bytes = readFileSync(v4);
+    for (const input of [bytes, gzipSync(bytes)]) {
+      const r = await run(['analyze', '--format', 'json', '-'], input);
+      expect(r.code).toBe(0);
+      const j = JSON.parse(r.stdout) as { captures: Array<{ file: string; packets: number }>; connections: unknown[] };
+      expect(j.captures[0]).toMatchObject({ file: '<stdin>', packets: 8 });
+      expect(j.connections).toHaveLength(1);
+    }
+  });
+
+  it('reports what it read before damage, names file/offset/packet, exits 2', async () => {
+    const bytes = readFileSync(v4);
+    const cut = join(tmp, 'cut.pcap');
+    writeFileSync(cut, bytes.subarray(0, 300));
+    const r = await run(['analyze', '--format', 'json', cut]);
+    expect(r.code).toBe(2);
+    const j = JSON.parse(r.stdout) as { captures: Array<{ packets: number; errors: Array<{ offset: number; packet: number }> }>; connections: unknown[] };
+    expect(j.captures[0]!.packets).toBe(3);
+    expect(j.captures[0]!.errors[0]).toMatchObject({ packet: 4 });
+    expect(j.connections).toHaveLength(1);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^tcpsleuth: ${cut}: .*\\(byte offset \\d+, packet 4\\)$`));
+    expect(r.stderr).not.toMatch(/\bat .*\.js:\d+/);
+  });
+
+  it('prints a table with one row per connection', async () => {
+    const r = await run(['analyze', v4]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('1.1.1.1:12345');
+    expect(r.stdout).toContain('2.2.2.2:8080');
+    expect(r.stdout).toMatch(/8 packets/);
+  });
+});
