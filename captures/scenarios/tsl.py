@@ -1,0 +1,916 @@
+#!/usr/bin/env python3
+"""Runtime for the tcpsleuth test-capture scenarios.
+
+Three entry points, all used by ../make-captures.sh:
+
+  tsl.py list                      names of all scenarios, in run order
+  tsl.py attempts NAME             how many times make-captures.sh may retry NAME
+  tsl.py drive NAME --ns-client NS --ns-server NS --if-client IF --if-server IF
+               --out DIR [--attempt N]
+      Runs in the root namespace. Starts tcpdump in the vantage namespace(s),
+      starts the two role processes (`tsl.py role ...`) inside the
+      namespaces, coordinates them, adds/removes nft rules, records
+      `ss -tanoi` from both namespaces before anything is torn down, and
+      writes DIR/NAME.truth.json from what was observed.
+  tsl.py role NAME SIDE CONFIG_JSON
+      Runs inside a namespace (via `ip netns exec`). Executes the scenario's
+      client() or server() function with real blocking sockets and prints
+      one JSON line per socket call: {"side":..,"call":..,"result":"ok",..}
+      or {"side":..,"call":..,"error":"ECONNRESET","exception":..}.
+
+Each scenario is a module NAME.py (dashes become underscores) beside this
+file defining META, server(r), client(r), optionally drive(d) and checks(d).
+Nothing in a truth file is written by hand: events, ss output, sysctl
+values and pcap statistics are what the programs and the kernel reported.
+The checks are the scenario's intent compared with what was observed; a
+failed check is recorded (ok: false) and makes make-captures.sh fail.
+"""
+import errno
+import importlib
+import json
+import os
+import platform
+import queue
+import re
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+CLIENT4, SERVER4 = "10.99.0.1", "10.99.0.2"
+CLIENT6, SERVER6 = "fd00:99::1", "fd00:99::2"
+
+# Only TCP, ICMP and ICMPv6 error messages (types < 128): no ARP, neighbour
+# discovery or MLD noise in the captures.
+PCAP_FILTER = "tcp or icmp or (icmp6 and ip6[40] < 128)"
+
+ORDER = [
+    "healthy-client-close",
+    "healthy-server-close",
+    "healthy-ipv6",
+    "half-close",
+    "simultaneous-close",
+    "close-wait-stuck",
+    "write-after-fin",
+    "abortive-close-linger",
+    "abortive-close-unread",
+    "peer-reset",
+    "half-open",
+    "half-open-keepalive",
+    "connection-refused",
+    "syn-timeout",
+    "handshake-abort",
+    "zero-window",
+    "port-reuse",
+    "icmp-unreachable",
+]
+
+SYSCTLS = [
+    "net.ipv4.tcp_retries2",
+    "net.ipv4.tcp_syn_retries",
+    "net.ipv4.tcp_synack_retries",
+    "net.ipv4.tcp_syn_linear_timeouts",
+    "net.ipv4.tcp_fin_timeout",
+    "net.ipv4.tcp_keepalive_time",
+    "net.ipv4.tcp_keepalive_intvl",
+    "net.ipv4.tcp_keepalive_probes",
+    "net.ipv4.tcp_tw_reuse",
+    "net.ipv4.tcp_timestamps",
+    "net.ipv4.tcp_sack",
+    "net.ipv4.tcp_window_scaling",
+    "net.ipv4.tcp_congestion_control",
+    "net.ipv4.tcp_invalid_ratelimit",
+    "net.ipv4.tcp_rmem",
+    "net.ipv4.tcp_wmem",
+    "net.ipv4.icmp_ratelimit",
+    "net.ipv6.icmp.ratelimit",
+]
+
+
+def load(name):
+    return importlib.import_module(name.replace("-", "_"))
+
+
+def errname(e):
+    if isinstance(e, OSError) and e.errno:
+        return errno.errorcode.get(e.errno, str(e.errno))
+    return type(e).__name__
+
+
+def fmt_addr(sa):
+    host, port = sa[0], sa[1]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def now():
+    return round(time.time(), 6)
+
+
+# --------------------------------------------------------------------------
+# Role side: runs inside a namespace.
+# --------------------------------------------------------------------------
+
+class Err:
+    """Returned by a Role wrapper when the socket call failed."""
+
+    def __init__(self, name, exc):
+        self.name, self.exc = name, exc
+
+    def __bool__(self):
+        return False
+
+    def __repr__(self):
+        return f"Err({self.name})"
+
+
+class Role:
+    def __init__(self, side, cfg):
+        self.side = side
+        self.cfg = cfg
+        self.family = socket.AF_INET6 if cfg["family"] == 6 else socket.AF_INET
+        self.client_addr = cfg["client_addr"]
+        self.server_addr = cfg["server_addr"]
+        self.port = cfg["port"]
+        self.socks = []          # every socket stays referenced until exit
+        self.ids = {}
+
+    # -- logging ----------------------------------------------------------
+    def ev(self, call, **kw):
+        rec = {"ts": now(), "side": self.side, "call": call}
+        rec.update(kw)
+        sys.stdout.write(json.dumps(rec) + "\n")
+        sys.stdout.flush()
+
+    def note(self, text, **kw):
+        self.ev("note", text=text, **kw)
+
+    def _sid(self, s):
+        return self.ids.get(id(s), "?")
+
+    def _names(self, s):
+        d = {}
+        try:
+            d["local"] = fmt_addr(s.getsockname())
+        except OSError:
+            pass
+        try:
+            d["peer"] = fmt_addr(s.getpeername())
+        except OSError:
+            pass
+        return d
+
+    def _fail(self, call, s, e, **kw):
+        fields = {"sock": self._sid(s)} if s is not None else {}
+        fields.update(kw)
+        self.ev(call, error=errname(e), exception=f"{type(e).__name__}: {e}", **fields)
+        return Err(errname(e), e)
+
+    def sync(self, name, **info):
+        """Tell the driver we reached `name`, block until it releases us."""
+        self.ev("sync", name=name, **info)
+        line = sys.stdin.readline()
+        return json.loads(line) if line.strip() else {}
+
+    def ready(self):
+        self.sync("ready")
+
+    # -- sockets ----------------------------------------------------------
+    def socket(self):
+        s = socket.socket(self.family, socket.SOCK_STREAM)
+        self.socks.append(s)
+        self.ids[id(s)] = f"s{len(self.socks)}"
+        self.ev("socket", sock=self._sid(s), result="ok",
+                family="AF_INET6" if self.family == socket.AF_INET6 else "AF_INET")
+        return s
+
+    def setsockopt(self, s, optname, level, opt, value, shown=None):
+        try:
+            s.setsockopt(level, opt, value)
+        except OSError as e:
+            return self._fail("setsockopt", s, e, option=optname)
+        self.ev("setsockopt", sock=self._sid(s), option=optname,
+                value=shown if shown is not None else value, result="ok")
+        return True
+
+    def getsockopt_int(self, s, optname, level, opt):
+        v = s.getsockopt(level, opt)
+        self.ev("getsockopt", sock=self._sid(s), option=optname, value=v, result="ok")
+        return v
+
+    def reuseaddr(self, s):
+        return self.setsockopt(s, "SO_REUSEADDR", socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+
+    def linger0(self, s):
+        return self.setsockopt(s, "SO_LINGER", socket.SOL_SOCKET, socket.SO_LINGER,
+                               struct.pack("ii", 1, 0), shown={"l_onoff": 1, "l_linger": 0})
+
+    def user_timeout(self, s, ms):
+        return self.setsockopt(s, "TCP_USER_TIMEOUT", socket.IPPROTO_TCP,
+                               socket.TCP_USER_TIMEOUT, ms)
+
+    def keepalive(self, s, idle, intvl, cnt):
+        self.setsockopt(s, "SO_KEEPALIVE", socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        self.setsockopt(s, "TCP_KEEPIDLE", socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, idle)
+        self.setsockopt(s, "TCP_KEEPINTVL", socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, intvl)
+        self.setsockopt(s, "TCP_KEEPCNT", socket.IPPROTO_TCP, socket.TCP_KEEPCNT, cnt)
+
+    def rcvbuf(self, s, n):
+        self.setsockopt(s, "SO_RCVBUF", socket.SOL_SOCKET, socket.SO_RCVBUF, n)
+        return self.getsockopt_int(s, "SO_RCVBUF", socket.SOL_SOCKET, socket.SO_RCVBUF)
+
+    def sndbuf(self, s, n):
+        self.setsockopt(s, "SO_SNDBUF", socket.SOL_SOCKET, socket.SO_SNDBUF, n)
+        return self.getsockopt_int(s, "SO_SNDBUF", socket.SOL_SOCKET, socket.SO_SNDBUF)
+
+    def bind(self, s, addr):
+        try:
+            s.bind(addr)
+        except OSError as e:
+            return self._fail("bind", s, e, addr=fmt_addr(addr))
+        self.ev("bind", sock=self._sid(s), result="ok", **self._names(s))
+        return True
+
+    def listen(self, s, backlog=8):
+        try:
+            s.listen(backlog)
+        except OSError as e:
+            return self._fail("listen", s, e)
+        self.ev("listen", sock=self._sid(s), backlog=backlog, result="ok", **self._names(s))
+        return True
+
+    def listen_socket(self, rcvbuf=None):
+        s = self.socket()
+        self.reuseaddr(s)
+        if rcvbuf:
+            self.rcvbuf(s, rcvbuf)
+        self.bind(s, (self.server_addr, self.port))
+        self.listen(s)
+        return s
+
+    def connect(self, s, addr):
+        t0 = time.time()
+        try:
+            s.connect(addr)
+        except OSError as e:
+            return self._fail("connect", s, e, addr=fmt_addr(addr),
+                              elapsed=round(time.time() - t0, 6), **self._names(s))
+        self.ev("connect", sock=self._sid(s), result="ok",
+                elapsed=round(time.time() - t0, 6), **self._names(s))
+        return True
+
+    def connect_to(self, bind_port=None, bind_first=False):
+        s = self.socket()
+        if bind_port is not None or bind_first:
+            self.bind(s, (self.client_addr, bind_port or 0))
+        r = self.connect(s, (self.server_addr, self.port))
+        return s if r else r
+
+    def accept(self, ls, timeout=None):
+        if timeout is not None:
+            ls.settimeout(timeout)
+        t0 = time.time()
+        try:
+            c, _ = ls.accept()
+        except OSError as e:
+            return self._fail("accept", ls, e, elapsed=round(time.time() - t0, 6))
+        c.setblocking(True)
+        self.socks.append(c)
+        self.ids[id(c)] = f"s{len(self.socks)}"
+        self.ev("accept", sock=self._sid(ls), new_sock=self._sid(c), result="ok",
+                **self._names(c))
+        return c
+
+    def send(self, s, data):
+        try:
+            n = s.send(data)
+        except OSError as e:
+            return self._fail("send", s, e, bytes=len(data))
+        self.ev("send", sock=self._sid(s), bytes=n, result="ok")
+        return n
+
+    def sendall(self, s, data):
+        t0 = time.time()
+        try:
+            s.sendall(data)
+        except OSError as e:
+            return self._fail("sendall", s, e, bytes=len(data),
+                              elapsed=round(time.time() - t0, 6))
+        self.ev("sendall", sock=self._sid(s), bytes=len(data), result="ok",
+                elapsed=round(time.time() - t0, 6))
+        return len(data)
+
+    def recv(self, s, n=65536):
+        t0 = time.time()
+        try:
+            d = s.recv(n)
+        except OSError as e:
+            return self._fail("recv", s, e, elapsed=round(time.time() - t0, 6))
+        if d:
+            self.ev("recv", sock=self._sid(s), bytes=len(d), result="ok",
+                    elapsed=round(time.time() - t0, 6))
+        else:
+            self.ev("recv", sock=self._sid(s), bytes=0, result="eof",
+                    elapsed=round(time.time() - t0, 6))
+        return d
+
+    def recv_until_eof(self, s):
+        total = 0
+        while True:
+            d = self.recv(s)
+            if not d:
+                return total if d == b"" else d
+            total += len(d)
+
+    def shutdown(self, s, how):
+        hows = {socket.SHUT_RD: "SHUT_RD", socket.SHUT_WR: "SHUT_WR", socket.SHUT_RDWR: "SHUT_RDWR"}
+        try:
+            s.shutdown(how)
+        except OSError as e:
+            return self._fail("shutdown", s, e, how=hows[how])
+        self.ev("shutdown", sock=self._sid(s), how=hows[how], result="ok")
+        return True
+
+    def close(self, s):
+        names = self._names(s)
+        try:
+            s.close()
+        except OSError as e:
+            return self._fail("close", s, e)
+        self.ev("close", sock=self._sid(s), result="ok", **names)
+        return True
+
+    def sleep(self, sec, why=""):
+        self.ev("sleep", seconds=sec, **({"why": why} if why else {}))
+        time.sleep(sec)
+
+
+def role_main(name, side, cfg_json):
+    # a Ctrl-C on the terminal reaches the whole process group: the roles leave
+    # stopping to the driver, so that the scenario is recorded consistently
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    cfg = json.loads(cfg_json)
+    mod = load(name)
+    r = Role(side, cfg)
+    r.ev("start", pid=os.getpid(), sigpipe=str(signal.getsignal(signal.SIGPIPE)))
+    try:
+        getattr(mod, side)(r)
+    except Exception:  # recorded, the driver fails the scenario
+        r.ev("crash", traceback=traceback.format_exc())
+    r.sync("hold")   # keep every socket open until the driver has recorded ss
+    r.ev("exit")
+
+
+# --------------------------------------------------------------------------
+# pcap reading (for statistics and intent checks only).
+# --------------------------------------------------------------------------
+
+def read_pcap(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 24:
+        return []
+    magic = data[:4]
+    if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
+        en = "<"
+    else:
+        en = ">"
+    nsec = magic in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
+    linktype = struct.unpack(en + "I", data[20:24])[0]
+    off, out = 24, []
+    while off + 16 <= len(data):
+        sec, frac, incl, _orig = struct.unpack(en + "IIII", data[off:off + 16])
+        off += 16
+        frame = data[off:off + incl]
+        off += incl
+        ts = sec + frac / (1e9 if nsec else 1e6)
+        p = parse_frame(frame, linktype)
+        if p is not None:
+            p["ts"] = ts
+            out.append(p)
+    return out
+
+
+def _ip6(b):
+    return socket.inet_ntop(socket.AF_INET6, b)
+
+
+def _ip4(b):
+    return socket.inet_ntop(socket.AF_INET, b)
+
+
+def parse_frame(frame, linktype):
+    if linktype != 1 or len(frame) < 14:
+        return None
+    etype = struct.unpack("!H", frame[12:14])[0]
+    return parse_ip(frame[14:], etype)
+
+
+def parse_ip(pkt, etype):
+    if etype == 0x0800 and len(pkt) >= 20:
+        ihl = (pkt[0] & 15) * 4
+        total = struct.unpack("!H", pkt[2:4])[0]
+        proto, src, dst = pkt[9], _ip4(pkt[12:16]), _ip4(pkt[16:20])
+        body = pkt[ihl:total]
+        icmp_proto = 1
+    elif etype == 0x86DD and len(pkt) >= 40:
+        plen = struct.unpack("!H", pkt[4:6])[0]
+        proto, src, dst = pkt[6], _ip6(pkt[8:24]), _ip6(pkt[24:40])
+        body = pkt[40:40 + plen]
+        icmp_proto = 58
+    else:
+        return None
+    if proto == 6 and len(body) >= 20:
+        sport, dport, seq, ack, offf, flags, win = struct.unpack("!HHIIBBH", body[:16])
+        hl = (offf >> 4) * 4
+        fl = "".join(c for b, c in ((1, "F"), (2, "S"), (4, "R"), (8, "P"), (16, "A"), (32, "U"))
+                     if flags & b)
+        return {"proto": "tcp", "src": src, "dst": dst, "sport": sport, "dport": dport,
+                "seq": seq, "ack": ack, "flags": fl, "win": win, "len": len(body) - hl}
+    if proto == icmp_proto and len(body) >= 8:
+        p = {"proto": "icmp" if proto == 1 else "icmp6", "src": src, "dst": dst,
+             "type": body[0], "code": body[1]}
+        inner = parse_ip(body[8:], 0x0800 if proto == 1 else 0x86DD) if len(body) > 28 else None
+        if inner:
+            p["quoted"] = {k: inner.get(k) for k in ("src", "dst", "sport", "dport", "seq")}
+        return p
+    return None
+
+
+# --------------------------------------------------------------------------
+# ss parsing.
+# --------------------------------------------------------------------------
+
+def parse_ss(raw):
+    socks = []
+    for line in raw.splitlines():
+        if not line.strip() or line.startswith("State"):
+            continue
+        if line[0] in " \t":
+            continue            # the -i detail line: kept in "raw" only
+        parts = line.split()
+        if len(parts) < 5:
+            continue
+        entry = {"state": parts[0], "recv_q": int(parts[1]), "send_q": int(parts[2]),
+                 "local": parts[3], "peer": parts[4], "timer": None}
+        m = re.search(r"timer:\(([^)]*)\)", line)
+        if m:
+            f = m.group(1).split(",")
+            entry["timer"] = {"name": f[0], "expires": f[1] if len(f) > 1 else None,
+                              "retrans": int(f[2]) if len(f) > 2 and f[2].isdigit() else None,
+                              "raw": m.group(0)}
+        socks.append(entry)
+    return socks
+
+
+def port_of(addr):
+    return int(addr.rsplit(":", 1)[1]) if addr and ":" in addr else None
+
+
+# --------------------------------------------------------------------------
+# Driver side: runs in the root namespace.
+# --------------------------------------------------------------------------
+
+class ScenarioError(Exception):
+    pass
+
+
+class Interrupted(ScenarioError):
+    pass
+
+
+def _on_signal(signum, _frame):
+    # first SIGINT/SIGTERM: abort the scenario but still stop tcpdump, the roles
+    # and write what was observed; further signals are ignored during cleanup
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Interrupted(f"interrupted by {signal.Signals(signum).name}")
+
+
+class Driver:
+    def __init__(self, name, args):
+        self.name = name
+        self.mod = load(name)
+        self.meta = self.mod.META
+        self.args = args
+        self.ns = {"client": args.ns_client, "server": args.ns_server}
+        self.ifname = {"client": args.if_client, "server": args.if_server}
+        fam = self.meta.get("family", 4)
+        self.cfg = {
+            "family": fam,
+            "client_addr": CLIENT6 if fam == 6 else CLIENT4,
+            "server_addr": SERVER6 if fam == 6 else SERVER4,
+            "port": self.meta["port"],
+        }
+        self.events = []
+        self.actions = []
+        self.snapshots = []
+        self.syncs = {"client": {}, "server": {}}
+        self.cv = threading.Condition()
+        self.procs = {}
+        self.stderr = {"client": [], "server": []}
+        self.dumps = []
+        self.nft_ready = set()
+        self.t_start = time.time()
+        self.deadline = self.t_start + self.meta.get("timeout", 25)
+
+    # -- helpers usable from scenario drive() -----------------------------
+    def run_ns(self, side, *cmd, record=True, check=True, stdin=None):
+        full = ["ip", "netns", "exec", self.ns[side], *cmd]
+        p = subprocess.run(full, input=stdin, capture_output=True, text=True)
+        if record:
+            self.actions.append({"ts": now(), "side": side, "command": " ".join(cmd)
+                                 + (f" <<< {stdin.strip()}" if stdin else ""),
+                                 "rc": p.returncode,
+                                 **({"stderr": p.stderr.strip()} if p.stderr.strip() else {})})
+        if check and p.returncode != 0:
+            raise ScenarioError(f"{' '.join(full)} failed: {p.stderr.strip()}")
+        return p.stdout
+
+    def sysctl(self, side, key, value):
+        self.run_ns(side, "sysctl", "-w", f"{key}={value}")
+
+    def nft(self, side, *rules):
+        if side not in self.nft_ready:
+            self.run_ns(side, "nft", "-f", "-", stdin=(
+                "add table inet tsl\n"
+                "add chain inet tsl in { type filter hook input priority 0; policy accept; }\n"
+                "add chain inet tsl out { type filter hook output priority 0; policy accept; }\n"))
+            self.nft_ready.add(side)
+        for rule in rules:
+            self.run_ns(side, "nft", "add", "rule", "inet", "tsl", *rule.split())
+
+    def nft_flush(self, side):
+        self.run_ns(side, "nft", "flush", "table", "inet", "tsl")
+
+    def sleep(self, sec):
+        time.sleep(sec)
+
+    def wait(self, side, name, timeout=None):
+        limit = self.deadline if timeout is None else min(self.deadline, time.time() + timeout)
+        with self.cv:
+            while name not in self.syncs[side]:
+                proc = self.procs.get(side)
+                if proc is not None and proc.poll() is not None:
+                    raise ScenarioError(f"{side} exited before sync {name!r}")
+                left = limit - time.time()
+                if left <= 0:
+                    raise ScenarioError(f"timeout waiting for {side} sync {name!r}")
+                self.cv.wait(min(left, 0.2))
+            return self.syncs[side][name]
+
+    def release(self, side, name, **payload):
+        p = self.procs[side]
+        p.stdin.write(json.dumps({"name": name, **payload}) + "\n")
+        p.stdin.flush()
+
+    def snapshot(self, label):
+        snap = {"label": label, "ts": now()}
+        for side in ("client", "server"):
+            raw = self.run_ns(side, "ss", "-tanoi", record=False)
+            snap[side] = {"namespace_role": side, "raw": raw, "sockets": parse_ss(raw)}
+        self.snapshots.append(snap)
+        return snap
+
+    # -- processes --------------------------------------------------------
+    def _reader(self, side, stream):
+        for line in stream:
+            line = line.rstrip("\n")
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                rec = {"ts": now(), "side": side, "call": "stdout", "text": line}
+            with self.cv:
+                if rec.get("call") == "sync":
+                    self.syncs[side][rec["name"]] = rec
+                else:
+                    self.events.append(rec)
+                self.cv.notify_all()
+        with self.cv:
+            self.cv.notify_all()
+
+    def _err_reader(self, side, stream):
+        for line in stream:
+            self.stderr[side].append(line.rstrip("\n"))
+
+    def spawn(self, side):
+        cmd = ["ip", "netns", "exec", self.ns[side], sys.executable, "-u",
+               os.path.join(HERE, "tsl.py"), "role", self.name, side, json.dumps(self.cfg)]
+        p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, bufsize=1)
+        self.procs[side] = p
+        threading.Thread(target=self._reader, args=(side, p.stdout), daemon=True).start()
+        threading.Thread(target=self._err_reader, args=(side, p.stderr), daemon=True).start()
+
+    def start_capture(self, side, path):
+        cmd = ["ip", "netns", "exec", self.ns[side], "tcpdump", "-i", self.ifname[side],
+               "-w", path, "-U", "-s", "0", "--immediate-mode", "-Z", "root", "-n",
+               PCAP_FILTER]
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        t0 = time.time()
+        errs = []
+        while True:
+            line = p.stderr.readline()
+            if not line:
+                raise ScenarioError(f"tcpdump failed: {''.join(errs)}")
+            errs.append(line)
+            if "listening on" in line:
+                break
+            if time.time() - t0 > 5:
+                raise ScenarioError("tcpdump did not start")
+        self.dumps.append({"side": side, "path": path, "proc": p})
+
+    def stop_captures(self):
+        for d in self.dumps:
+            p = d["proc"]
+            if p.poll() is None:
+                p.send_signal(signal.SIGINT)
+            try:
+                _, err = p.communicate(timeout=5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                _, err = p.communicate()
+            d["stats"] = [l for l in (err or "").splitlines() if "packets" in l]
+
+    def stop_roles(self):
+        for side, p in self.procs.items():
+            if p.poll() is None:
+                try:
+                    self.release(side, "hold")
+                except (BrokenPipeError, OSError):
+                    pass
+        for side, p in self.procs.items():
+            try:
+                p.wait(timeout=0.2 if self.interrupted else 3)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+    # -- queries for checks -----------------------------------------------
+    def evs(self, side=None, call=None):
+        return [e for e in self.events
+                if (side is None or e.get("side") == side) and (call is None or e.get("call") == call)]
+
+    def connections(self):
+        """Client endpoint of each connection, from the client's connect events."""
+        out = []
+        for e in self.evs("client"):
+            if e["call"] in ("connect",) and e.get("local"):
+                out.append({"client": e["local"],
+                            "server": e.get("peer") or fmt_addr((self.cfg["server_addr"], self.cfg["port"])),
+                            "connect": e.get("result") or e.get("error")})
+        return out
+
+    def snap(self, label="final"):
+        for s in self.snapshots:
+            if s["label"] == label:
+                return s
+        return None
+
+    def state(self, side, label="final", conn=0):
+        """ss state of connection #conn as seen in namespace `side`, None if absent."""
+        conns = self.connections()
+        if not conns:
+            return None
+        c, srv = conns[conn]["client"], conns[conn]["server"]
+        local, peer = (c, srv) if side == "client" else (srv, c)
+        snap = self.snap(label)
+        for s in snap[side]["sockets"]:
+            if s["local"] == local and s["peer"] == peer:
+                return s["state"]
+        return None
+
+    def errors(self, side, call=None):
+        return [e["error"] for e in self.evs(side, call) if "error" in e]
+
+    def packets(self, vantage=None):
+        for c in self.capture_info:
+            if vantage is None or c["vantage"] == vantage:
+                return c["_packets"]
+        return []
+
+    def tcp_from(self, side, flag=None, vantage=None):
+        addr = self.cfg["client_addr"] if side == "client" else self.cfg["server_addr"]
+        return [p for p in self.packets(vantage) if p["proto"] == "tcp" and p["src"] == addr
+                and (flag is None or flag in p["flags"])]
+
+    # -- main -------------------------------------------------------------
+    def run(self):
+        meta = self.meta
+        out = self.args.out
+        vantage = meta["vantage"]
+        files = []
+        if vantage == "both":
+            files = [("client", f"{self.name}.pcap"), ("server", f"{self.name}.server.pcap")]
+        else:
+            files = [(vantage, f"{self.name}.pcap")]
+        # remove a stale server-side file of an earlier run with a different vantage
+        stale = os.path.join(out, f"{self.name}.server.pcap")
+        if vantage != "both" and os.path.exists(stale):
+            os.unlink(stale)
+        error = None
+        self.interrupted = False
+        signal.signal(signal.SIGINT, _on_signal)
+        signal.signal(signal.SIGTERM, _on_signal)
+        try:
+            for side, kv in meta.get("sysctl", {}).items():
+                for k, v in kv.items():
+                    self.sysctl(side, k, v)
+            for side, rules in meta.get("nft", {}).items():
+                self.nft(side, *rules)
+            for side, spec in meta.get("tc", {}).items():
+                self.run_ns(side, "tc", "qdisc", "add", "dev", self.ifname[side], *spec.split())
+            for side, fn in files:
+                self.start_capture(side, os.path.join(out, fn))
+            self.spawn("server")
+            self.wait("server", "ready")
+            self.release("server", "ready")
+            self.spawn("client")
+            if hasattr(self.mod, "drive"):
+                self.mod.drive(self)
+            self.wait("client", "hold")
+            self.wait("server", "hold")
+            time.sleep(meta.get("settle", 0.3))
+        except Interrupted as e:
+            error = str(e)
+            self.interrupted = True
+        except ScenarioError as e:
+            error = str(e)
+        except Exception:
+            error = traceback.format_exc()
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        try:
+            self.snapshot("final")
+        except Exception:
+            error = (error or "") + "\nss failed: " + traceback.format_exc()
+        self.stop_captures()
+        self.stop_roles()
+        time.sleep(0.05)
+        return self.finish(files, error)
+
+    def finish(self, files, error):
+        meta = self.meta
+        self.events.sort(key=lambda e: e.get("ts", 0))
+        self.capture_info = []
+        for (side, fn), d in zip(files, self.dumps):
+            path = os.path.join(self.args.out, fn)
+            pk = read_pcap(path) if os.path.exists(path) else []
+            self.capture_info.append({
+                "file": fn, "vantage": side, "namespace_role": side,
+                "interface": self.ifname[side], "filter": PCAP_FILTER,
+                "packets": len(pk),
+                "tcp_packets": sum(1 for p in pk if p["proto"] == "tcp"),
+                "icmp_packets": sum(1 for p in pk if p["proto"] != "tcp"),
+                "bytes": os.path.getsize(path) if os.path.exists(path) else 0,
+                "first_ts": round(pk[0]["ts"], 6) if pk else None,
+                "last_ts": round(pk[-1]["ts"], 6) if pk else None,
+                "tcpdump_stats": d.get("stats", []),
+                "_packets": pk,
+            })
+        checks = []
+        crashed = [e for e in self.events if e.get("call") == "crash"]
+        if error is None and not crashed and hasattr(self.mod, "checks"):
+            try:
+                for desc, observed, ok in self.mod.checks(self):
+                    checks.append({"check": desc, "observed": observed, "ok": bool(ok)})
+            except Exception:
+                error = "checks raised: " + traceback.format_exc()
+        sysctl = {}
+        for side in ("client", "server"):
+            sysctl[side] = {}
+            for k in SYSCTLS:
+                try:
+                    sysctl[side][k] = self.run_ns(side, "sysctl", "-n", k, record=False,
+                                                  check=False).strip() or None
+                except Exception:
+                    sysctl[side][k] = None
+        summary = {}
+        for side in ("client", "server"):
+            lines = []
+            for e in self.evs(side):
+                if e["call"] in ("start", "exit", "getsockopt"):
+                    continue
+                if e["call"] == "note":
+                    lines.append(f"note: {e['text']}")
+                    continue
+                if e["call"] == "sleep":
+                    lines.append(f"sleep {e['seconds']}s")
+                    continue
+                extra = ""
+                if "bytes" in e:
+                    extra = f" {e['bytes']} bytes"
+                if "how" in e:
+                    extra += f" {e['how']}"
+                if "option" in e:
+                    extra += f" {e['option']}={json.dumps(e.get('value'))}"
+                res = e.get("error") or e.get("result") or ""
+                lines.append(f"{e['call']}{extra} -> {res}")
+            summary[side] = lines
+        final = self.snap("final")
+        truth = {
+            "scenario": self.name,
+            "description": meta["description"],
+            "patterns": meta["patterns"],
+            "vantage": meta["vantage"],
+            "family": "ipv6" if self.cfg["family"] == 6 else "ipv4",
+            "client": {"address": self.cfg["client_addr"],
+                       "endpoints": sorted({c["client"] for c in self.connections()})},
+            "server": {"address": self.cfg["server_addr"], "port": self.cfg["port"],
+                       "endpoint": fmt_addr((self.cfg["server_addr"], self.cfg["port"]))},
+            "connections": self.connections(),
+            "captures": [{k: v for k, v in c.items() if not k.startswith("_")}
+                         for c in self.capture_info],
+            "observed": {
+                "client": {"calls": summary["client"], "errors": self.errors("client")},
+                "server": {"calls": summary["server"], "errors": self.errors("server")},
+                "final_ss": {side: [{k: s[k] for k in ("state", "local", "peer", "timer", "recv_q", "send_q")}
+                                    for s in final[side]["sockets"]] if final else None
+                             for side in ("client", "server")},
+            },
+            "events": self.events,
+            "driver_actions": self.actions,
+            "ss": self.snapshots,
+            "sysctl": sysctl,
+            "checks": checks,
+            "intent_met": bool(checks) and all(c["ok"] for c in checks) and error is None,
+            "error": error,
+            "role_stderr": {k: v for k, v in self.stderr.items() if v} or None,
+            "attempt": self.args.attempt,
+            "environment": {
+                "kernel": platform.release(),
+                "python": platform.python_version(),
+                "namespaces": {"client": self.ns["client"], "server": self.ns["server"]},
+                "interfaces": {"client": self.ifname["client"], "server": self.ifname["server"]},
+                "mtu": 1500,
+                "offloads": "tso, gso, gro, tx/rx checksum offload disabled on both veth ends",
+            },
+            "generated_by": "captures/make-captures.sh",
+            "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        with open(os.path.join(self.args.out, f"{self.name}.truth.json"), "w") as f:
+            f.write(dumps(truth) + "\n")
+        status = "ok" if truth["intent_met"] else "INTENT NOT MET"
+        print(f"  {self.name}: {status}  ({', '.join(c['file'] + ':' + str(c['packets']) + ' pkts' for c in self.capture_info)})")
+        for c in checks:
+            print(f"    [{'x' if c['ok'] else ' '}] {c['check']}: {json.dumps(c['observed'])}")
+        if error:
+            print(f"    error: {error}")
+        for side, lines in self.stderr.items():
+            for l in lines[-10:]:
+                print(f"    {side} stderr: {l}")
+        if self.interrupted:
+            return 130
+        if error:
+            return 1
+        return 0 if truth["intent_met"] else 3
+
+
+def dumps(obj, indent=0, width=110):
+    """JSON with one line per small object/array: readable and compact."""
+    flat = json.dumps(obj)
+    if len(flat) + indent <= width or not isinstance(obj, (dict, list)) or not obj:
+        return flat
+    pad = " " * (indent + 1)
+    if isinstance(obj, dict):
+        items = [f"{pad}{json.dumps(k)}: {dumps(v, indent + 1, width)}" for k, v in obj.items()]
+        return "{\n" + ",\n".join(items) + "\n" + " " * indent + "}"
+    items = [pad + dumps(v, indent + 1, width) for v in obj]
+    return "[\n" + ",\n".join(items) + "\n" + " " * indent + "]"
+
+
+def main(argv):
+    import argparse
+    if len(argv) >= 2 and argv[1] == "list":
+        print("\n".join(ORDER))
+        return 0
+    if len(argv) >= 3 and argv[1] == "attempts":
+        print(load(argv[2]).META.get("attempts", 1))
+        return 0
+    if len(argv) >= 5 and argv[1] == "role":
+        role_main(argv[2], argv[3], argv[4])
+        return 0
+    ap = argparse.ArgumentParser()
+    ap.add_argument("cmd", choices=["drive"])
+    ap.add_argument("name")
+    ap.add_argument("--ns-client", required=True)
+    ap.add_argument("--ns-server", required=True)
+    ap.add_argument("--if-client", default="veth-c")
+    ap.add_argument("--if-server", default="veth-s")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--attempt", type=int, default=1)
+    args = ap.parse_args(argv[1:])
+    if args.name not in ORDER:
+        print(f"unknown scenario {args.name}", file=sys.stderr)
+        return 2
+    return Driver(args.name, args).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
