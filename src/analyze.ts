@@ -2,6 +2,9 @@ import type { CaptureSink, Frame, InterfaceInfo } from './capture/frame.js';
 import { readCapture } from './capture/read-capture.js';
 import { Decoder, type DecodeStats } from './decode/decoder.js';
 import { isSupportedLinkType, linkTypeName } from './decode/linktypes.js';
+import { DetectorEngine } from './detect/engine.js';
+import type { Finding } from './detect/finding.js';
+import { DEFAULT_DETECT_OPTIONS, type DetectOptions } from './detect/options.js';
 import type { Connection } from './track/connection.js';
 import { ConnectionTracker } from './track/tracker.js';
 
@@ -43,6 +46,69 @@ export interface CaptureSummary {
 export interface AnalysisResult {
   captures: CaptureSummary[];
   connections: Connection[];
+  findings: Finding[];
+  /** Time of the last packet: "now" for open connections' time in state. */
+  end: { sec: number; nsec: number } | null;
+  options: DetectOptions;
+  /** ICMP errors that quoted no connection of the capture. */
+  unmatchedIcmp: number;
+}
+
+/** How often (capture seconds) the clock runs the time-based checks. */
+const TICK_SECONDS = 1;
+
+/**
+ * The stages after the reader: decode -> track -> detect. One per analysis; the
+ * same object serves files (clock = packet time) and live capture (clock = wall time).
+ */
+export class Pipeline {
+  readonly tracker: ConnectionTracker;
+  readonly engine: DetectorEngine;
+  private lastTick = -Infinity;
+  /** Latest packet time seen. */
+  endSec = -Infinity;
+  endNsec = 0;
+
+  constructor(readonly options: DetectOptions = DEFAULT_DETECT_OPTIONS) {
+    this.tracker = new ConnectionTracker({ timeWaitSeconds: options.timeWaitSeconds });
+    this.engine = new DetectorEngine(options);
+  }
+
+  packet(decoder: Decoder, frame: Frame): void {
+    if (frame.hasTime) {
+      if (frame.sec - this.lastTick >= TICK_SECONDS) this.tick(frame.sec, frame.nsec);
+      if (frame.sec > this.endSec || (frame.sec === this.endSec && frame.nsec > this.endNsec)) {
+        this.endSec = frame.sec;
+        this.endNsec = frame.nsec;
+      }
+    }
+    const p = decoder.decode(frame);
+    if (p.kind === 'tcp') {
+      const c = this.tracker.onTcp(p);
+      if (this.tracker.created) this.engine.connection(c);
+      this.engine.segment(this.tracker.segment);
+    } else if (p.kind === 'icmp-error') {
+      const c = this.tracker.onIcmp(p);
+      if (c !== null) this.engine.icmp(c, c.icmp[c.icmp.length - 1]!);
+    }
+  }
+
+  /** Run the clock: kernel timers first, then the time-based detectors. */
+  tick(sec: number, nsec: number): void {
+    this.lastTick = sec;
+    this.tracker.tick(sec, nsec);
+    this.engine.clock(this.tracker.active, { sec, nsec });
+  }
+
+  /** End of input at `sec.nsec` (the last packet's time for files). */
+  finish(): { sec: number; nsec: number } | null {
+    if (this.endSec === -Infinity) return null;
+    const end = { sec: this.endSec, nsec: this.endNsec };
+    this.tick(end.sec, end.nsec);
+    this.engine.end(this.tracker.connections, end);
+    this.tracker.finish();
+    return end;
+  }
 }
 
 /** Warnings kept per capture: a damaged file must not turn into unbounded memory. */
@@ -61,7 +127,7 @@ class CaptureAccount implements CaptureSink {
 
   constructor(
     private readonly decoder: Decoder,
-    private readonly tracker: ConnectionTracker,
+    private readonly pipeline: Pipeline,
   ) {}
 
   onInterface(info: InterfaceInfo): void {
@@ -87,8 +153,7 @@ class CaptureAccount implements CaptureSink {
         this.lastNsec = nsec;
       }
     }
-    const p = this.decoder.decode(frame);
-    if (p.kind === 'tcp') this.tracker.onTcp(p);
+    this.pipeline.packet(this.decoder, frame);
   }
 }
 
@@ -96,14 +161,15 @@ class CaptureAccount implements CaptureSink {
  * Read each capture in turn through decode and connection tracking. Damage ends
  * the reading of that file only: everything before it is kept and reported.
  */
-export async function analyzeCaptures(inputs: string[], stdin?: NodeJS.ReadableStream): Promise<AnalysisResult> {
-  const tracker = new ConnectionTracker();
+export async function analyzeCaptures(inputs: string[], options: DetectOptions = DEFAULT_DETECT_OPTIONS, stdin?: NodeJS.ReadableStream): Promise<AnalysisResult> {
+  const pipeline = new Pipeline(options);
+  const tracker = pipeline.tracker;
   const captures: CaptureSummary[] = [];
   for (let i = 0; i < inputs.length; i++) {
     const input = inputs[i]!;
     tracker.captureIndex = i;
     const decoder = new Decoder();
-    const acct = new CaptureAccount(decoder, tracker);
+    const acct = new CaptureAccount(decoder, pipeline);
     const r = await readCapture(input, acct, stdin);
     captures.push({
       file: input === '-' ? '<stdin>' : input,
@@ -126,5 +192,8 @@ export async function analyzeCaptures(inputs: string[], stdin?: NodeJS.ReadableS
       decode: decoder.stats,
     });
   }
-  return { captures, connections: tracker.connections };
+  const end = pipeline.finish();
+  const order = (f: Finding): number => f.sec + f.nsec / 1e9;
+  const findings = [...pipeline.engine.findings].sort((a, b) => order(a) - order(b) || a.connection - b.connection);
+  return { captures, connections: tracker.connections, findings, end, options, unmatchedIcmp: tracker.unmatchedIcmp };
 }

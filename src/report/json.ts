@@ -1,8 +1,10 @@
 import type { AnalysisResult, CaptureSummary } from '../analyze.js';
 import { formatEpoch } from '../capture/timestamp.js';
-import type { Connection, DirectionStats } from '../track/connection.js';
-import { formatEndpoint } from '../util/address.js';
+import type { Finding } from '../detect/finding.js';
+import type { Connection } from '../track/connection.js';
+import type { Endpoint } from '../track/endpoint.js';
 import { flagNames } from './flags.js';
+import { makeView, openAtEnd, secondsInState, type ViewOptions } from './view.js';
 
 /**
  * The JSON contract (README "JSON output"): later versions add fields, never
@@ -49,46 +51,99 @@ function captureJson(c: CaptureSummary): Record<string, unknown> {
   };
 }
 
-function directionJson(d: DirectionStats): Record<string, unknown> {
-  return { packets: d.packets, payloadBytes: d.payloadBytes, ipBytes: d.ipBytes, flags: flagNames(d.flags) };
+function directionJson(d: Endpoint): Record<string, unknown> {
+  return {
+    packets: d.packets,
+    payloadBytes: d.payloadBytes,
+    ipBytes: d.ipBytes,
+    flags: flagNames(d.flags),
+    retransmissions: d.retransmissions,
+    probes: d.probes,
+    zeroWindowEpisodes: d.zeroWindowEpisodes,
+  };
+}
+
+function endpointJson(c: Connection, e: Endpoint, end: AnalysisResult['end']): Record<string, unknown> {
+  return {
+    address: c.address(e.role),
+    state: e.state,
+    since: formatEpoch(e.since.sec, e.since.nsec),
+    sinceFrame: e.since.frame,
+    secondsInState: Number(secondsInState(c, e.role, end).toFixed(6)),
+    inferred: e.inferred,
+    isn: e.isn >= 0 ? e.isn : null,
+    mss: e.mss >= 0 ? e.mss : null,
+    windowScale: e.windowScale >= 0 ? e.windowScale : null,
+    ignoredRsts: e.ignoredRsts,
+    transitions: e.transitions.map((t) => ({
+      from: t.from,
+      to: t.to,
+      time: formatEpoch(t.at.sec, t.at.nsec),
+      capture: t.at.capture,
+      frame: t.at.frame,
+      why: t.why,
+    })),
+  };
 }
 
 export function connectionEndpoints(c: Connection): { client: string; server: string } {
-  const a = formatEndpoint(c.version, c.addrA, c.portA);
-  const b = formatEndpoint(c.version, c.addrB, c.portB);
-  return c.clientIsA ? { client: a, server: b } : { client: b, server: a };
+  return { client: c.address('client'), server: c.address('server') };
 }
 
 export function durationSeconds(c: Connection): number {
   return c.lastSec - c.firstSec + (c.lastNsec - c.firstNsec) / 1e9;
 }
 
-function connectionJson(c: Connection): Record<string, unknown> {
+function connectionJson(c: Connection, end: AnalysisResult['end']): Record<string, unknown> {
   return {
     id: c.id,
     ...connectionEndpoints(c),
     ipVersion: c.version,
     partial: c.partial,
+    clientState: c.client.state,
+    serverState: c.server.state,
+    openAtEnd: openAtEnd(c),
     firstTime: formatEpoch(c.firstSec, c.firstNsec),
     lastTime: formatEpoch(c.lastSec, c.lastNsec),
     duration: Number(durationSeconds(c).toFixed(9)),
+    handshakeRtt: c.handshakeRtt >= 0 ? Number(c.handshakeRtt.toFixed(9)) : null,
     firstCapture: c.firstCapture,
     firstFrame: c.firstFrame,
     lastCapture: c.lastCapture,
     lastFrame: c.lastFrame,
-    fromClient: directionJson(c.fromClient),
-    fromServer: directionJson(c.fromServer),
+    previousConnection: c.previous?.id ?? null,
+    fromClient: directionJson(c.client),
+    fromServer: directionJson(c.server),
+    endpoints: { client: endpointJson(c, c.client, end), server: endpointJson(c, c.server, end) },
   };
 }
 
-export function toJson(r: AnalysisResult): Record<string, unknown> {
+export function findingJson(f: Finding): Record<string, unknown> {
+  return {
+    kind: f.kind,
+    severity: f.severity,
+    connection: f.connection,
+    endpoint: f.endpoint,
+    endpointAddress: f.endpointAddress,
+    capture: f.capture,
+    packets: f.packets,
+    time: formatEpoch(f.sec, f.nsec),
+    summary: f.summary,
+    explanation: f.explanation,
+    details: f.details,
+  };
+}
+
+export function toJson(r: AnalysisResult, view?: ViewOptions): Record<string, unknown> {
+  const v = makeView(r, view);
   return {
     captures: r.captures.map(captureJson),
-    connections: r.connections.map(connectionJson),
-    findings: [],
+    connections: v.connections.map((c) => connectionJson(c, r.end)),
+    findings: v.findings.map(findingJson),
+    options: r.options,
   };
 }
 
-export function renderJson(r: AnalysisResult): string {
-  return `${JSON.stringify(toJson(r), null, 2)}\n`;
+export function renderJson(r: AnalysisResult, view?: ViewOptions): string {
+  return `${JSON.stringify(toJson(r, view), null, 2)}\n`;
 }

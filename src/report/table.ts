@@ -1,8 +1,9 @@
 import Table from 'cli-table3';
 import type { AnalysisResult, CaptureSummary } from '../analyze.js';
 import { formatIso } from '../capture/timestamp.js';
-import { connectionEndpoints, durationSeconds } from './json.js';
-import { flagLetters } from './flags.js';
+import { SEVERITIES, type Finding } from '../detect/finding.js';
+import { durationSeconds } from './json.js';
+import { makeView, openAtEnd, secondsInState, type ViewOptions } from './view.js';
 
 function captureLine(c: CaptureSummary): string {
   const parts = [c.format ?? 'unknown format'];
@@ -21,37 +22,85 @@ function captureLine(c: CaptureSummary): string {
   return `${c.file}: ${parts.join(', ')}${extra.length ? ` (${extra.join(', ')})` : ''}`;
 }
 
-/** The terminal view: one line per capture, then one row per connection. */
-export function renderTable(r: AnalysisResult): string {
+/** Wrap prose to `width` columns with an indent. */
+export function wrap(text: string, width: number, indent: string): string {
+  const words = text.split(/\s+/);
+  const lines: string[] = [];
+  let line = indent;
+  for (const w of words) {
+    if (line.length > indent.length && line.length + 1 + w.length > width) {
+      lines.push(line);
+      line = indent + w;
+    } else line += (line.length > indent.length ? ' ' : '') + w;
+  }
+  if (line.length > indent.length) lines.push(line);
+  return lines.join('\n');
+}
+
+function secs(s: number): string {
+  return s >= 100 ? `${Math.round(s)}s` : s >= 1 ? `${s.toFixed(1)}s` : `${(s * 1000).toFixed(0)}ms`;
+}
+
+function findingBlock(f: Finding, width: number): string {
+  const head = `  [${f.kind}] connection ${f.connection}, ${f.endpoint} ${f.endpointAddress}`;
+  const pk = f.packets.length ? `      packets: ${f.packets.join(', ')}${f.capture > 0 ? ` (capture ${f.capture + 1})` : ''}` : '';
+  return [head, wrap(f.summary, width, '      '), wrap(f.explanation, width, '      '), pk].filter(Boolean).join('\n');
+}
+
+/** The terminal view: captures, the connection table with both endpoints' states, findings by severity. */
+export function renderTable(r: AnalysisResult, view?: ViewOptions, width = 100): string {
+  const v = makeView(r, view);
   const out: string[] = r.captures.map(captureLine);
-  if (r.connections.length === 0) {
+  if (v.connections.length === 0) {
     out.push('No TCP connections.');
     return `${out.join('\n')}\n`;
   }
   const multi = r.captures.length > 1;
+  const count = new Map<number, number>();
+  for (const f of v.findings) count.set(f.connection, (count.get(f.connection) ?? 0) + 1);
   const t = new Table({
-    head: ['#', 'Client', 'Server', 'Start (UTC)', 'Duration', 'Pkts c>s', 'Bytes c>s', 'Flags c>s', 'Pkts s>c', 'Bytes s>c', 'Flags s>c'],
+    head: ['#', 'Client', 'Server', 'Client state', 'Server state', 'Start (UTC)', 'Duration', 'c>s pkts/bytes', 's>c pkts/bytes', 'Findings'],
     style: { head: [], border: [] },
   });
-  for (const c of r.connections) {
-    const { client, server } = connectionEndpoints(c);
-    const fc = c.fromClient;
-    const fs = c.fromServer;
+  for (const c of v.connections) {
+    const state = (role: 'client' | 'server'): string => {
+      const e = role === 'client' ? c.client : c.server;
+      const open = e.state !== 'CLOSED' && e.state !== 'LISTEN';
+      return open ? `${e.state} ${secs(secondsInState(c, role, r.end))}` : e.state;
+    };
     t.push([
       `${c.id}${c.partial ? '*' : ''}`,
-      client,
-      server,
+      c.address('client'),
+      c.address('server'),
+      state('client'),
+      state('server'),
       (multi ? `[${c.firstCapture + 1}] ` : '') + formatIso(c.firstSec, c.firstNsec).replace('T', ' '),
-      `${durationSeconds(c).toFixed(3)}s`,
-      fc.packets,
-      fc.payloadBytes,
-      flagLetters(fc.flags),
-      fs.packets,
-      fs.payloadBytes,
-      flagLetters(fs.flags),
+      secs(durationSeconds(c)),
+      `${c.client.packets}/${c.client.payloadBytes}`,
+      `${c.server.packets}/${c.server.payloadBytes}`,
+      count.get(c.id) ?? '',
     ]);
   }
   out.push(t.toString());
-  if (r.connections.some((c) => c.partial)) out.push('* no SYN seen: the capture began mid-connection; client and server are guessed.');
+  const notes: string[] = [];
+  if (v.connections.some((c) => c.partial)) notes.push('* no SYN seen: the capture began mid-connection; client and server are guessed, states inferred.');
+  notes.push('States are each endpoint\'s RFC 9293 state at the end of the capture, with the time spent in it.');
+  out.push(notes.join('\n'));
+
+  for (const sev of SEVERITIES) {
+    const fs = v.findings.filter((f) => f.severity === sev);
+    if (!fs.length) continue;
+    out.push('', `${sev.toUpperCase()}S (${fs.length})`);
+    for (const f of fs) out.push(findingBlock(f, width), '');
+  }
+  if (!v.findings.length) out.push('', 'No findings.');
+  const open = v.connections.filter(openAtEnd);
+  if (open.length) {
+    out.push('', `Open at the end of the capture (${open.length}):`);
+    for (const c of open.slice(0, 50)) {
+      out.push(`  ${c.id}: ${c.address('client')} ${c.client.state} (${secs(secondsInState(c, 'client', r.end))}) <-> ${c.address('server')} ${c.server.state} (${secs(secondsInState(c, 'server', r.end))})`);
+    }
+    if (open.length > 50) out.push(`  ... and ${open.length - 50} more (see --format json)`);
+  }
   return `${out.join('\n')}\n`;
 }

@@ -1,39 +1,45 @@
+import { formatEndpoint } from '../util/address.js';
+import { Endpoint } from './endpoint.js';
 import type { FlowKeyed } from './flow-table.js';
+import type { Moment } from './moment.js';
+import type { TcpState } from './states.js';
 
-/** Traffic one endpoint sent. */
-export class DirectionStats {
-  packets = 0;
-  /** TCP payload bytes (from the IP lengths, so snaplen does not shrink them). */
-  payloadBytes = 0;
-  /** IP bytes: headers and payload, as the IP header states them. */
-  ipBytes = 0;
-  /** OR of every TCP flag this endpoint sent (TCP_* bits). */
-  flags = 0;
-  /** Sequence number of this endpoint's SYN, -1 if none seen. */
-  isn = -1;
-  finSeen = false;
-  rstSeen = false;
+/** An ICMP error that quoted one of the connection's segments. */
+export interface IcmpEvent {
+  at: Moment;
+  version: 4 | 6;
+  type: number;
+  code: number;
+  errorClass: string;
+  /** The endpoint whose segment was quoted (the error went back to it). */
+  toward: 'client' | 'server';
+  /** Address that sent the ICMP error (a router, or the destination host). */
+  reporter: string;
+  mtu: number;
 }
 
+/** ICMP errors kept per connection. */
+const MAX_ICMP = 16;
+
 /**
- * One TCP connection: a 4-tuple between a SYN (or the first packet seen) and the
- * next SYN that reuses the tuple after the connection ended.
+ * One TCP connection: a 4-tuple from its SYN (or the first packet seen) until a
+ * new SYN reuses the tuple after it ended. Two Endpoints, client and server.
  */
 export class Connection implements FlowKeyed {
   /** 1-based, in order of first packet. */
   id: number;
   readonly version: 4 | 6;
+  /** A = the first packet's sender. */
   readonly addrA: Uint8Array;
   readonly portA: number;
   readonly addrB: Uint8Array;
   readonly portB: number;
-  /** True when A (the first packet's sender) is the client. */
-  clientIsA = true;
-  /** No handshake start was seen: the capture began mid-connection, roles are guessed. */
-  partial = false;
-  readonly fromA = new DirectionStats();
-  readonly fromB = new DirectionStats();
-  /** Which capture (index in the list given) and frame the connection was first and last seen in. */
+  /** True when A is the client (it sent the first SYN, or is guessed to be the client). */
+  clientIsA: boolean;
+  /** No SYN began it in the capture: roles are guessed and states inferred. */
+  partial: boolean;
+  readonly client: Endpoint;
+  readonly server: Endpoint;
   firstCapture = 0;
   firstFrame = 0;
   lastCapture = 0;
@@ -42,8 +48,27 @@ export class Connection implements FlowKeyed {
   firstNsec = 0;
   lastSec = 0;
   lastNsec = 0;
+  /** Handshake: the client's SYN to its ACK of the SYN-ACK (tshark's initial RTT), seconds; -1 if not seen. */
+  handshakeRtt = -1;
+  /** The connection this one reused the 4-tuple of, if any. */
+  previous: Connection | null = null;
+  readonly icmp: IcmpEvent[] = [];
+  icmpDropped = 0;
+  /** Finding kinds already raised (bit per kind), so each is raised once. */
+  raised = 0;
 
-  constructor(id: number, version: 4 | 6, src: Uint8Array, sport: number, dst: Uint8Array, dport: number) {
+  constructor(
+    id: number,
+    version: 4 | 6,
+    src: Uint8Array,
+    sport: number,
+    dst: Uint8Array,
+    dport: number,
+    clientIsA: boolean,
+    partial: boolean,
+    initial: { client: TcpState; server: TcpState },
+    at: Moment,
+  ) {
     this.id = id;
     this.version = version;
     const len = version === 4 ? 4 : 16;
@@ -51,18 +76,54 @@ export class Connection implements FlowKeyed {
     this.portA = sport;
     this.addrB = dst.slice(0, len);
     this.portB = dport;
+    this.clientIsA = clientIsA;
+    this.partial = partial;
+    this.client = new Endpoint('client', initial.client, at);
+    this.server = new Endpoint('server', initial.server, at);
+    this.client.inferred = this.server.inferred = partial;
   }
 
-  get fromClient(): DirectionStats {
-    return this.clientIsA ? this.fromA : this.fromB;
+  /** The endpoint that sent the first packet (A) and the other one (B). */
+  get fromA(): Endpoint {
+    return this.clientIsA ? this.client : this.server;
   }
 
-  get fromServer(): DirectionStats {
-    return this.clientIsA ? this.fromB : this.fromA;
+  get fromB(): Endpoint {
+    return this.clientIsA ? this.server : this.client;
   }
 
-  /** The connection has ended: a RST, or a FIN from each side. */
+  get fromClient(): Endpoint {
+    return this.client;
+  }
+
+  get fromServer(): Endpoint {
+    return this.server;
+  }
+
+  private names: [string, string] | null = null;
+
+  /** "10.0.0.1:40000" / "[2001:db8::1]:443" of the client or server. */
+  address(role: 'client' | 'server'): string {
+    if (this.names === null) {
+      const a = formatEndpoint(this.version, this.addrA, this.portA);
+      const b = formatEndpoint(this.version, this.addrB, this.portB);
+      this.names = this.clientIsA ? [a, b] : [b, a];
+    }
+    return role === 'client' ? this.names[0] : this.names[1];
+  }
+
+  peer(e: Endpoint): Endpoint {
+    return e === this.client ? this.server : this.client;
+  }
+
+  addIcmp(ev: IcmpEvent): void {
+    if (this.icmp.length < MAX_ICMP) this.icmp.push(ev);
+    else this.icmpDropped++;
+  }
+
+  /** Neither side holds the connection open any more (TIME-WAIT counts as done). */
   get ended(): boolean {
-    return this.fromA.rstSeen || this.fromB.rstSeen || (this.fromA.finSeen && this.fromB.finSeen);
+    const done = (s: TcpState): boolean => s === 'CLOSED' || s === 'TIME-WAIT' || s === 'LISTEN';
+    return done(this.client.state) && done(this.server.state);
   }
 }

@@ -1,75 +1,317 @@
-import type { TcpPacket } from '../decode/packet.js';
+import type { IcmpErrorPacket, TcpPacket } from '../decode/packet.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../decode/packet.js';
+import { formatIp } from '../util/address.js';
 import { Connection } from './connection.js';
+import type { Endpoint } from './endpoint.js';
+import { MAX_RETRANS_TIMES } from './endpoint.js';
 import { FlowTable, flowHash } from './flow-table.js';
+import { secondsBetween } from './moment.js';
+import { Now } from './now.js';
+import { seqAdd, seqGt, seqLt } from './seq.js';
+import { onSegment } from './state-machine.js';
+import type { TcpState } from './states.js';
+
+/** Tracker settings (kernel timers the capture cannot show). */
+export interface TrackOptions {
+  /** How long TIME-WAIT lasts: 60 s on Linux (TCP_TIMEWAIT_LEN). */
+  timeWaitSeconds: number;
+}
+
+export const DEFAULT_TRACK_OPTIONS: TrackOptions = { timeWaitSeconds: 60 };
+
+/** What one segment did, for the detectors. Reused for every segment. */
+export class SegmentInfo {
+  conn: Connection = null as unknown as Connection;
+  from: Endpoint = null as unknown as Endpoint;
+  to: Endpoint = null as unknown as Endpoint;
+  flags = 0;
+  seq = 0;
+  ack = 0;
+  len = 0;
+  /** States before the segment. */
+  fromBefore: TcpState = 'CLOSED';
+  toBefore: TcpState = 'CLOSED';
+  /** Payload or FIN sent again (below what the sender had already sent). */
+  retransmission = false;
+  /** A segment at SND.UNA - 1 with 0 or 1 byte: keep-alive, or window probe when the peer's window is 0. */
+  keepAlive = false;
+  windowProbe = false;
+  now: Now = null as unknown as Now;
+}
 
 /**
- * Packets -> connections. Finds each TCP segment's connection (both directions
- * share one), starts a new one when a SYN reuses the tuple of a connection that
- * has ended, and keeps per-direction counts.
+ * Packets -> connections. Finds each segment's connection (both directions share
+ * one), runs both endpoints' state machines, keeps the facts detectors read, and
+ * runs the kernel timers on the capture's clock.
  */
 export class ConnectionTracker {
   private readonly table = new FlowTable<Connection>();
   /** Every connection, in order of first packet. */
   readonly connections: Connection[] = [];
+  /** Connections not yet ended, for the clock. */
+  readonly active = new Set<Connection>();
   /** Index of the capture being read, stamped on connections. */
   captureIndex = 0;
+  readonly now = new Now();
+  readonly segment = new SegmentInfo();
+  /** ICMP errors that matched no connection. */
+  unmatchedIcmp = 0;
+  /** The last onTcp opened a new connection. */
+  created = false;
+
+  constructor(readonly options: TrackOptions = DEFAULT_TRACK_OPTIONS) {}
 
   onTcp(p: TcpPacket): Connection {
     const { ip, tcp, frame } = p;
     const len = ip.version === 4 ? 4 : 16;
+    const now = this.now;
+    if (frame.hasTime) now.set(frame.sec, frame.nsec, frame.index, this.captureIndex);
+    else now.set(now.sec, now.nsec, frame.index, this.captureIndex);
     const h = flowHash(len, ip.src, tcp.srcPort, ip.dst, tcp.dstPort);
     let c = this.table.get(h, ip.version, ip.src, tcp.srcPort, ip.dst, tcp.dstPort);
     let fromA = this.table.lastDirection === 1;
-    const syn = (tcp.flags & (TCP_SYN | TCP_ACK)) === TCP_SYN;
-    if (c !== undefined && syn && c.ended) {
-      // A fresh SYN on an ended connection's tuple opens a new connection, unless it
-      // is a retransmission of the SYN that opened this one.
-      const own = fromA ? c.fromA : c.fromB;
-      if (own.isn !== tcp.seq) c = undefined;
+    const synOnly = (tcp.flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN;
+    let previous: Connection | null = null;
+    if (c !== undefined && synOnly) {
+      const sender = fromA === c.clientIsA ? c.client : c.server;
+      // A new SYN (not a retransmission of the one that opened this connection)
+      // from an endpoint that is done with the old one opens a new connection.
+      if ((sender.state === 'CLOSED' || sender.state === 'TIME-WAIT') && sender.isn !== tcp.seq) {
+        previous = c;
+        c = undefined;
+      }
     }
+    this.created = c === undefined;
     if (c === undefined) {
-      c = new Connection(this.connections.length + 1, ip.version, ip.src, tcp.srcPort, ip.dst, tcp.dstPort);
+      c = this.open(p, h);
+      c.previous = previous;
       fromA = true;
-      this.assignRoles(c, p);
-      c.firstCapture = this.captureIndex;
-      c.firstFrame = frame.index;
-      c.firstSec = frame.sec;
-      c.firstNsec = frame.nsec;
-      this.connections.push(c);
-      this.table.set(h, c);
     }
-    const d = fromA ? c.fromA : c.fromB;
-    d.packets++;
-    d.payloadBytes += tcp.payloadLength;
-    d.ipBytes += ip.headerLength + tcp.headerLength + tcp.payloadLength;
-    d.flags |= tcp.flags;
-    if (tcp.flags & TCP_SYN && d.isn < 0) d.isn = tcp.seq;
-    if (tcp.flags & TCP_FIN) d.finSeen = true;
-    if (tcp.flags & TCP_RST) d.rstSeen = true;
+    const clientSent = fromA === c.clientIsA;
+    const from = clientSent ? c.client : c.server;
+    const to = clientSent ? c.server : c.client;
+    const seg = this.segment;
+    seg.conn = c;
+    seg.from = from;
+    seg.to = to;
+    seg.flags = tcp.flags;
+    seg.seq = tcp.seq;
+    seg.ack = tcp.ack;
+    seg.len = tcp.payloadLength;
+    seg.fromBefore = from.state;
+    seg.toBefore = to.state;
+    seg.now = now;
+    this.classify(from, to, p, seg);
+    onSegment(from, to, tcp, now);
+    this.bookkeep(c, from, to, p);
     c.lastCapture = this.captureIndex;
     c.lastFrame = frame.index;
-    if (frame.hasTime) {
-      c.lastSec = frame.sec;
-      c.lastNsec = frame.nsec;
+    c.lastSec = now.sec;
+    c.lastNsec = now.nsec;
+    return c;
+  }
+
+  /** Start a connection with the roles and initial states the first segment implies. */
+  private open(p: TcpPacket, h: number): Connection {
+    const { ip, tcp } = p;
+    const f = tcp.flags & (TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN);
+    let clientIsA: boolean;
+    let partial: boolean;
+    let initial: { client: TcpState; server: TcpState };
+    if (f === TCP_SYN) {
+      // The usual start: client CLOSED about to send SYN, server listening.
+      clientIsA = true;
+      partial = false;
+      initial = { client: 'CLOSED', server: 'LISTEN' };
+    } else if ((f & (TCP_SYN | TCP_ACK)) === (TCP_SYN | TCP_ACK)) {
+      // We missed the SYN: the SYN-ACK's sender is the server.
+      clientIsA = false;
+      partial = true;
+      initial = { client: 'SYN-SENT', server: 'LISTEN' };
+    } else {
+      // Mid-stream: the lower port is taken to be the server's; both were established.
+      clientIsA = tcp.dstPort <= tcp.srcPort;
+      partial = true;
+      initial = { client: 'ESTABLISHED', server: 'ESTABLISHED' };
     }
+    const at = this.now.moment();
+    const c = new Connection(this.connections.length + 1, ip.version, ip.src, tcp.srcPort, ip.dst, tcp.dstPort, clientIsA, partial, initial, at);
+    c.firstCapture = this.captureIndex;
+    c.firstFrame = p.frame.index;
+    c.firstSec = this.now.sec;
+    c.firstNsec = this.now.nsec;
+    this.connections.push(c);
+    this.table.set(h, c);
+    this.active.add(c);
+    return c;
+  }
+
+  /** Facts about the segment that need the sender's sequence state before it. */
+  private classify(from: Endpoint, to: Endpoint, p: TcpPacket, seg: SegmentInfo): void {
+    const tcp = p.tcp;
+    const f = tcp.flags;
+    seg.retransmission = false;
+    seg.keepAlive = false;
+    seg.windowProbe = false;
+    if (f & (TCP_RST | TCP_SYN) || !from.seqKnown) return;
+    const len = tcp.payloadLength;
+    if (len <= 1 && !(f & TCP_FIN) && tcp.seq === seqAdd(from.sndNxt, -1) && to.ackKnown && to.highestAck === from.sndNxt) {
+      // Probes re-send the last acknowledged byte (or nothing) to draw an ACK.
+      if (to.window === 0) seg.windowProbe = true;
+      else seg.keepAlive = true;
+      return;
+    }
+    if ((len > 0 || f & TCP_FIN) && seqLt(tcp.seq, from.sndNxt)) seg.retransmission = true;
+  }
+
+  /** Sequence, window and traffic bookkeeping after the state machine ran. */
+  private bookkeep(c: Connection, from: Endpoint, to: Endpoint, p: TcpPacket): void {
+    const { tcp, ip } = p;
+    const f = tcp.flags;
+    const now = this.now;
+    const seg = this.segment;
+    from.packets++;
+    from.payloadBytes += tcp.payloadLength;
+    from.ipBytes += ip.headerLength + tcp.headerLength + tcp.payloadLength;
+    from.flags |= f;
+    from.lastSentSec = now.sec;
+    from.lastSentNsec = now.nsec;
+    from.lastSentFrame = now.frame;
+
+    if (f & TCP_SYN) {
+      from.synCount++;
+      if (from.isn < 0 || from.isn !== tcp.seq) from.isn = tcp.seq;
+      if (!(f & TCP_ACK)) {
+        from.firstSynAt ??= now.moment();
+        from.lastSynAt = now.moment();
+      } else from.synAckAt ??= now.moment();
+      if (tcp.mss >= 0) from.mss = tcp.mss;
+      // RFC 7323 2.2: scaling is in effect only when both SYNs carried the option.
+      from.windowScale = tcp.windowScale;
+      if (f & TCP_ACK) {
+        const both = from.windowScale >= 0 && to.windowScale >= 0;
+        if (!both) from.windowScale = to.windowScale = 0;
+      }
+    }
+    if (!(f & TCP_RST)) {
+      const end = seqAdd(tcp.seq, tcp.payloadLength + (f & TCP_SYN ? 1 : 0) + (f & TCP_FIN ? 1 : 0));
+      if (!from.seqKnown || seqGt(end, from.sndNxt)) from.sndNxt = end;
+      from.seqKnown = true;
+    }
+    if (f & TCP_ACK) {
+      if (!from.ackKnown || seqGt(tcp.ack, from.highestAck)) from.highestAck = tcp.ack;
+      from.ackKnown = true;
+    }
+    if (!(f & TCP_RST)) this.window(from, to, tcp.window, (f & TCP_SYN) !== 0, (f & TCP_FIN) !== 0);
+
+    if (tcp.payloadLength > 0 && !(f & TCP_RST) && !seg.keepAlive && !seg.windowProbe) {
+      from.firstDataAt ??= now.moment();
+      from.lastDataSec = now.sec;
+      from.lastDataNsec = now.nsec;
+      from.lastDataFrame = now.frame;
+      if (to.finSeq >= 0 && !seg.retransmission) {
+        from.dataAfterPeerFin += tcp.payloadLength;
+        from.dataAfterPeerFinAt ??= now.moment();
+      }
+    }
+
+    // Half-open evidence: retransmissions and probes the peer never answers.
+    to.unanswered = 0;
+    to.unansweredProbes = 0;
+    to.unansweredTimes.length = 0;
+    to.unansweredFirst = null;
+    if (seg.retransmission) from.retransmissions++;
+    if (seg.keepAlive || seg.windowProbe) from.probes++;
+    if (seg.windowProbe) to.zeroWindowProbesReceived++;
+    if (seg.retransmission || seg.keepAlive || seg.windowProbe || (f & (TCP_SYN | TCP_ACK)) === TCP_SYN) {
+      if (from.unanswered === 0) from.unansweredFirst = now.moment();
+      from.unanswered++;
+      if (seg.keepAlive || seg.windowProbe) from.unansweredProbes++;
+      from.unansweredLastFrame = now.frame;
+      if (from.unansweredTimes.length < MAX_RETRANS_TIMES) from.unansweredTimes.push(secondsBetween(from.unansweredFirst!, now));
+    }
+
+    if (c.handshakeRtt < 0 && from === c.client && !(f & TCP_SYN) && f & TCP_ACK && c.client.firstSynAt && c.server.synAckAt) {
+      c.handshakeRtt = secondsBetween(c.client.firstSynAt, now);
+    }
+  }
+
+  /** The window `from` advertises, and its zero-window episodes (it stopped reading). */
+  private window(from: Endpoint, to: Endpoint, raw: number, syn: boolean, fin: boolean): void {
+    from.window = raw;
+    if (syn) return; // a SYN's window is unscaled and says nothing about reading
+    const now = this.now;
+    if (raw === 0 && !fin && to.state !== 'CLOSED') {
+      if (from.zeroWindowSince === null) {
+        from.zeroWindowSince = now.moment();
+        from.zeroWindowEpisodes++;
+      }
+    } else if (raw > 0 && from.zeroWindowSince !== null) {
+      this.closeZeroWindow(from);
+    }
+  }
+
+  private closeZeroWindow(e: Endpoint): void {
+    const d = secondsBetween(e.zeroWindowSince!, this.now);
+    if (d > e.zeroWindowLongest) {
+      e.zeroWindowLongest = d;
+      e.zeroWindowLongestAt = e.zeroWindowSince;
+    }
+    e.zeroWindowSince = null;
+  }
+
+  /** Match an ICMP error to the connection whose segment it quotes. */
+  onIcmp(p: IcmpErrorPacket): Connection | null {
+    const { icmp, frame } = p;
+    const q = icmp.quoted;
+    if (!icmp.quotesTcp || !q.hasPorts) return null;
+    if (frame.hasTime) this.now.set(frame.sec, frame.nsec, frame.index, this.captureIndex);
+    const len = q.ip.version === 4 ? 4 : 16;
+    const h = flowHash(len, q.ip.src, q.srcPort, q.ip.dst, q.dstPort);
+    const c = this.table.get(h, q.ip.version, q.ip.src, q.srcPort, q.ip.dst, q.dstPort);
+    if (c === undefined) {
+      this.unmatchedIcmp++;
+      return null;
+    }
+    // The quoted segment went from A to B when the lookup says so; the error returned to its sender.
+    const senderIsA = this.table.lastDirection === 1;
+    c.addIcmp({
+      at: this.now.moment(),
+      version: icmp.version,
+      type: icmp.type,
+      code: icmp.code,
+      errorClass: icmp.errorClass,
+      toward: senderIsA === c.clientIsA ? 'client' : 'server',
+      reporter: formatIp(p.ip.version, p.ip.src),
+      mtu: icmp.mtu,
+    });
     return c;
   }
 
   /**
-   * Client = the side that sent the first SYN. Without one the capture began
-   * mid-connection: a SYN-ACK names the server; failing that, the lower port is
-   * taken to be the server's (the usual well-known/ephemeral split).
+   * Run the clock to `sec.nsec` (packet time for files, wall time live): expire
+   * TIME-WAIT, close zero-window bookkeeping of ended connections.
    */
-  private assignRoles(c: Connection, p: TcpPacket): void {
-    const f = p.tcp.flags;
-    if ((f & (TCP_SYN | TCP_ACK)) === TCP_SYN) {
-      c.clientIsA = true;
-      return;
+  tick(sec: number, nsec: number): void {
+    const tw = this.options.timeWaitSeconds;
+    for (const c of this.active) {
+      for (const e of [c.client, c.server]) {
+        if (e.state === 'TIME-WAIT' && secondsBetween(e.since, { sec, nsec }) >= tw) {
+          const s = e.since.sec + tw;
+          e.enter('CLOSED', { sec: s, nsec: e.since.nsec, frame: 0, capture: e.since.capture }, `TIME-WAIT ended (${tw} s)`);
+        }
+      }
+      if ((c.client.state === 'CLOSED' || c.client.state === 'LISTEN') && (c.server.state === 'CLOSED' || c.server.state === 'LISTEN')) {
+        this.active.delete(c);
+      }
     }
-    c.partial = true;
-    if ((f & (TCP_SYN | TCP_ACK)) === (TCP_SYN | TCP_ACK)) c.clientIsA = false;
-    else c.clientIsA = p.tcp.dstPort <= p.tcp.srcPort;
+  }
+
+  /** Close open zero-window episodes at the end of input, for their durations. */
+  finish(): void {
+    for (const c of this.active) {
+      for (const e of [c.client, c.server]) if (e.zeroWindowSince !== null) this.closeZeroWindow(e);
+    }
   }
 
   get size(): number {

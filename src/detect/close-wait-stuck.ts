@@ -1,0 +1,63 @@
+import type { Connection } from '../track/connection.js';
+import type { Endpoint } from '../track/endpoint.js';
+import { secondsBetween, type Moment } from '../track/moment.js';
+import { frames, secs, who, type DetectContext, type Detector, type Instant } from './detector.js';
+import { makeFinding } from './make.js';
+
+/**
+ * PATTERNS 1: the peer closed, this side's kernel acknowledged the FIN (CLOSE-WAIT),
+ * and its application neither closed nor wrote for longer than the threshold.
+ */
+function check(c: Connection, e: Endpoint, entered: Moment, now: Instant, ctx: DetectContext, closedLater: boolean): void {
+  if (ctx.raised(c, 'close-wait-stuck')) return;
+  // Quiet since entering CLOSE-WAIT or since its last data, whichever is later.
+  let quietFrom: Instant = entered;
+  if (e.lastDataFrame > 0 && secondsBetween(entered, { sec: e.lastDataSec, nsec: e.lastDataNsec }) > 0) {
+    quietFrom = { sec: e.lastDataSec, nsec: e.lastDataNsec };
+  }
+  const quiet = secondsBetween(quietFrom, now);
+  if (quiet < ctx.options.closeWaitSeconds) return;
+  const peer = c.peer(e);
+  const inState = secondsBetween(entered, now);
+  const me = who(c, e);
+  const them = who(c, peer);
+  const summary = closedLater
+    ? `${me} sat in CLOSE-WAIT for ${secs(inState)} before closing: its application was slow to notice the peer's close`
+    : `${me} has been in CLOSE-WAIT for ${secs(inState)}: its application never closed the socket after the peer did`;
+  const explanation = [
+    `The ${them} closed its side (FIN${peer.finAt ? `, frame ${peer.finAt.frame}` : ''}). The ${e.role}'s kernel acknowledged it and moved the socket to CLOSE-WAIT, `,
+    `where it waits for its own application to call close(). That application got end-of-file (read() returned 0) but `,
+    closedLater ? `took ${secs(inState)} to close. ` : `has neither closed nor written anything for ${secs(quiet)}. `,
+    `Each such socket holds a file descriptor and kernel memory; a pile of them (ss -tan state close-wait) ends in EMFILE, "Too many open files". `,
+    `Meanwhile the ${peer.role} sits in FIN-WAIT-2; after its tcp_fin_timeout (60 s on Linux) it forgets the connection, and the ${e.role}'s eventual write or close is answered with a RST. `,
+    `Fix: on read() == 0 (or an EOF/closed-stream event in your framework), close the socket, on every code path including errors; look for a leaked connection object or a missing finally/defer. `,
+    `A forking server whose children never exit shows the same picture.`,
+  ].join('');
+  const packets = frames(peer.finAt?.frame ?? 0, entered.frame, quietFrom !== entered ? e.lastDataFrame : 0);
+  ctx.raise(
+    c,
+    makeFinding('close-wait-stuck', 'warning', c, e, entered.capture, packets, now, summary, explanation, {
+      secondsInCloseWait: Number(inState.toFixed(6)),
+      closedLater,
+      peerFinFrame: peer.finAt?.frame ?? 0,
+    }),
+  );
+}
+
+export const closeWaitStuck: Detector = {
+  kind: 'close-wait-stuck',
+  onSegment(seg, ctx) {
+    // Leaving CLOSE-WAIT late is still a finding, even if no clock tick fell in between.
+    if (seg.fromBefore === 'CLOSE-WAIT' && seg.from.state !== 'CLOSE-WAIT') {
+      const entered = seg.from.transitions.findLast((t) => t.to === 'CLOSE-WAIT');
+      if (entered) check(seg.conn, seg.from, entered.at, seg.now, ctx, true);
+    }
+  },
+  onClock(c, now, ctx) {
+    for (const e of [c.client, c.server]) if (e.state === 'CLOSE-WAIT') check(c, e, e.since, now, ctx, false);
+  },
+  onEnd(c, end, ctx) {
+    // A FIN too close to the end to judge stays "open at end", reported with the connection's states.
+    for (const e of [c.client, c.server]) if (e.state === 'CLOSE-WAIT') check(c, e, e.since, end, ctx, false);
+  },
+};

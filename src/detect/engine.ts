@@ -1,0 +1,70 @@
+import type { Connection, IcmpEvent } from '../track/connection.js';
+import type { SegmentInfo } from '../track/tracker.js';
+import type { DetectContext, Detector, Instant } from './detector.js';
+import { FINDING_KINDS, type Finding, type FindingKind, type FindingOf } from './finding.js';
+import { DEFAULT_DETECT_OPTIONS, type DetectOptions } from './options.js';
+import { DETECTORS } from './registry.js';
+
+const BIT = new Map<FindingKind, number>(FINDING_KINDS.map((k, i) => [k, 1 << i]));
+
+/**
+ * Runs the detectors at their three moments and collects findings, one per kind
+ * and connection. `onFinding` hears each finding the moment it is raised (live mode).
+ */
+export class DetectorEngine implements DetectContext {
+  readonly findings: Finding[] = [];
+  private readonly byConnection = new Map<Connection, Finding[]>();
+  private readonly counters = new Map<string, number>();
+  onFinding: ((f: Finding) => void) | null = null;
+
+  constructor(
+    readonly options: DetectOptions = DEFAULT_DETECT_OPTIONS,
+    private readonly detectors: readonly Detector[] = DETECTORS,
+  ) {}
+
+  raise(c: Connection, f: Finding): void {
+    const bit = BIT.get(f.kind)!;
+    if (c.raised & bit) return;
+    c.raised |= bit;
+    this.findings.push(f);
+    let list = this.byConnection.get(c);
+    if (!list) this.byConnection.set(c, (list = []));
+    list.push(f);
+    this.onFinding?.(f);
+  }
+
+  raised<K extends FindingKind>(c: Connection, kind: K): FindingOf<K> | undefined {
+    if (!(c.raised & BIT.get(kind)!)) return undefined;
+    return this.byConnection.get(c)?.find((f): f is FindingOf<K> => f.kind === kind);
+  }
+
+  count(key: string): number {
+    const n = (this.counters.get(key) ?? 0) + 1;
+    this.counters.set(key, n);
+    return n;
+  }
+
+  connection(c: Connection): void {
+    for (const d of this.detectors) d.onConnection?.(c, this);
+  }
+
+  segment(seg: SegmentInfo): void {
+    for (const d of this.detectors) d.onSegment?.(seg, this);
+  }
+
+  icmp(c: Connection, ev: IcmpEvent): void {
+    for (const d of this.detectors) d.onIcmp?.(c, ev, this);
+  }
+
+  clock(active: Iterable<Connection>, now: Instant): void {
+    for (const c of active) for (const d of this.detectors) d.onClock?.(c, now, this);
+  }
+
+  end(connections: Iterable<Connection>, end: Instant): void {
+    for (const c of connections) for (const d of this.detectors) d.onEnd?.(c, end, this);
+  }
+
+  findingsOf(c: Connection): readonly Finding[] {
+    return this.byConnection.get(c) ?? [];
+  }
+}

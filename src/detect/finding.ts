@@ -1,0 +1,64 @@
+/** Findings: the lifecycle problems of PATTERNS.md, one kind per pattern id. */
+
+export const FINDING_KINDS = [
+  'close-wait-stuck',
+  'write-after-fin',
+  'abortive-close',
+  'peer-reset',
+  'half-open',
+  'connection-refused',
+  'syn-timeout',
+  'handshake-abort',
+  'zero-window',
+  'half-close',
+  'port-reuse',
+  'icmp-unreachable',
+  'simultaneous-close',
+] as const;
+
+export type FindingKind = (typeof FINDING_KINDS)[number];
+
+export const SEVERITIES = ['error', 'warning', 'info'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+/** Higher is worse. */
+export function severityRank(s: Severity): number {
+  return s === 'error' ? 3 : s === 'warning' ? 2 : 1;
+}
+
+interface FindingBase<K extends FindingKind, D> {
+  kind: K;
+  severity: Severity;
+  /** Connection id. */
+  connection: number;
+  /** Which side the finding is about (PATTERNS.md names it for each kind). */
+  endpoint: 'client' | 'server';
+  /** That side's address:port. */
+  endpointAddress: string;
+  /** Capture (index) and 1-based frame numbers, as Wireshark numbers them, that show it. */
+  capture: number;
+  packets: number[];
+  /** When it became true: epoch seconds and nanoseconds. */
+  sec: number;
+  nsec: number;
+  summary: string;
+  explanation: string;
+  details: D;
+}
+
+export type Finding =
+  | FindingBase<'close-wait-stuck', { secondsInCloseWait: number; closedLater: boolean; peerFinFrame: number }>
+  | FindingBase<'write-after-fin', { bytesWrittenAfterFin: number; finFrame: number; rstFrame: number }>
+  | FindingBase<'abortive-close', { likelyCause: 'unread-data' | 'so-linger-zero'; peerUnreadBytesLikely: boolean }>
+  | FindingBase<'peer-reset', { rstFrame: number; answeredFrame: number }>
+  | FindingBase<'half-open', { retransmissions: number; backoffSeconds: number[]; silentSeconds: number; gaveUpWithRst: boolean; icmpUnreachable: boolean }>
+  | FindingBase<'connection-refused', { refusalsOfThisPort: number }>
+  | FindingBase<'syn-timeout', { synCount: number; intervalsSeconds: number[]; icmpUnreachable: boolean }>
+  | FindingBase<'handshake-abort', { secondsAfterHandshake: number }>
+  | FindingBase<'zero-window', { seconds: number; ongoingAtEnd: boolean; probes: number; episodes: number }>
+  | FindingBase<'half-close', { bytesAfterHalfClose: number }>
+  | FindingBase<'port-reuse', { previousConnection: number; gapSeconds: number; timeWaitHolder: 'client' | 'server' | null; inTimeWait: boolean }>
+  | FindingBase<'icmp-unreachable', { type: number; code: number; meaning: string; reporter: string; duringHandshake: boolean }>
+  | FindingBase<'simultaneous-close', Record<string, never>>;
+
+export type FindingOf<K extends FindingKind> = Extract<Finding, { kind: K }>;

@@ -1,0 +1,76 @@
+import { TCP_RST } from '../decode/packet.js';
+import type { Connection } from '../track/connection.js';
+import type { Endpoint } from '../track/endpoint.js';
+import { secondsBetween } from '../track/moment.js';
+import { isSynchronized } from '../track/states.js';
+import { frames, secs, who, type DetectContext, type Detector, type Instant } from './detector.js';
+import type { FindingOf } from './finding.js';
+import { makeFinding } from './make.js';
+import { rstMeaning } from './rst-kind.js';
+
+function backoffs(times: number[]): number[] {
+  const out: number[] = [];
+  for (let i = 1; i < times.length; i++) out.push(Number((times[i]! - times[i - 1]!).toFixed(6)));
+  return out;
+}
+
+function describe(c: Connection, b: Endpoint, a: Endpoint, now: Instant, gaveUp: boolean): { summary: string; explanation: string; details: FindingOf<'half-open'>['details'] } {
+  const silent = a.packets > 0 ? secondsBetween({ sec: a.lastSentSec, nsec: a.lastSentNsec }, now) : secondsBetween(c.client.since, now);
+  const unreachable = c.icmp.some((i) => i.errorClass === 'unreachable');
+  const steps = backoffs(b.unansweredTimes);
+  const n = b.unanswered;
+    const what = b.unansweredProbes === n ? 'keep-alive probes' : b.unansweredProbes > 0 ? 'retransmissions and probes' : 'retransmissions';
+  const summary = `${who(c, a)} stopped answering: ${n} ${what} from the ${b.role} went unacknowledged over ${secs(b.unansweredTimes.at(-1) ?? 0)}`;
+  const explanation = [
+    `The ${who(c, b)} sent ${n} ${what} (first in frame ${b.unansweredFirst?.frame ?? 0})`,
+    steps.length ? `, waiting ${steps.map((s) => secs(s)).join(', ')} between them (exponential back-off)` : '',
+    `, and the ${who(c, a)} has sent nothing for ${secs(silent)}: no ACK, no FIN, no RST. `,
+    `Its host most likely vanished: crashed, lost power or its network, or a firewall or NAT on the path dropped the connection's state and now discards its packets. `,
+    gaveUp ? `The ${b.role} gave up and reset the connection itself (frame ${b.rstAt?.frame ?? 0}). ` : '',
+    unreachable
+      ? `ICMP destination-unreachable errors came back for it, so the ${b.role}'s application sees EHOSTUNREACH (or ENETUNREACH) instead of a plain timeout. `
+      : `Until the ${b.role}'s kernel gives up (tcp_retries2: about 15 minutes of back-off on Linux, or TCP_USER_TIMEOUT), its application's writes succeed into the buffer and reads block; then they fail with ETIMEDOUT. `,
+    `Fix: put timeouts on the application's reads and writes, set TCP_USER_TIMEOUT for connections that must fail fast, and enable TCP keep-alive (SO_KEEPALIVE with short TCP_KEEPIDLE/TCP_KEEPINTVL/TCP_KEEPCNT) so idle connections to dead peers are found; then check what happened to the ${a.role}.`,
+  ].join('');
+  return {
+    summary,
+    explanation,
+    details: { retransmissions: n, backoffSeconds: steps, silentSeconds: Number(silent.toFixed(6)), gaveUpWithRst: gaveUp, icmpUnreachable: unreachable },
+  };
+}
+
+function raiseOrUpdate(c: Connection, b: Endpoint, now: Instant, frame: number, capture: number, ctx: DetectContext, gaveUp: boolean): void {
+  const a = c.peer(b);
+  const existing = ctx.raised(c, 'half-open');
+  const d = describe(c, b, a, now, gaveUp);
+  if (existing) {
+    // The run went on: refine the same finding with the final count.
+    if (existing.endpoint !== a.role) return;
+    existing.summary = d.summary;
+    existing.explanation = d.explanation;
+    existing.details = d.details;
+    existing.packets = frames(...existing.packets, frame);
+    return;
+  }
+  ctx.raise(c, makeFinding('half-open', 'error', c, a, capture, frames(b.unansweredFirst?.frame ?? 0, frame), now, d.summary, d.explanation, d.details));
+}
+
+/**
+ * PATTERNS 5: one side keeps retransmitting (or probing) into silence. Raised when
+ * the run of unanswered retransmissions reaches the threshold, refined as it grows.
+ */
+export const halfOpen: Detector = {
+  kind: 'half-open',
+  onSegment(seg, ctx) {
+    const b = seg.from;
+    if (seg.flags & TCP_RST) {
+      // The sender giving up on the silent peer with a RST of its own.
+      if (rstMeaning(seg, ctx.options) === 'gave-up') raiseOrUpdate(seg.conn, b, seg.now, seg.now.frame, seg.now.capture, ctx, true);
+      return;
+    }
+    if (b.unanswered < ctx.options.halfOpenRetransmissions) return;
+    if (!isSynchronized(seg.fromBefore)) return; // SYN retransmissions are syn-timeout
+    if (!(seg.retransmission || seg.keepAlive || seg.windowProbe)) return;
+    raiseOrUpdate(seg.conn, b, seg.now, seg.now.frame, seg.now.capture, ctx, false);
+  },
+};

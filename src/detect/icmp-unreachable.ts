@@ -1,0 +1,52 @@
+import { frames, who, type Detector } from './detector.js';
+import { makeFinding } from './make.js';
+
+const V4_CODES: Record<number, string> = {
+  0: 'network unreachable',
+  1: 'host unreachable',
+  2: 'protocol unreachable',
+  3: 'port unreachable',
+  5: 'source route failed',
+  6: 'destination network unknown',
+  7: 'destination host unknown',
+  9: 'network administratively prohibited',
+  10: 'host administratively prohibited',
+  11: 'network unreachable for TOS',
+  12: 'host unreachable for TOS',
+  13: 'communication administratively prohibited',
+};
+const V6_CODES: Record<number, string> = {
+  0: 'no route to destination',
+  1: 'communication administratively prohibited',
+  2: 'beyond scope of source address',
+  3: 'address unreachable',
+  4: 'port unreachable',
+  5: 'source address failed ingress/egress policy',
+  6: 'reject route to destination',
+};
+
+/** PATTERNS 12: an ICMP destination-unreachable quoting one of the connection's segments. */
+export const icmpUnreachable: Detector = {
+  kind: 'icmp-unreachable',
+  onIcmp(c, ev, ctx) {
+    if (ev.errorClass !== 'unreachable') return;
+    // Fragmentation needed is path-MTU discovery at work, not unreachability.
+    if (ev.version === 4 && ev.code === 4) return;
+    const sender = ev.toward === 'client' ? c.client : c.server;
+    const dest = c.peer(sender);
+    const meaning = (ev.version === 4 ? V4_CODES[ev.code] : V6_CODES[ev.code]) ?? `code ${ev.code}`;
+    const handshake = sender.state === 'SYN-SENT';
+    const errno = ev.version === 4 ? (ev.code === 0 || ev.code === 6 || ev.code === 11 ? 'ENETUNREACH' : 'EHOSTUNREACH') : ev.code === 0 ? 'ENETUNREACH' : 'EHOSTUNREACH';
+    const prohibited = /prohibited|policy|reject/.test(meaning);
+    const summary = `ICMP ${meaning} for ${who(c, dest)} (reported by ${ev.reporter})`;
+    const explanation = [
+      `${ev.reporter} sent an ICMP${ev.version === 6 ? 'v6' : ''} destination-unreachable (${meaning}, frame ${ev.at.frame}) about a segment the ${sender.role} sent to ${c.address(dest.role)}: `,
+      prohibited ? `a firewall or router policy rejects that traffic. ` : `the destination could not be reached on the path. `,
+      handshake
+        ? `It came during the handshake, so connect() fails with ${prohibited ? 'EHOSTUNREACH (or EACCES/EPERM for a local reject)' : errno} (Linux may ignore a first ICMP error while connect() is retrying and fail on the next). `
+        : `On an established connection it is a soft error: the ${sender.role}'s kernel keeps retransmitting, and if the peer never answers the final error is ${errno} instead of ETIMEDOUT. `,
+      `Fix: check routing and firewall rules between the two hosts (the reporting address says where the packet was turned back), and whether the ${dest.role} host is up.`,
+    ].join('');
+    ctx.raise(c, makeFinding('icmp-unreachable', 'error', c, dest, ev.at.capture, frames(ev.at.frame), ev.at, summary, explanation, { type: ev.type, code: ev.code, meaning, reporter: ev.reporter, duringHandshake: handshake }));
+  },
+};

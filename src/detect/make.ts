@@ -1,0 +1,33 @@
+import type { Connection } from '../track/connection.js';
+import type { Endpoint } from '../track/endpoint.js';
+import type { Instant } from './detector.js';
+import type { FindingKind, FindingOf, Severity } from './finding.js';
+
+/** Assemble a finding's common fields. */
+export function makeFinding<K extends FindingKind>(
+  kind: K,
+  severity: Severity,
+  c: Connection,
+  about: Endpoint,
+  capture: number,
+  packets: number[],
+  at: Instant,
+  summary: string,
+  explanation: string,
+  details: FindingOf<K>['details'],
+): FindingOf<K> {
+  return {
+    kind,
+    severity,
+    connection: c.id,
+    endpoint: about.role,
+    endpointAddress: c.address(about.role),
+    capture,
+    packets,
+    sec: at.sec,
+    nsec: at.nsec,
+    summary,
+    explanation,
+    details,
+  } as FindingOf<K>;
+}

@@ -1,0 +1,43 @@
+import { secondsBetween } from '../track/moment.js';
+import { frames, secs, type Detector } from './detector.js';
+import { makeFinding } from './make.js';
+
+/**
+ * PATTERNS 11: a new SYN on the 4-tuple of an earlier connection of the capture,
+ * within TIME-WAIT's length of its end. Warning when a side may still hold it in TIME-WAIT.
+ */
+export const portReuse: Detector = {
+  kind: 'port-reuse',
+  onConnection(c, ctx) {
+    const old = c.previous;
+    if (old === null) return;
+    const start = { sec: c.firstSec, nsec: c.firstNsec };
+    const gap = secondsBetween({ sec: old.lastSec, nsec: old.lastNsec }, start);
+    const tw = ctx.options.timeWaitSeconds;
+    if (gap > tw) return;
+    const holder = old.client.transitions.some((t) => t.to === 'TIME-WAIT') ? old.client : old.server.transitions.some((t) => t.to === 'TIME-WAIT') ? old.server : null;
+    const inTw = holder !== null && holder.state === 'TIME-WAIT' && secondsBetween(holder.since, start) < tw;
+    const addr = c.address('client');
+    const summary = `client port reused: ${addr} connects again ${secs(gap)} after connection ${old.id} on the same 4-tuple ended${inTw ? `, while the ${holder!.role} still held it in TIME-WAIT` : ''}`;
+    const explanation = [
+      `Connection ${c.id} uses exactly the addresses and ports of connection ${old.id}, which ended ${secs(gap)} earlier (frame ${old.lastFrame}). `,
+      holder
+        ? `The ${holder.role} closed that connection first and so held it in TIME-WAIT (60 s on Linux)${inTw ? ', and was still in it when the new SYN came' : ''}. `
+        : `No side held it in TIME-WAIT (it ended with a RST or was not seen closing). `,
+      inTw
+        ? `A SYN into TIME-WAIT is accepted only if its sequence number (or timestamp) is above the old connection's; otherwise the connection is refused or stalls, and stray segments of the old connection can be taken for new data. `
+        : '',
+      `Reuse this fast means a fixed client port (bind() before connect(), SO_REUSEADDR/SO_REUSEPORT), a tiny ephemeral port range, or a client reconnecting in a loop. `,
+      `Fix: let the kernel choose client ports; if the client must bind, use IP_BIND_ADDRESS_NO_PORT; widen net.ipv4.ip_local_port_range; reuse connections (keep-alive, pooling) instead of reconnecting.`,
+    ].join('');
+    ctx.raise(
+      c,
+      makeFinding('port-reuse', inTw ? 'warning' : 'info', c, c.client, c.firstCapture, frames(old.lastFrame, c.firstFrame), start, summary, explanation, {
+        previousConnection: old.id,
+        gapSeconds: Number(gap.toFixed(6)),
+        timeWaitHolder: holder?.role ?? null,
+        inTimeWait: inTw,
+      }),
+    );
+  },
+};

@@ -1,0 +1,20 @@
+import { frames, type Detector } from './detector.js';
+import { makeFinding } from './make.js';
+
+/** PATTERNS 13: both FINs crossed; both sides went through CLOSING into TIME-WAIT. */
+export const simultaneousClose: Detector = {
+  kind: 'simultaneous-close',
+  onSegment(seg, ctx) {
+    const c = seg.conn;
+    const cc = c.client.transitions.find((t) => t.to === 'CLOSING');
+    const sc = c.server.transitions.find((t) => t.to === 'CLOSING');
+    if (!cc || !sc) return;
+    const summary = `simultaneous close: both sides sent FIN before receiving the other's; both went through CLOSING into TIME-WAIT`;
+    const explanation = [
+      `The client (${c.address('client')}) and the server (${c.address('server')}) both called close() at about the same time: each FIN (frames ${c.client.finAt?.frame ?? 0} and ${c.server.finAt?.frame ?? 0}) left before the other arrived. `,
+      `RFC 9293 handles this: each side moves FIN-WAIT-1 -> CLOSING -> TIME-WAIT, so both hold the connection in TIME-WAIT afterwards (twice the usual TIME-WAIT cost, harmless unless it happens at a very high rate). `,
+      `Nothing to fix; it is shown so that the crossing FINs are not mistaken for lost packets.`,
+    ].join('');
+    ctx.raise(c, makeFinding('simultaneous-close', 'info', c, c.client, seg.now.capture, frames(c.client.finAt?.frame ?? 0, c.server.finAt?.frame ?? 0, cc.at.frame, sc.at.frame), seg.now, summary, explanation, {}));
+  },
+};

@@ -1,0 +1,49 @@
+import type { Connection } from '../track/connection.js';
+import type { Endpoint } from '../track/endpoint.js';
+import { secondsBetween } from '../track/moment.js';
+import { frames, secs, who, type DetectContext, type Detector, type Instant } from './detector.js';
+import { makeFinding } from './make.js';
+
+function check(c: Connection, e: Endpoint, now: Instant, frame: number, ctx: DetectContext, atEnd: boolean): void {
+  // The current episode, or the longest finished one.
+  const open = e.zeroWindowSince !== null;
+  const dur = open ? secondsBetween(e.zeroWindowSince!, now) : e.zeroWindowLongest;
+  const start = open ? e.zeroWindowSince : e.zeroWindowLongestAt;
+  if (start === null || dur < ctx.options.zeroWindowSeconds) return;
+  const peer = c.peer(e);
+  const ongoing = open && atEnd;
+  const summary = `${who(c, e)} stopped reading: it advertised a zero window for ${secs(dur)}${ongoing ? ' (still zero at the end of the capture)' : ''}`;
+  const explanation = [
+    `From frame ${start.frame} the ${who(c, e)} advertised a receive window of 0: its receive buffer was full because its application was not reading. `,
+    `The ${peer.role} could send nothing more and kept probing the window (${e.zeroWindowProbesReceived} zero-window probes seen); its application's writes block, or fail with EAGAIN on non-blocking sockets, once its own send buffer fills. `,
+    ongoing ? `The window was still zero when the capture ended. ` : `The window reopened after ${secs(dur)}. `,
+    `This is a stall in the ${e.role}'s application, not a network fault: it is busy, blocked on something else (a lock, a database, a slow consumer downstream), or reads too little at a time. `,
+    `Fix: find what the ${e.role}'s reading thread was doing (a stack dump during the stall), read promptly into application buffers, and put a timeout on the ${peer.role}'s writes.`,
+  ].join('');
+  const d = { seconds: Number(dur.toFixed(6)), ongoingAtEnd: ongoing, probes: e.zeroWindowProbesReceived, episodes: e.zeroWindowEpisodes };
+  const existing = ctx.raised(c, 'zero-window');
+  if (existing) {
+    if (existing.endpoint === e.role && d.seconds > existing.details.seconds) {
+      existing.summary = summary;
+      existing.explanation = explanation;
+      existing.details = d;
+    }
+    return;
+  }
+  ctx.raise(c, makeFinding('zero-window', 'warning', c, e, start.capture, frames(start.frame, frame), now, summary, explanation, d));
+}
+
+/** PATTERNS 9: a receiver advertised a zero window for longer than the threshold. */
+export const zeroWindow: Detector = {
+  kind: 'zero-window',
+  onSegment(seg, ctx) {
+    // An episode that just ended (window reopened) or one that is still going.
+    for (const e of [seg.from, seg.to]) if (e.zeroWindowSince !== null || e.zeroWindowLongest > 0) check(seg.conn, e, seg.now, seg.now.frame, ctx, false);
+  },
+  onClock(c, now, ctx) {
+    for (const e of [c.client, c.server]) if (e.zeroWindowSince !== null) check(c, e, now, 0, ctx, false);
+  },
+  onEnd(c, end, ctx) {
+    for (const e of [c.client, c.server]) if (e.zeroWindowSince !== null || e.zeroWindowLongest > 0) check(c, e, end, 0, ctx, true);
+  },
+};

@@ -1,0 +1,131 @@
+import type { Moment } from './moment.js';
+import type { TcpState } from './states.js';
+
+export interface Transition {
+  from: TcpState;
+  to: TcpState;
+  at: Moment;
+  /** What on the wire (or on the clock) caused it, in a few words. */
+  why: string;
+}
+
+/** Transitions kept per endpoint: a real connection has a dozen at most; a hostile one is cut. */
+const MAX_TRANSITIONS = 32;
+/** Retransmission times kept for back-off reporting. */
+export const MAX_RETRANS_TIMES = 24;
+
+/**
+ * One side of a connection, as the packets it sent and the acknowledgments it
+ * received show it: its RFC 9293 state and the facts the detectors read.
+ * One object per side, like Zeek's TCP_Endpoint.
+ */
+export class Endpoint {
+  state: TcpState;
+  /** When the current state was entered. */
+  since: Moment;
+  readonly transitions: Transition[] = [];
+  transitionsDropped = 0;
+  /** The state was inferred from a connection already under way when the capture began. */
+  inferred = false;
+
+  // What this endpoint sent (its send sequence space).
+  /** Initial sequence number, -1 until its SYN is seen. */
+  isn = -1;
+  /** Sequence number after the highest byte (or SYN/FIN) sent; valid when seqKnown. */
+  sndNxt = 0;
+  seqKnown = false;
+  /** Sequence number its FIN occupies, -1 when it sent none. */
+  finSeq = -1;
+  finAt: Moment | null = null;
+  /** The peer acknowledged the FIN. */
+  finAcked = false;
+  /** Its RST, if it sent one that ended the connection or answered a segment. */
+  rstAt: Moment | null = null;
+  /** The RST carried ACK (Linux: an abortive close) or not (an answer to a segment for no socket). */
+  rstHadAck = false;
+  synCount = 0;
+  firstSynAt: Moment | null = null;
+  lastSynAt: Moment | null = null;
+  synAckAt: Moment | null = null;
+
+  // What it received, as its acknowledgments prove.
+  /** It acknowledged the peer's SYN. */
+  gotPeerSyn = false;
+  /** It acknowledged (or must have received) the peer's FIN. */
+  gotPeerFin = false;
+  ackKnown = false;
+  /** Highest acknowledgment number it sent. */
+  highestAck = 0;
+  /** Last advertised window, raw and scaled (scale -1 until known, treated as 0). */
+  window = 0;
+  windowScale = -1;
+  mss = -1;
+  /** RSTs it received that were not acceptable (RFC 9293 3.10.7.4 / RFC 5961) and so changed nothing. */
+  ignoredRsts = 0;
+
+  // Traffic.
+  packets = 0;
+  payloadBytes = 0;
+  ipBytes = 0;
+  flags = 0;
+  firstDataAt: Moment | null = null;
+  /** Last data segment (primitives: updated per packet, so no object). */
+  lastDataSec = 0;
+  lastDataNsec = 0;
+  lastDataFrame = 0;
+  lastSentSec = 0;
+  lastSentNsec = 0;
+  lastSentFrame = 0;
+  /** Payload bytes it sent after its peer's FIN was sent, and the first such segment. */
+  dataAfterPeerFin = 0;
+  dataAfterPeerFinAt: Moment | null = null;
+
+  /** Segments it sent again (payload or FIN below sndNxt), and probes (seq = SND.UNA - 1). */
+  retransmissions = 0;
+  probes = 0;
+  /** Retransmissions and probes since the peer last sent anything: the half-open signal. */
+  unanswered = 0;
+  /** Seconds (since unansweredFirst) of each unanswered retransmission, for the back-off intervals. */
+  readonly unansweredTimes: number[] = [];
+  unansweredFirst: Moment | null = null;
+  unansweredLastFrame = 0;
+  /** How many of the unanswered run were keep-alive or window probes. */
+  unansweredProbes = 0;
+
+  /** Zero-window episodes this endpoint advertised (it stopped reading). */
+  zeroWindowSince: Moment | null = null;
+  zeroWindowEpisodes = 0;
+  zeroWindowLongest = 0;
+  zeroWindowLongestAt: Moment | null = null;
+  zeroWindowProbesReceived = 0;
+
+  constructor(
+    readonly role: 'client' | 'server',
+    initial: TcpState,
+    at: Moment,
+  ) {
+    this.state = initial;
+    this.since = at;
+  }
+
+  /** Move to `to`, remembering when, where and why. */
+  enter(to: TcpState, at: Moment, why: string): void {
+    if (to === this.state) return;
+    if (this.transitions.length < MAX_TRANSITIONS) this.transitions.push({ from: this.state, to, at, why });
+    else this.transitionsDropped++;
+    this.state = to;
+    this.since = at;
+  }
+
+  get finSeen(): boolean {
+    return this.finSeq >= 0;
+  }
+
+  get rstSeen(): boolean {
+    return this.rstAt !== null;
+  }
+
+  get scaledWindow(): number {
+    return this.window * 2 ** (this.windowScale < 0 ? 0 : this.windowScale);
+  }
+}

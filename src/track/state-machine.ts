@@ -1,0 +1,157 @@
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpHeader } from '../decode/packet.js';
+import type { Endpoint } from './endpoint.js';
+import type { Now } from './now.js';
+import { seqAdd, seqGe, seqGt, seqLt } from './seq.js';
+import { isSynchronized } from './states.js';
+
+/**
+ * Both endpoints' RFC 9293 state machines, driven by the segments a capture shows.
+ *
+ * A capture sees each segment once, at one vantage point, so the model rests on
+ * two rules that hold wherever the capture was taken:
+ *  - A segment changes its sender's state when it is seen (the sender did it).
+ *  - It changes the receiver's state when the receiver's reply proves receipt: an
+ *    acknowledgment covering a SYN or FIN. Segments that draw no reply (pure ACKs,
+ *    RSTs) are taken as delivered when seen. Each side receives the other's segments
+ *    in the order sent, so delivering a later segment delivers an earlier FIN first.
+ */
+
+/** Process one segment `from` -> `to`. */
+export function onSegment(from: Endpoint, to: Endpoint, tcp: TcpHeader, now: Now): void {
+  const f = tcp.flags;
+  if (f & TCP_ACK) acknowledgment(from, to, tcp.ack, (f & TCP_SYN) !== 0, now);
+  if (f & TCP_RST) return reset(from, to, tcp, now);
+  if (f & TCP_SYN) synchronize(from, f, now);
+  if (f & TCP_FIN) finish(from, tcp, now);
+}
+
+/**
+ * The ACK field: proof of what `from` received, and (taken as delivered) news for `to`.
+ */
+function acknowledgment(from: Endpoint, to: Endpoint, ack: number, isSyn: boolean, now: Now): void {
+  // What `from` has received from `to`.
+  if (to.isn >= 0 && !from.gotPeerSyn && seqGt(ack, to.isn)) {
+    from.gotPeerSyn = true;
+    // RFC 9293 3.10.7.3: SYN-SENT, our SYN acknowledged and the peer's SYN received -> ESTABLISHED.
+    if (from.state === 'SYN-SENT' && !isSyn) from.enter('ESTABLISHED', now.moment(), 'acknowledged the SYN-ACK');
+  }
+  if (to.finSeq >= 0 && !from.gotPeerFin && seqGt(ack, to.finSeq)) receiveFin(from, now, 'acknowledged the FIN');
+
+  // What `to` learns from this acknowledgment (no reply follows a pure ACK: taken as delivered).
+  if (to.state === 'SYN-RECEIVED' && !isSyn && to.isn >= 0 && seqGt(ack, to.isn)) {
+    deliverPendingFin(from, to, now);
+    // RFC 9293 3.10.7.4, SYN-RECEIVED: an acceptable ACK -> ESTABLISHED.
+    to.enter('ESTABLISHED', now.moment(), 'its SYN-ACK was acknowledged');
+  }
+  if (to.finSeq >= 0 && !to.finAcked && seqGt(ack, to.finSeq)) {
+    deliverPendingFin(from, to, now);
+    to.finAcked = true;
+    // RFC 9293 3.10.7.4, sixth step (check the ACK field) in the closing states.
+    switch (to.state) {
+      case 'FIN-WAIT-1':
+        to.enter('FIN-WAIT-2', now.moment(), 'its FIN was acknowledged');
+        break;
+      case 'CLOSING':
+        to.enter('TIME-WAIT', now.moment(), 'its FIN was acknowledged');
+        break;
+      case 'LAST-ACK':
+        to.enter('CLOSED', now.moment(), 'its FIN was acknowledged');
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+/**
+ * `from` sent a FIN earlier that `to` has not yet been seen to receive; segments arrive
+ * in order, so `to` has it by the time a later segment of `from` reaches it.
+ */
+function deliverPendingFin(from: Endpoint, to: Endpoint, now: Now): void {
+  if (from.finSeq >= 0 && !to.gotPeerFin && from.finAt !== null && from.finAt.frame !== now.frame) receiveFin(to, now, 'received the FIN');
+}
+
+/** RFC 9293 3.10.7.4, eighth step: the receiver of a FIN. */
+function receiveFin(e: Endpoint, now: Now, why: string): void {
+  e.gotPeerFin = true;
+  switch (e.state) {
+    case 'SYN-RECEIVED':
+    case 'ESTABLISHED':
+      e.enter('CLOSE-WAIT', now.moment(), why);
+      break;
+    case 'FIN-WAIT-1':
+      // Our FIN not yet acknowledged: both FINs crossed (simultaneous close).
+      e.enter(e.finAcked ? 'TIME-WAIT' : 'CLOSING', now.moment(), why);
+      break;
+    case 'FIN-WAIT-2':
+      e.enter('TIME-WAIT', now.moment(), why);
+      break;
+    default:
+      break;
+  }
+}
+
+/** A SYN sent by `from`. */
+function synchronize(from: Endpoint, flags: number, now: Now): void {
+  if (flags & TCP_ACK) {
+    // SYN-ACK: the passive open answered (LISTEN -> SYN-RECEIVED), or a simultaneous open.
+    from.gotPeerSyn = true;
+    if (from.state === 'LISTEN' || from.state === 'CLOSED' || from.state === 'SYN-SENT') {
+      from.enter('SYN-RECEIVED', now.moment(), 'sent SYN-ACK');
+    }
+    return;
+  }
+  // RFC 9293 3.10.1, OPEN call in CLOSED: send SYN, enter SYN-SENT.
+  if (from.state === 'CLOSED') from.enter('SYN-SENT', now.moment(), 'sent SYN');
+}
+
+/** A FIN sent by `from`: RFC 9293 3.10.4, CLOSE call. */
+function finish(from: Endpoint, tcp: TcpHeader, now: Now): void {
+  if (from.finSeq >= 0) return; // a retransmitted FIN changes nothing
+  from.finSeq = seqAdd(tcp.seq, tcp.payloadLength + (tcp.flags & TCP_SYN ? 1 : 0));
+  from.finAt = now.moment();
+  switch (from.state) {
+    case 'SYN-RECEIVED':
+    case 'ESTABLISHED':
+      from.enter('FIN-WAIT-1', now.moment(), 'sent FIN');
+      break;
+    case 'CLOSE-WAIT':
+      from.enter('LAST-ACK', now.moment(), 'sent FIN');
+      break;
+    default:
+      break;
+  }
+}
+
+/**
+ * A RST sent by `from`: its sender has no connection any more. Its receiver drops the
+ * connection only if the RST is acceptable (RFC 9293 3.10.7.3 / 3.10.7.4, RFC 5961).
+ */
+function reset(from: Endpoint, to: Endpoint, tcp: TcpHeader, now: Now): void {
+  const m = now.moment();
+  if (from.rstAt === null) {
+    from.rstAt = m;
+    from.rstHadAck = (tcp.flags & TCP_ACK) !== 0;
+  }
+  from.enter('CLOSED', m, 'sent RST');
+  if (!rstAcceptable(from, to, tcp)) {
+    to.ignoredRsts++;
+    return;
+  }
+  deliverPendingFin(from, to, now);
+  if (to.state !== 'CLOSED' && to.state !== 'LISTEN') to.enter('CLOSED', m, to.state === 'SYN-SENT' ? 'connection refused (RST)' : 'received RST');
+}
+
+function rstAcceptable(from: Endpoint, to: Endpoint, tcp: TcpHeader): boolean {
+  if (to.state === 'SYN-SENT') {
+    // 3.10.7.3: acceptable only if it acknowledges our SYN.
+    return (tcp.flags & TCP_ACK) !== 0 && to.isn >= 0 && tcp.ack === seqAdd(to.isn, 1);
+  }
+  if (!isSynchronized(to.state) && to.state !== 'SYN-RECEIVED') return to.state !== 'CLOSED';
+  // In sequence: exactly the next expected number (RFC 5961 3.2), or - as the
+  // capture may not show what the receiver had acknowledged - within its window.
+  if (from.seqKnown && tcp.seq === from.sndNxt) return true;
+  if (!to.ackKnown) return true;
+  const wnd = Math.max(to.scaledWindow, 1);
+  return seqGe(tcp.seq, to.highestAck) && seqLt(tcp.seq, seqAdd(to.highestAck, wnd));
+}

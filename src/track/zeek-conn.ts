@@ -1,0 +1,819 @@
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../decode/packet.js';
+
+/**
+ * Zeek's view of one TCP connection: the endpoint state machine, the `history`
+ * string and the `conn_state` of conn.log, and the timers that decide when Zeek
+ * logs a connection and starts a new one on the same 4-tuple.
+ *
+ * This follows Zeek's TCP analyzer (TCPSessionAdapter, TCP_Endpoint, TCP.cc)
+ * and base/protocols/conn (conn_state()). It is fed one segment at a time and
+ * allocates nothing per segment (the history buffer grows by doubling on the
+ * rare occasions a letter is added past its capacity).
+ *
+ * Directions are given relative to "A", the sender of the connection's first
+ * packet; Zeek's originator is A unless its heuristics flipped the roles
+ * (`origIsA`).
+ */
+
+// Zeek's endpoint states (TCP_ENDPOINT_*), with the values of its TCP_* script constants.
+export const ZEEK_TCP_INACTIVE = 0; // nothing seen from this side
+export const ZEEK_TCP_SYN_SENT = 1;
+export const ZEEK_TCP_SYN_ACK_SENT = 2; // SYN-ACK seen without an initial SYN
+export const ZEEK_TCP_PARTIAL = 3; // data seen, no SYN
+export const ZEEK_TCP_ESTABLISHED = 4;
+export const ZEEK_TCP_CLOSED = 5; // FIN seen
+export const ZEEK_TCP_RESET = 6; // RST seen
+export type ZeekTcpState = 0 | 1 | 2 | 3 | 4 | 5 | 6;
+
+export type ZeekConnStateName =
+  | 'S0'
+  | 'S1'
+  | 'SF'
+  | 'REJ'
+  | 'S2'
+  | 'S3'
+  | 'RSTO'
+  | 'RSTR'
+  | 'RSTOS0'
+  | 'RSTRH'
+  | 'SH'
+  | 'SHR'
+  | 'OTH';
+
+/** Zeek's timing constants (init-bare.zeek defaults), in seconds. */
+export interface ZeekTimeouts {
+  /** tcp_SYN_timeout: first check of a new connection. */
+  synTimeout: number;
+  /** tcp_session_timer: re-check interval of the expire timer. */
+  sessionTimer: number;
+  /** tcp_connection_linger: quiet time after which a closed connection may go. */
+  connectionLinger: number;
+  /** tcp_attempt_delay: an unanswered SYN is given up after this long. */
+  attemptDelay: number;
+  /** tcp_close_delay: a fully closed (or reset) connection is flushed after this long. */
+  closeDelay: number;
+  /** tcp_inactivity_timeout, once the handshake is over (or the connection is partial). */
+  tcpInactivity: number;
+  /** udp_inactivity_timeout: what Zeek's TCP analyzer sets while still in the handshake. */
+  handshakeInactivity: number;
+}
+
+export const ZEEK_DEFAULT_TIMEOUTS: Readonly<ZeekTimeouts> = {
+  synTimeout: 5,
+  sessionTimer: 6,
+  connectionLinger: 5,
+  attemptDelay: 5,
+  closeDelay: 5,
+  tcpInactivity: 300,
+  handshakeInactivity: 60,
+};
+
+/**
+ * TCP ports in Zeek's `likely_server_ports` when its base scripts are loaded
+ * (each protocol script adds its well-known ports). Zeek uses the set to guess
+ * the server of a connection whose first packet is not a SYN. With `zeek -b`
+ * only the scripts a test loads contribute, often none.
+ */
+export const ZEEK_BASE_LIKELY_SERVER_PORTS: ReadonlySet<number> = new Set([
+  21, 22, 25, 53, 79, 80, 81, 88, 110, 135, 139, 143, 389, 443, 445, 502, 563, 585, 587, 614, 631, 636, 989, 990, 992,
+  993, 995, 1080, 1434, 1883, 2811, 3128, 3268, 3306, 3389, 5222, 5223, 5269, 5432, 6379, 6666, 6667, 6668, 6669,
+  7000, 8000, 8080, 8888, 20000,
+]);
+
+export interface ZeekConnOptions {
+  /** Zeek's -C: treat every checksum as good. By default a bad one drops the packet and logs 'C'. */
+  ignoreChecksums?: boolean;
+  /** Zeek's likely_server_ports (TCP ports), for flipping roles of connections seen mid-stream. */
+  likelyServerPorts?: ReadonlySet<number>;
+  timeouts?: Partial<ZeekTimeouts>;
+}
+
+// History masks (TCP_Endpoint::HistoryMasks); a responder's are shifted left by 16.
+const HIST_SYN_PKT = 0x1;
+const HIST_FIN_PKT = 0x2;
+const HIST_RST_PKT = 0x4;
+const HIST_FIN_RST_PKT = 0x8;
+const HIST_DATA_PKT = 0x10;
+const HIST_ACK_PKT = 0x20;
+const HIST_MULTI_FLAG_PKT = 0x40;
+
+/** Sequence numbers more than this apart on a SYN or RST are not trusted (TOO_LARGE_SEQ_DELTA). */
+const TOO_LARGE_SEQ_DELTA = 1048576;
+const TWO32 = 4294967296;
+
+const CH_UPPER_A = 65;
+const CH_CARET = 94;
+
+/** a - b as a signed 32-bit difference (Zeek's seq_delta). */
+function seqDelta(a: number, b: number): number {
+  return (a - b) | 0;
+}
+
+function isHandshake(s: number): boolean {
+  return s === ZEEK_TCP_INACTIVE || s === ZEEK_TCP_SYN_SENT || s === ZEEK_TCP_SYN_ACK_SENT;
+}
+
+/** One side of the connection (TCP_Endpoint): its state and sequence-space bookkeeping. */
+class Endpoint {
+  state: ZeekTcpState = ZEEK_TCP_INACTIVE;
+  prevState: ZeekTcpState = ZEEK_TCP_INACTIVE;
+  // start_seq is 64-bit in Zeek but always set from a 32-bit value; last/ack are 32-bit with wrap counts.
+  startSeq = 0;
+  lastSeq = 0;
+  ackSeq = 0;
+  seqWraps = 0;
+  ackWraps = 0;
+  finCnt = 0;
+  didClose = false;
+  // Relative sequence numbers of the last SYN/FIN/RST, to log repeats only when they differ.
+  histLastSyn = 0;
+  histLastFin = 0;
+  histLastRst = 0;
+  // Counters and next thresholds of the logarithmically logged letters (C, T, W).
+  chkCnt = 0;
+  chkThresh = 1;
+  rxmtCnt = 0;
+  rxmtThresh = 1;
+  win0Cnt = 0;
+  win0Thresh = 1;
+  /** Set once the endpoint sent anything (TCP_Endpoint::HasDoneSomething: last_time != 0). */
+  seen = false;
+
+  constructor(readonly isA: boolean) {}
+
+  updateLastSeq(seq: number): void {
+    if (seq < this.lastSeq) this.seqWraps++;
+    this.lastSeq = seq;
+  }
+
+  updateAckSeq(seq: number): void {
+    if (seq < this.ackSeq) this.ackWraps++;
+    this.ackSeq = seq;
+  }
+
+  /** Zeek's (re)initialisation of the sequence space from a segment. */
+  initSeqs(start: number, last: number): void {
+    this.startSeq = start;
+    this.ackSeq = start;
+    this.lastSeq = last;
+  }
+
+  noDataAcked(): boolean {
+    const ack = this.ackWraps * TWO32 + this.ackSeq;
+    return ack === this.startSeq || ack === this.startSeq + 1;
+  }
+}
+
+/** Pending timers, by kind (Zeek keeps them in its global timer queue). */
+const EXPIRE_SLOTS = 3;
+
+export class ZeekConnState {
+  private readonly a = new Endpoint(true);
+  private readonly b = new Endpoint(false);
+  private readonly ignoreChecksums: boolean;
+  private readonly serverPorts: ReadonlySet<number>;
+  private readonly to: ZeekTimeouts;
+
+  /** Which side Zeek calls the originator: A (the first packet's sender) unless Zeek flipped the roles. */
+  origIsA = true;
+  /** Packets given to segment(), bad-checksum ones included. */
+  packets = 0;
+  /** Time of the first packet (Zeek's start_time) and of the last one that counted (last_time). */
+  startTime = 0;
+  lastTime = 0;
+  /** Zeek has logged this connection: a timer expired, or a later segment reused the tuple. */
+  removed = false;
+
+  private hist = new Uint8Array(16);
+  private histLen = 0;
+  private histSeen = 0;
+  /** is_active: cleared once Zeek reported the connection finished, reset or failed. */
+  private active = true;
+  private isPartial = false;
+  private firstPacketSeen = 0; // 1 = orig, 2 = resp
+  private inactivityTimeout = 0;
+  // Timer deadlines (Infinity = none).
+  private readonly expireAt = new Float64Array(EXPIRE_SLOTS).fill(Infinity);
+  private attemptAt = Infinity;
+  private inactivityAt = Infinity;
+  private deleteAt = Infinity;
+
+  constructor(
+    private readonly portA: number,
+    private readonly portB: number,
+    options: ZeekConnOptions = {},
+  ) {
+    this.ignoreChecksums = options.ignoreChecksums ?? false;
+    this.serverPorts = options.likelyServerPorts ?? ZEEK_BASE_LIKELY_SERVER_PORTS;
+    this.to = { ...ZEEK_DEFAULT_TIMEOUTS, ...options.timeouts };
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  get origState(): ZeekTcpState {
+    return this.orig.state;
+  }
+
+  get respState(): ZeekTcpState {
+    return this.resp.state;
+  }
+
+  /** conn.log history: Zeek's letters, upper case for the originator. */
+  get history(): string {
+    let s = '';
+    for (let i = 0; i < this.histLen; i++) s += String.fromCharCode(this.hist[i]!);
+    return s;
+  }
+
+  /** conn.log orig_bytes: payload bytes from sequence numbers (TCP_Endpoint::Size). */
+  get origBytes(): number {
+    return this.size(this.orig);
+  }
+
+  get respBytes(): number {
+    return this.size(this.resp);
+  }
+
+  /** conn.log conn_state, as base/protocols/conn's conn_state() derives it. */
+  get connState(): ZeekConnStateName {
+    const os = this.orig.state;
+    const rs = this.resp.state;
+    const oInactive = os === ZEEK_TCP_INACTIVE || os === ZEEK_TCP_PARTIAL;
+    const rInactive = rs === ZEEK_TCP_INACTIVE || rs === ZEEK_TCP_PARTIAL;
+    if (rs === ZEEK_TCP_RESET) {
+      if (os === ZEEK_TCP_SYN_SENT || os === ZEEK_TCP_SYN_ACK_SENT || (os === ZEEK_TCP_RESET && this.origBytes === 0 && this.respBytes === 0)) return 'REJ';
+      return oInactive ? 'RSTRH' : 'RSTR';
+    }
+    if (os === ZEEK_TCP_RESET) {
+      if (rInactive) return this.synThenRst() ? 'RSTOS0' : 'OTH';
+      return 'RSTO';
+    }
+    if (rs === ZEEK_TCP_CLOSED && os === ZEEK_TCP_CLOSED) return 'SF';
+    if (os === ZEEK_TCP_CLOSED) return rInactive ? 'SH' : 'S2';
+    if (rs === ZEEK_TCP_CLOSED) return oInactive ? 'SHR' : 'S3';
+    if (os === ZEEK_TCP_SYN_SENT && rs === ZEEK_TCP_INACTIVE) return 'S0';
+    if (os === ZEEK_TCP_ESTABLISHED && rs === ZEEK_TCP_ESTABLISHED) return 'S1';
+    return 'OTH';
+  }
+
+  /** The whole history matches /^\^?S[^HAFGIQ]*R.*$/ (conn_state()'s test for RSTOS0). */
+  private synThenRst(): boolean {
+    const h = this.hist;
+    let i = 0;
+    if (i < this.histLen && h[i] === CH_CARET) i++;
+    if (i >= this.histLen || h[i] !== 83 /* S */) return false;
+    for (i++; i < this.histLen; i++) {
+      const c = h[i]!;
+      if (c === 82 /* R */) return true;
+      // H A F G I Q end the run that may precede the R.
+      if (c === 72 || c === 65 || c === 70 || c === 71 || c === 73 || c === 81) return false;
+    }
+    return false;
+  }
+
+  /** Earliest pending timer, Infinity if none: advance() need not be called before then. */
+  get nextTimerAt(): number {
+    let t = this.attemptAt;
+    if (this.inactivityAt < t) t = this.inactivityAt;
+    if (this.deleteAt < t) t = this.deleteAt;
+    for (let i = 0; i < EXPIRE_SLOTS; i++) if (this.expireAt[i]! < t) t = this.expireAt[i]!;
+    return t;
+  }
+
+  private get orig(): Endpoint {
+    return this.origIsA ? this.a : this.b;
+  }
+
+  private get resp(): Endpoint {
+    return this.origIsA ? this.b : this.a;
+  }
+
+  private isOrig(e: Endpoint): boolean {
+    return e.isA === this.origIsA;
+  }
+
+  private size(e: Endpoint): number {
+    const peer = e === this.a ? this.b : this.a;
+    // A half-open connection found and aborted: the sequence numbers say nothing about data.
+    if (e.prevState === ZEEK_TCP_SYN_SENT && e.state === ZEEK_TCP_RESET && peer.state === ZEEK_TCP_INACTIVE && !e.noDataAcked()) return 0;
+    const last = e.seqWraps * TWO32 + e.lastSeq;
+    const ack = e.ackWraps * TWO32 + e.ackSeq;
+    let size = (last > ack ? last : ack) - e.startSeq;
+    if (size < 0) size += TWO32 * TWO32; // Zeek's unsigned wrap (only with nonsense sequence numbers)
+    if (size !== 0) size--; // the SYN's octet
+    if (e.finCnt > 0 && size !== 0) size--; // the FIN's octet
+    return size;
+  }
+
+  // ---------------------------------------------------------------- history
+
+  private addHistory(code: number): void {
+    if (this.histLen === this.hist.length) {
+      const h = new Uint8Array(this.hist.length * 2);
+      h.set(this.hist);
+      this.hist = h;
+    }
+    this.hist[this.histLen++] = code;
+  }
+
+  /** Log `code` the first time its mask is seen for this side (Session::CheckHistory); true if seen before. */
+  private checkHistory(e: Endpoint, mask: number, code: number): boolean {
+    if (!this.isOrig(e)) {
+      mask <<= 16;
+      code += 32; // lower case
+    }
+    if ((this.histSeen & mask) === 0) {
+      this.histSeen |= mask;
+      this.addHistory(code);
+      return false;
+    }
+    return true;
+  }
+
+  private addEndpointHistory(e: Endpoint, code: number): void {
+    this.addHistory(this.isOrig(e) ? code : code + 32);
+  }
+
+  private updateHistory(e: Endpoint, flags: number, relSeq: number, len: number): void {
+    const syn = (flags & TCP_SYN) !== 0;
+    const fin = (flags & TCP_FIN) !== 0;
+    const rst = (flags & TCP_RST) !== 0;
+    const bits = (syn ? 1 : 0) + (fin ? 1 : 0) + (rst ? 1 : 0);
+    if (bits > 1) {
+      if (fin && rst) this.checkHistory(e, HIST_FIN_RST_PKT, 73 /* I */);
+      else this.checkHistory(e, HIST_MULTI_FLAG_PKT, 81 /* Q */);
+    } else if (bits === 1) {
+      // SYN, FIN and RST are logged again when their sequence number moves.
+      if (syn) {
+        const code = flags & TCP_ACK ? 72 /* H */ : 83; /* S */
+        if (this.checkHistory(e, HIST_SYN_PKT, code) && relSeq !== e.histLastSyn) this.addEndpointHistory(e, code);
+        e.histLastSyn = relSeq;
+      }
+      if (fin) {
+        // A FIN's sequence number is the one after its data.
+        if (this.checkHistory(e, HIST_FIN_PKT, 70 /* F */) && relSeq + len !== e.histLastFin) this.addEndpointHistory(e, 70);
+        e.histLastFin = relSeq + len;
+      }
+      if (rst) {
+        if (this.checkHistory(e, HIST_RST_PKT, 82 /* R */) && relSeq !== e.histLastRst) this.addEndpointHistory(e, 82);
+        e.histLastRst = relSeq;
+      }
+    } else if (len > 0) this.checkHistory(e, HIST_DATA_PKT, 68 /* D */);
+    else if (flags & TCP_ACK) this.checkHistory(e, HIST_ACK_PKT, CH_UPPER_A);
+  }
+
+  /**
+   * Letters logged at the 1st, 10th, 100th... occurrence (Session::ScaledHistoryEntry).
+   * `which` selects the endpoint's counter: 0 checksum, 1 retransmission, 2 zero window.
+   */
+  private scaledHistory(e: Endpoint, which: 0 | 1 | 2, code: number): void {
+    let cnt: number;
+    let thresh: number;
+    if (which === 0) {
+      cnt = ++e.chkCnt;
+      thresh = e.chkThresh;
+    } else if (which === 1) {
+      cnt = ++e.rxmtCnt;
+      thresh = e.rxmtThresh;
+    } else {
+      cnt = ++e.win0Cnt;
+      thresh = e.win0Thresh;
+    }
+    if (cnt !== thresh) return;
+    this.addEndpointHistory(e, code);
+    // Zeek's counters are 32-bit: past 10^9 the threshold would wrap, so the count restarts instead.
+    let next = thresh * 10;
+    if (next > 0xffffffff) {
+      next = thresh;
+      cnt = 0;
+    }
+    if (which === 0) {
+      e.chkCnt = cnt;
+      e.chkThresh = next;
+    } else if (which === 1) {
+      e.rxmtCnt = cnt;
+      e.rxmtThresh = next;
+    } else {
+      e.win0Cnt = cnt;
+      e.win0Thresh = next;
+    }
+  }
+
+  // ---------------------------------------------------------------- lifetime
+
+  /**
+   * Would Zeek, given this segment, log this connection and open a new one
+   * (TCPSessionAdapter::IsReuse)? Only SYNs reuse a tuple: any SYN once either
+   * side has closed, else a SYN whose sequence number is not the one the
+   * connection started with.
+   */
+  wouldReuse(fromA: boolean, flags: number, seq: number): boolean {
+    void fromA; // Zeek does not look at the direction
+    if (this.packets === 0) return false;
+    if ((flags & TCP_SYN) === 0) return false;
+    let connOrig = this.orig;
+    if (flags & TCP_ACK) {
+      // A SYN-ACK reuses only a connection whose originator never spoke.
+      if (this.orig.state !== ZEEK_TCP_INACTIVE) return false;
+      connOrig = this.resp;
+    }
+    if (!this.orig.didClose && !this.resp.didClose) {
+      if (seq === connOrig.startSeq) return false;
+      // SYN and SYN-ACK seen in the wrong order: the state machine flips the roles instead.
+      if ((flags & TCP_ACK) === 0 && connOrig.state === ZEEK_TCP_SYN_ACK_SENT && this.resp.state === ZEEK_TCP_INACTIVE && seq === this.resp.startSeq)
+        return false;
+    }
+    return true;
+  }
+
+  /**
+   * Run Zeek's timers up to network time `now` (the timestamp of any packet of
+   * the capture: Zeek advances its clock with every packet it reads). Returns
+   * `removed`: true once Zeek has logged the connection.
+   */
+  advance(now: number): boolean {
+    while (!this.removed) {
+      const t = this.nextTimerAt;
+      if (t > now) break;
+      // Dispatch the earliest; Zeek passes timers the current network time.
+      if (t === this.deleteAt) {
+        this.deleteAt = Infinity;
+        this.removed = true;
+      } else if (t === this.attemptAt) {
+        this.attemptAt = Infinity;
+        this.attemptTimer();
+      } else if (t === this.inactivityAt) {
+        this.inactivityAt = Infinity;
+        this.inactivityTimer(now);
+      } else {
+        for (let i = 0; i < EXPIRE_SLOTS; i++) {
+          if (this.expireAt[i] === t) {
+            this.expireAt[i] = Infinity;
+            this.expireTimer(now, i);
+            break;
+          }
+        }
+      }
+    }
+    return this.removed;
+  }
+
+  private addExpireTimer(at: number, slot = -1): void {
+    if (slot < 0) for (let i = 0; i < EXPIRE_SLOTS && slot < 0; i++) if (this.expireAt[i] === Infinity) slot = i;
+    if (slot >= 0) this.expireAt[slot] = at;
+  }
+
+  /** Analyzer::CancelTimers: the TCP analyzer's own timers (not the inactivity timer). */
+  private cancelAnalyzerTimers(): void {
+    this.expireAt.fill(Infinity);
+    this.attemptAt = Infinity;
+    this.deleteAt = Infinity;
+  }
+
+  private setInactivityTimeout(timeout: number): void {
+    if (timeout === this.inactivityTimeout) return;
+    this.inactivityAt = timeout > 0 ? this.lastTime + timeout : Infinity;
+    this.inactivityTimeout = timeout;
+  }
+
+  private inactivityTimer(t: number): void {
+    if (this.lastTime + this.inactivityTimeout <= t) this.removed = true;
+    else this.inactivityAt = this.lastTime + this.inactivityTimeout;
+  }
+
+  private attemptTimer(): void {
+    if (!this.active) return;
+    const os = this.orig.state;
+    if ((os === ZEEK_TCP_SYN_SENT || os === ZEEK_TCP_SYN_ACK_SENT) && this.resp.state === ZEEK_TCP_INACTIVE) {
+      this.active = false;
+      this.removed = true;
+    }
+  }
+
+  /** TCPSessionAdapter::ExpireTimer: drop quiet connections that closed, or never got going. */
+  private expireTimer(t: number, slot: number): void {
+    if (!this.active) return;
+    const o = this.orig;
+    const r = this.resp;
+    if (this.lastTime + this.to.connectionLinger < t) {
+      if (o.didClose || r.didClose) {
+        if (
+          (o.didClose && r.didClose) ||
+          o.state === ZEEK_TCP_RESET ||
+          r.state === ZEEK_TCP_RESET ||
+          o.state === ZEEK_TCP_INACTIVE ||
+          r.state === ZEEK_TCP_INACTIVE
+        ) {
+          this.removed = true;
+          return;
+        }
+      }
+      if (r.state === ZEEK_TCP_INACTIVE && o.state === ZEEK_TCP_INACTIVE) {
+        this.removed = true;
+        return;
+      }
+    }
+    this.addExpireTimer(t + this.to.sessionTimer, slot);
+  }
+
+  // ---------------------------------------------------------------- packets
+
+  /**
+   * One TCP segment of this connection. `fromA`: sent by A (the first
+   * packet's sender). `len`: payload length from the IP header. `window`: the
+   * raw window field. `checksumOk`: tcpChecksumOk's answer (null: unknown, taken
+   * as good). `time`: capture timestamp in seconds. Call advance(time) and
+   * wouldReuse() first: this does not check whether Zeek would still add the
+   * segment to this connection.
+   */
+  segment(fromA: boolean, flags: number, seq: number, ack: number, len: number, window: number, checksumOk: boolean | null, time: number): void {
+    if (this.packets++ === 0) this.start(flags, time);
+    const endpoint = fromA ? this.a : this.b;
+    if (checksumOk === false && !this.ignoreChecksums) {
+      // The connection exists, but the packet goes no further than the 'C'.
+      this.scaledHistory(endpoint, 0, 67 /* C */);
+      return;
+    }
+    this.process(endpoint, flags, seq >>> 0, ack >>> 0, len, window, time);
+  }
+
+  /** The connection's birth (IPBasedAnalyzer::NewConn and the TCP analyzer's constructor). */
+  private start(flags: number, time: number): void {
+    this.startTime = this.lastTime = time;
+    // Without an initial SYN, guess the server by port: flip when the sender's port
+    // looks like a server's and the receiver's does not (or both do, it is not a
+    // SYN-ACK, and the receiver's port is the higher).
+    const syn = (flags & TCP_SYN) !== 0;
+    if (!syn || (flags & TCP_ACK) !== 0) {
+      if (this.serverPorts.has(this.portA)) {
+        const flip = this.serverPorts.has(this.portB) ? !syn && this.portA < this.portB : true;
+        if (flip) this.flipRoles();
+      }
+    }
+    this.addExpireTimer(time + this.to.synTimeout);
+    this.setInactivityTimeout(this.to.handshakeInactivity);
+  }
+
+  private flipRoles(): void {
+    this.origIsA = !this.origIsA;
+    const f = this.firstPacketSeen;
+    this.firstPacketSeen = ((f & 1) !== 0 ? 2 : 0) | ((f & 2) !== 0 ? 1 : 0);
+    this.isPartial = false;
+    this.addHistory(CH_CARET);
+  }
+
+  private setState(e: Endpoint, s: ZeekTcpState): void {
+    if (s === e.state) return;
+    const peer = e === this.a ? this.b : this.a;
+    // The handshake is over: the connection gets TCP's inactivity timeout.
+    if (!isHandshake(s) && isHandshake(e.state) && isHandshake(peer.state)) this.setInactivityTimeout(this.to.tcpInactivity);
+    e.prevState = e.state;
+    e.state = s;
+  }
+
+  /** get_relative_seq; `underflow` reports a value before the endpoint's start. */
+  private relSeqUnderflow = false;
+  private relativeSeq(e: Endpoint, cur: number, last: number, wraps: number): number {
+    const d = seqDelta(cur, last);
+    if (d < 0) {
+      if (wraps > 0 && cur > last) wraps--;
+    } else if (d > 0) {
+      if (cur < last) wraps++;
+    }
+    if (wraps === 0) {
+      const rel = seqDelta(cur, e.startSeq);
+      this.relSeqUnderflow = rel < 0;
+      return rel;
+    }
+    this.relSeqUnderflow = false;
+    return wraps * TWO32 + cur - e.startSeq;
+  }
+
+  private process(endpoint: Endpoint, flags: number, baseSeq: number, ackSeq: number, len: number, window: number, t: number): void {
+    const peer = endpoint === this.a ? this.b : this.a;
+    const isOrig = this.isOrig(endpoint);
+    const syn = (flags & TCP_SYN) !== 0;
+    const fin = (flags & TCP_FIN) !== 0;
+    const rst = (flags & TCP_RST) !== 0;
+    const ackf = (flags & TCP_ACK) !== 0;
+
+    // SetPartialStatus.
+    if (isOrig) {
+      if ((this.firstPacketSeen & 1) === 0) this.isPartial = !syn || ackf;
+    } else if ((this.firstPacketSeen & 2) === 0 && !this.isPartial) this.isPartial = !syn;
+
+    // SYN and FIN take a sequence number each; a RST's data is not part of the stream.
+    let segLen = len;
+    if (syn) segLen++;
+    if (fin) segLen++;
+    if (rst) segLen -= len;
+    const onePast = (baseSeq + segLen) >>> 0;
+
+    this.initEndpoint(endpoint, syn, baseSeq, onePast);
+    const relSeq = this.relativeSeq(endpoint, baseSeq, endpoint.lastSeq, endpoint.seqWraps);
+
+    this.updateHistory(endpoint, flags, relSeq, len);
+    // A zero window is worth a 'W' unless it comes with or after a RST, or after the peer's FIN.
+    if (window === 0 && !rst && peer.state !== ZEEK_TCP_CLOSED && endpoint.state !== ZEEK_TCP_RESET) this.scaledHistory(endpoint, 2, 87 /* W */);
+
+    if (!this.orig.didClose || !this.resp.didClose) this.lastTime = t;
+    if (fin) endpoint.finCnt++;
+
+    if (ackf) {
+      if (peer.state === ZEEK_TCP_INACTIVE) {
+        // Number the silent peer as if its SYN had been seen.
+        const s = (ackSeq - 1) >>> 0;
+        peer.initSeqs(s, s);
+      } else {
+        this.relativeSeq(peer, ackSeq, peer.ackSeq, peer.ackWraps);
+        // Acks in RSTs are not trusted, nor a jump to 0 far ahead (more likely broken than wrapped).
+        if (!this.relSeqUnderflow && !rst) {
+          const dAck = seqDelta(ackSeq, peer.ackSeq);
+          if (!(ackSeq === 0 && dAck > TOO_LARGE_SEQ_DELTA) && dAck > 0) peer.updateAckSeq(ackSeq);
+        }
+      }
+    }
+
+    const deltaLast = this.updateLastSeq(endpoint, onePast, syn, fin, rst, len);
+    endpoint.seen = true;
+
+    this.doClose = false;
+    this.genEvent = false;
+    switch (endpoint.state) {
+      case ZEEK_TCP_INACTIVE:
+        this.inactiveState(endpoint, peer, isOrig, flags, baseSeq, len, t);
+        break;
+      case ZEEK_TCP_SYN_SENT:
+      case ZEEK_TCP_SYN_ACK_SENT:
+        this.synSentState(endpoint, fin, rst);
+        break;
+      case ZEEK_TCP_ESTABLISHED:
+      case ZEEK_TCP_PARTIAL:
+        this.establishedState(endpoint, peer, syn, fin, rst, ackf);
+        break;
+      case ZEEK_TCP_CLOSED:
+        // A RST after our FIN resets us, unless the peer closed too (a finished exchange).
+        if (rst && peer.state !== ZEEK_TCP_CLOSED) {
+          this.setState(endpoint, ZEEK_TCP_RESET);
+          if (!endpoint.didClose) this.doClose = true;
+        }
+        break;
+      case ZEEK_TCP_RESET:
+        break;
+    }
+    void deltaLast;
+
+    // CheckPIA_FirstPacket marks the side as seen.
+    this.firstPacketSeen |= this.isOrig(endpoint) ? 1 : 2;
+
+    if (this.doClose) this.connectionClosed(endpoint, peer, this.genEvent);
+  }
+
+  private doClose = false;
+  private genEvent = false;
+
+  private initEndpoint(e: Endpoint, syn: boolean, firstSeq: number, lastSeq: number): void {
+    switch (e.state) {
+      case ZEEK_TCP_INACTIVE:
+        if (syn) {
+          e.startSeq = firstSeq;
+          e.ackSeq = firstSeq;
+          e.lastSeq = lastSeq;
+        } else {
+          // Partial connection: number as though a SYN had been seen, without calling
+          // this first segment a duplicate.
+          const s = (firstSeq - 1) >>> 0;
+          e.startSeq = s;
+          e.ackSeq = s;
+          e.lastSeq = firstSeq;
+        }
+        break;
+      case ZEEK_TCP_SYN_SENT:
+      case ZEEK_TCP_SYN_ACK_SENT:
+        if (syn && firstSeq !== e.startSeq) e.initSeqs(firstSeq, lastSeq); // SYN_seq_jump
+        break;
+      case ZEEK_TCP_ESTABLISHED:
+      case ZEEK_TCP_PARTIAL:
+        // A SYN inside the connection: guess it is the one that really sets it up.
+        if (syn) e.initSeqs(firstSeq, lastSeq);
+        break;
+      case ZEEK_TCP_RESET:
+        // Numbers taken from a (maybe injected) RST give way to a SYN's.
+        if (syn && e.prevState === ZEEK_TCP_INACTIVE) e.initSeqs(firstSeq, lastSeq);
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** update_last_seq: advance the sender's highest sequence number, or count a retransmission. */
+  private updateLastSeq(e: Endpoint, lastSeq: number, syn: boolean, fin: boolean, rst: boolean, len: number): number {
+    const d = seqDelta(lastSeq, e.lastSeq);
+    if ((syn || rst) && (d > TOO_LARGE_SEQ_DELTA || d < -TOO_LARGE_SEQ_DELTA)) {
+      // Far-off sequence numbers on SYN or RST are not trusted.
+    } else if (fin && e.lastSeq === ((e.startSeq + 1) >>> 0)) {
+      // Only a SYN and then a FIN: take the FIN's number even if it looks behind (> 2 GB connections).
+      e.updateLastSeq(lastSeq);
+    } else if (e.state === ZEEK_TCP_RESET) {
+      // Nothing after a RST is trusted.
+    } else if (d > 0) {
+      e.updateLastSeq(lastSeq);
+    } else if (len > 0) {
+      // Payload that does not advance the sequence: a retransmission ('T').
+      this.scaledHistory(e, 1, 84 /* T */);
+    }
+    return d;
+  }
+
+  private inactiveState(endpoint: Endpoint, peer: Endpoint, isOrig: boolean, flags: number, baseSeq: number, len: number, t: number): void {
+    const syn = (flags & TCP_SYN) !== 0;
+    const ackf = (flags & TCP_ACK) !== 0;
+    if (syn) {
+      if (isOrig) {
+        this.setState(endpoint, ackf ? ZEEK_TCP_SYN_ACK_SENT : ZEEK_TCP_SYN_SENT);
+        this.attemptAt = t + this.to.attemptDelay;
+      } else {
+        if (!ackf && peer.state === ZEEK_TCP_SYN_ACK_SENT && baseSeq === endpoint.startSeq) {
+          // The SYN-ACK was seen before the SYN: swap the roles and call it established.
+          this.isPartial = false;
+          this.flipRoles();
+          this.setState(peer, ZEEK_TCP_ESTABLISHED);
+          this.firstPacketSeen |= 1;
+        }
+        if (peer.state === ZEEK_TCP_SYN_SENT) this.setState(peer, ZEEK_TCP_ESTABLISHED);
+        this.setState(endpoint, ZEEK_TCP_ESTABLISHED);
+      }
+    }
+    if (flags & TCP_FIN) {
+      this.setState(endpoint, ZEEK_TCP_CLOSED);
+      this.doClose = this.genEvent = true;
+    }
+    if (flags & TCP_RST) {
+      this.setState(endpoint, ZEEK_TCP_RESET);
+      // A reject (RST answering a SYN, or an originator's RST to a SYN-ACK) raises no
+      // "finished" event; nothing here changes the connection's activity either way.
+      let reject = false;
+      if (isOrig) reject = peer.state === ZEEK_TCP_ESTABLISHED;
+      else reject = peer.state === ZEEK_TCP_SYN_SENT || peer.state === ZEEK_TCP_SYN_ACK_SENT;
+      this.doClose = true;
+      this.genEvent = !reject;
+    }
+    if (endpoint.state === ZEEK_TCP_INACTIVE) {
+      if (!isOrig && len === 0 && this.orig.state === ZEEK_TCP_SYN_SENT) {
+        // An ACK to a SYN before the SYN-ACK (some stacks do it): not yet a partial connection.
+      } else if (ackf && peer.state === ZEEK_TCP_ESTABLISHED) {
+        // We saw the SYN-ACK but missed the SYN: establish rather than call it partial.
+        this.setState(endpoint, ZEEK_TCP_ESTABLISHED);
+        this.isPartial = false;
+        this.firstPacketSeen |= isOrig ? 1 : 2;
+      } else {
+        this.setState(endpoint, ZEEK_TCP_PARTIAL);
+      }
+    }
+  }
+
+  private synSentState(endpoint: Endpoint, fin: boolean, rst: boolean): void {
+    if (fin) {
+      this.setState(endpoint, ZEEK_TCP_CLOSED);
+      this.doClose = this.genEvent = true;
+    }
+    if (rst) {
+      this.setState(endpoint, ZEEK_TCP_RESET);
+      this.active = false; // ConnectionReset
+      this.doClose = true;
+    }
+  }
+
+  private establishedState(endpoint: Endpoint, peer: Endpoint, syn: boolean, fin: boolean, rst: boolean, ackf: boolean): void {
+    if (syn && endpoint.state === ZEEK_TCP_PARTIAL && peer.state === ZEEK_TCP_INACTIVE && !ackf) {
+      // A SYN after partial traffic from a side whose peer never spoke: start over.
+      this.setState(endpoint, ZEEK_TCP_SYN_SENT);
+    }
+    if (fin && !rst) {
+      this.setState(endpoint, ZEEK_TCP_CLOSED);
+      // The peer's FIN then RST was a normal close after all.
+      if (peer.state === ZEEK_TCP_RESET && peer.prevState === ZEEK_TCP_CLOSED) this.setState(peer, ZEEK_TCP_CLOSED);
+      this.doClose = this.genEvent = true;
+    }
+    if (rst) {
+      this.setState(endpoint, ZEEK_TCP_RESET);
+      this.doClose = true;
+      if (peer.state !== ZEEK_TCP_RESET || peer.prevState !== ZEEK_TCP_ESTABLISHED) this.active = false; // ConnectionReset
+    }
+  }
+
+  /** TCPSessionAdapter::ConnectionClosed: schedule the connection's end. */
+  private connectionClosed(endpoint: Endpoint, peer: Endpoint, genEvent: boolean): void {
+    if (endpoint.didClose) return;
+    endpoint.didClose = true;
+    const complete = endpoint.state === ZEEK_TCP_RESET || peer.didClose || peer.state === ZEEK_TCP_INACTIVE;
+    if (complete) {
+      if ((endpoint.prevState !== ZEEK_TCP_INACTIVE || peer.state !== ZEEK_TCP_INACTIVE) && genEvent) this.active = false; // ConnectionFinished
+      this.cancelAnalyzerTimers();
+      this.deleteAt = this.lastTime + this.to.closeDelay;
+    } else if (endpoint.prevState !== ZEEK_TCP_INACTIVE) {
+      // Half closed: look again later for the other side closing.
+      this.addExpireTimer(this.lastTime + this.to.sessionTimer);
+    }
+  }
+}
