@@ -19,9 +19,10 @@ export const abortiveClose: Detector = {
     const aLast = a.lastDataFrame > 0 ? { sec: a.lastDataSec, nsec: a.lastDataNsec } : null;
     const unread = bLast !== null && (aLast === null || secondsBetween(aLast, bLast) > 0);
     const summary = `${who(c, a)} aborted the connection with a RST instead of closing it (no FIN, no TIME-WAIT)`;
+    const linger = `SO_LINGER set to {on, 0 s} before close() (a deliberate abort, often meant to avoid TIME-WAIT: prefer a normal close; SO_REUSEADDR handles the listening port)`;
     const cause = unread
-      ? `The packets point to close() with unread data: the ${b.role} sent ${b.payloadBytes} bytes (last in frame ${b.lastDataFrame}) that the ${a.role}'s application never answered, and Linux resets a connection closed with bytes still in its receive buffer (RFC 2525). Read (or drain) what the peer sent before closing, or have the protocol say when the peer is done.`
-      : `Nothing the ${b.role} sent was left unanswered, so the likely cause is SO_LINGER set to {on, 0 s} before close(): a deliberate abort. If that was meant to avoid TIME-WAIT, prefer a normal close (SO_REUSEADDR handles the listening port).`;
+      ? `Two causes produce this RST. The packets favour close() with unread data: the ${b.role} sent bytes (last in frame ${b.lastDataFrame}) that the ${a.role}'s application never answered, and Linux resets a connection closed with bytes still in its receive buffer (RFC 2525); read or drain what the peer sent before closing, or have the protocol say when the peer is done. The other cause, which the wire cannot tell apart if the application did read them, is ${linger}.`
+      : `Nothing the ${b.role} sent was left unanswered, so the likely cause is ${linger}. The other cause, close() with unread data in the receive buffer, would need data from the ${b.role} that no packet shows unanswered.`;
     const explanation = [
       `The ${who(c, a)} sent a RST (frame ${seg.now.frame}) on an established connection without sending a FIN first. `,
       `Both sides dropped the connection at once: neither went through TIME-WAIT, and any data still unsent in the ${a.role}'s buffer was discarded. `,

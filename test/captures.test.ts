@@ -1,0 +1,157 @@
+/**
+ * The real-kernel scenarios in captures/: every capture gives the finding its
+ * scenario demonstrates, on the endpoint the kernel's own record points at; the
+ * healthy ones give no warning or error; and each endpoint's final state equals
+ * what `ss` showed, wherever the wire can show it. Expectations come from the
+ * truth files (what the applications and `ss` observed), never from our output.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { analyzeCaptures, type AnalysisResult } from '../src/analyze.js';
+import { SS_NAMES, type TcpState } from '../src/track/states.js';
+import { CAPTURES } from './helpers/env.js';
+
+interface SsSocket {
+  state: string;
+  local: string;
+  peer: string;
+  recv_q: number;
+  send_q: number;
+}
+interface Side {
+  calls: string[];
+  errors: string[];
+}
+interface Truth {
+  scenario: string;
+  patterns: string[];
+  client: { address: string; endpoints: string[] };
+  server: { endpoint: string };
+  captures: Array<{ file: string; vantage: string }>;
+  observed: { client: Side; server: Side; final_ss: { client: SsSocket[]; server: SsSocket[] } };
+  ss: Array<{ label: string; client: { sockets: SsSocket[] }; server: { sockets: SsSocket[] } }>;
+  driver_actions?: unknown;
+}
+
+const truths: Truth[] = readdirSync(CAPTURES)
+  .filter((f) => f.endsWith('.truth.json'))
+  .map((f) => JSON.parse(readFileSync(join(CAPTURES, f), 'utf8')) as Truth);
+
+type Role = 'client' | 'server';
+const other = (r: Role): Role => (r === 'client' ? 'server' : 'client');
+const sideWith = (t: Truth, errno: string): Role | null =>
+  t.observed.client.errors.includes(errno) ? 'client' : t.observed.server.errors.includes(errno) ? 'server' : null;
+
+/** The endpoint PATTERNS.md names for each pattern, read off what the kernel and applications reported. */
+function expectedEndpoint(t: Truth, pattern: string): Role {
+  const peerOf = (...errnos: string[]): Role => {
+    for (const e of errnos) {
+      const s = sideWith(t, e);
+      if (s) return other(s);
+    }
+    throw new Error(`${t.scenario}: no side observed ${errnos.join('/')}`);
+  };
+  switch (pattern) {
+    case 'close-wait-stuck': {
+      // The side whose socket `ss` showed in CLOSE-WAIT.
+      for (const r of ['client', 'server'] as const) if (t.observed.final_ss[r].some((s) => s.state === 'CLOSE-WAIT')) return r;
+      throw new Error('no CLOSE-WAIT socket in ss');
+    }
+    case 'write-after-fin':
+      return other(peerOf('EPIPE')); // the writer is the side that got EPIPE
+    case 'abortive-close':
+    case 'peer-reset':
+    case 'handshake-abort':
+      return peerOf('ECONNRESET'); // the resetting side is the peer of the one that saw ECONNRESET
+    case 'half-open':
+      return peerOf('ETIMEDOUT', 'EHOSTUNREACH');
+    case 'icmp-unreachable':
+      return peerOf('EHOSTUNREACH', 'ENETUNREACH');
+    case 'connection-refused':
+      return peerOf('ECONNREFUSED');
+    case 'syn-timeout':
+      return peerOf('ETIMEDOUT');
+    case 'zero-window': {
+      // The reader that stopped: its socket held unread bytes while the stall lasted.
+      for (const snap of t.ss.filter((s) => s.label !== 'final')) {
+        for (const r of ['client', 'server'] as const) if (snap[r].sockets.some((s) => s.state === 'ESTAB' && s.recv_q > 0)) return r;
+      }
+      throw new Error('no stalled reader in ss');
+    }
+    case 'half-close':
+      for (const r of ['client', 'server'] as const) if (t.observed[r].calls.some((c) => c.startsWith('shutdown SHUT_WR'))) return r;
+      throw new Error('nobody called shutdown(SHUT_WR)');
+    case 'port-reuse':
+    case 'simultaneous-close':
+      return 'client';
+    default:
+      throw new Error(`unknown pattern ${pattern}`);
+  }
+}
+
+/** A finding the scenario does not name but that the recorded application behaviour produces. */
+function impliedByTruth(t: Truth, kind: string): boolean {
+  const calls = [...t.observed.client.calls, ...t.observed.server.calls];
+  if (kind === 'abortive-close') return calls.some((c) => c.includes('SO_LINGER={"l_onoff": 1, "l_linger": 0}')) && sideWith(t, 'ECONNRESET') !== null;
+  return false;
+}
+
+/** ss's record of one endpoint of the tuple: our state name, or CLOSED when it holds no socket. */
+function kernelState(t: Truth, role: Role, client: string, server: string): TcpState {
+  const local = role === 'client' ? client : server;
+  const peer = role === 'client' ? server : client;
+  const s = t.observed.final_ss[role].find((x) => x.local === local && x.peer === peer);
+  return s ? SS_NAMES[s.state]! : 'CLOSED';
+}
+
+async function analyze(file: string): Promise<AnalysisResult> {
+  const r = await analyzeCaptures([join(CAPTURES, file)]);
+  expect(r.captures[0]!.errors).toEqual([]);
+  return r;
+}
+
+for (const t of truths) {
+  describe(`captures/${t.scenario} (real kernel)`, () => {
+    for (const cap of t.captures) {
+      it(`${cap.file} (captured on the ${cap.vantage} side): findings`, async () => {
+        const r = await analyze(cap.file);
+        const serious = r.findings.filter((f) => f.severity !== 'info');
+        if (t.patterns.includes('healthy')) {
+          expect(serious.map((f) => `${f.kind}: ${f.summary}`)).toEqual([]);
+          return;
+        }
+        for (const p of t.patterns) {
+          const f = r.findings.find((x) => x.kind === p);
+          expect(f, `${p} in ${r.findings.map((x) => x.kind).join(', ')}`).toBeDefined();
+          const role = expectedEndpoint(t, p);
+          expect(f!.endpoint, `${p} is about the ${role}`).toBe(role);
+          expect(f!.packets.length).toBeGreaterThan(0);
+          expect(f!.explanation.length).toBeGreaterThan(100);
+        }
+        // Nothing else of warning or error severity, unless what the applications did implies it.
+        const extra = serious.filter((f) => !t.patterns.includes(f.kind) && !impliedByTruth(t, f.kind));
+        expect(extra.map((f) => `${f.kind}: ${f.summary}`)).toEqual([]);
+      });
+
+      it(`${cap.file}: final endpoint states match ss where the wire can show them`, async () => {
+        const r = await analyze(cap.file);
+        const last = r.connections[r.connections.length - 1]!;
+        const client = last.address('client');
+        const server = last.address('server');
+        for (const role of ['client', 'server'] as const) {
+          const ours = (role === 'client' ? last.client : last.server).state;
+          const kernel = kernelState(t, role, client, server);
+          // A kernel that gives up silently (retransmission timeout, ICMP errors) sends nothing:
+          // no packet can show that it dropped the connection.
+          const silentGiveUp = ['ETIMEDOUT', 'EHOSTUNREACH'].some((e) => t.observed[role].errors.includes(e)) && kernel === 'CLOSED' && (ours === 'ESTABLISHED' || ours === 'SYN-SENT');
+          // A RST the scenario's firewall dropped on the way never reached this side.
+          const droppedRst = kernel === 'ESTABLISHED' && ours === 'CLOSED' && JSON.stringify(t.driver_actions ?? '').includes('drop');
+          if (silentGiveUp || droppedRst) continue;
+          // A listening server endpoint holds no socket for the connection.
+          expect(ours === 'LISTEN' ? 'CLOSED' : ours, `${role} ${role === 'client' ? client : server}`).toBe(kernel);
+        }
+      });
+    }
+  });
+}
