@@ -51,15 +51,24 @@ function captureJson(c: CaptureSummary): Record<string, unknown> {
   };
 }
 
-function directionJson(d: Endpoint): Record<string, unknown> {
+function directionJson(c: Connection, d: Endpoint): Record<string, unknown> {
+  const a = c.analysisOf(d.role);
   return {
     packets: d.packets,
     payloadBytes: d.payloadBytes,
     ipBytes: d.ipBytes,
     flags: flagNames(d.flags),
-    retransmissions: d.retransmissions,
-    probes: d.probes,
-    zeroWindowEpisodes: d.zeroWindowEpisodes,
+    // Counted as tshark's tcp.analysis flags count them.
+    retransmissions: a.retransmissions,
+    fastRetransmissions: a.fastRetransmissions,
+    spuriousRetransmissions: a.spuriousRetransmissions,
+    outOfOrder: a.outOfOrder,
+    lostSegments: a.lostSegments,
+    duplicateAcks: a.dupAcks,
+    zeroWindows: a.zeroWindows,
+    zeroWindowProbes: a.zeroWindowProbes,
+    keepAlives: a.keepAlives,
+    windowFull: a.windowFull,
   };
 }
 
@@ -112,8 +121,8 @@ function connectionJson(c: Connection, end: AnalysisResult['end']): Record<strin
     lastCapture: c.lastCapture,
     lastFrame: c.lastFrame,
     previousConnection: c.previous?.id ?? null,
-    fromClient: directionJson(c.client),
-    fromServer: directionJson(c.server),
+    fromClient: directionJson(c, c.client),
+    fromServer: directionJson(c, c.server),
     endpoints: { client: endpointJson(c, c.client, end), server: endpointJson(c, c.server, end) },
   };
 }

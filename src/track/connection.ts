@@ -1,5 +1,6 @@
 import { formatEndpoint } from '../util/address.js';
 import { Endpoint } from './endpoint.js';
+import { SeqAnalysis, type SeqCounters } from './seq-analysis.js';
 import type { FlowKeyed } from './flow-table.js';
 import type { Moment } from './moment.js';
 import type { TcpState } from './states.js';
@@ -56,6 +57,8 @@ export class Connection implements FlowKeyed {
   icmpDropped = 0;
   /** Finding kinds already raised (bit per kind), so each is raised once. */
   raised = 0;
+  /** Wireshark-compatible sequence analysis (tcp.analysis.* flags) of each segment. */
+  readonly analysis = new SeqAnalysis();
 
   constructor(
     id: number,
@@ -110,6 +113,11 @@ export class Connection implements FlowKeyed {
       this.names = this.clientIsA ? [a, b] : [b, a];
     }
     return role === 'client' ? this.names[0] : this.names[1];
+  }
+
+  /** tcp.analysis counters of what the client / server sent. */
+  analysisOf(role: 'client' | 'server'): SeqCounters {
+    return (role === 'client') === this.clientIsA ? this.analysis.fromA : this.analysis.fromB;
   }
 
   peer(e: Endpoint): Endpoint {

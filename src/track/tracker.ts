@@ -36,6 +36,8 @@ export class SegmentInfo {
   /** A segment at SND.UNA - 1 with 0 or 1 byte: keep-alive, or window probe when the peer's window is 0. */
   keepAlive = false;
   windowProbe = false;
+  /** tcp.analysis.* flags of the segment (SEQ_* bits of seq-analysis.ts), as tshark sets them. */
+  analysis = 0;
   now: Now = null as unknown as Now;
 }
 
@@ -85,6 +87,7 @@ export class ConnectionTracker {
     if (c === undefined) {
       c = this.open(p, h);
       c.previous = previous;
+      if (previous !== null) c.analysis.markTupleReused();
       fromA = true;
     }
     const clientSent = fromA === c.clientIsA;
@@ -101,6 +104,8 @@ export class ConnectionTracker {
     seg.fromBefore = from.state;
     seg.toBefore = to.state;
     seg.now = now;
+    // Wireshark analyses first fragments only after reassembly; we do not reassemble, so skip them.
+    seg.analysis = ip.fragment ? 0 : c.analysis.analyzePacket(p, fromA);
     this.classify(from, to, p, seg);
     onSegment(from, to, tcp, now);
     this.bookkeep(c, from, to, p);
