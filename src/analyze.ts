@@ -2,11 +2,12 @@ import type { CaptureSink, Frame, InterfaceInfo } from './capture/frame.js';
 import { readCapture } from './capture/read-capture.js';
 import { Decoder, type DecodeStats } from './decode/decoder.js';
 import { isSupportedLinkType, linkTypeName } from './decode/linktypes.js';
+import type { Packet } from './decode/packet.js';
 import { DetectorEngine } from './detect/engine.js';
 import type { Finding } from './detect/finding.js';
 import { DEFAULT_DETECT_OPTIONS, type DetectOptions } from './detect/options.js';
 import type { Connection } from './track/connection.js';
-import { ConnectionTracker } from './track/tracker.js';
+import { ConnectionTracker, type SegmentInfo } from './track/tracker.js';
 
 /** A problem with a capture file, located. */
 export interface CaptureProblem {
@@ -65,6 +66,11 @@ export class Pipeline {
   readonly tracker: ConnectionTracker;
   readonly engine: DetectorEngine;
   private lastTick = -Infinity;
+  /**
+   * Hears every decoded frame after tracking and detection ran for it: the packet,
+   * and for TCP its connection and what the segment did (reused objects: copy what you keep).
+   */
+  onPacket: ((p: Packet, c: Connection | null, seg: SegmentInfo | null) => void) | null = null;
   /** Latest packet time seen. */
   endSec = -Infinity;
   endNsec = 0;
@@ -83,14 +89,16 @@ export class Pipeline {
       }
     }
     const p = decoder.decode(frame);
+    let c: Connection | null = null;
     if (p.kind === 'tcp') {
-      const c = this.tracker.onTcp(p);
+      c = this.tracker.onTcp(p);
       if (this.tracker.created) this.engine.connection(c);
       this.engine.segment(this.tracker.segment);
     } else if (p.kind === 'icmp-error') {
-      const c = this.tracker.onIcmp(p);
+      c = this.tracker.onIcmp(p);
       if (c !== null) this.engine.icmp(c, c.icmp[c.icmp.length - 1]!);
     }
+    this.onPacket?.(p, c, p.kind === 'tcp' ? this.tracker.segment : null);
   }
 
   /** Run the clock: kernel timers first, then the time-based detectors. */
@@ -161,8 +169,22 @@ class CaptureAccount implements CaptureSink {
  * Read each capture in turn through decode and connection tracking. Damage ends
  * the reading of that file only: everything before it is kept and reported.
  */
-export async function analyzeCaptures(inputs: string[], options: DetectOptions = DEFAULT_DETECT_OPTIONS, stdin?: NodeJS.ReadableStream): Promise<AnalysisResult> {
+export interface AnalyzeHooks {
+  /** Every decoded frame, after tracking and detection (see Pipeline.onPacket). */
+  onPacket?: Pipeline['onPacket'];
+  /** Each finding the moment it is raised (it may still be refined until the end). */
+  onFinding?: (f: Finding) => void;
+}
+
+export async function analyzeCaptures(
+  inputs: string[],
+  options: DetectOptions = DEFAULT_DETECT_OPTIONS,
+  stdin?: NodeJS.ReadableStream,
+  hooks: AnalyzeHooks = {},
+): Promise<AnalysisResult> {
   const pipeline = new Pipeline(options);
+  pipeline.onPacket = hooks.onPacket ?? null;
+  pipeline.engine.onFinding = hooks.onFinding ?? null;
   const tracker = pipeline.tracker;
   const captures: CaptureSummary[] = [];
   for (let i = 0; i < inputs.length; i++) {
