@@ -7,7 +7,7 @@ import { DetectorEngine } from './detect/engine.js';
 import type { Finding } from './detect/finding.js';
 import { DEFAULT_DETECT_OPTIONS, type DetectOptions } from './detect/options.js';
 import type { Connection } from './track/connection.js';
-import { ConnectionTracker, type SegmentInfo } from './track/tracker.js';
+import { ConnectionTracker, DEFAULT_TRACK_OPTIONS, type SegmentInfo } from './track/tracker.js';
 
 /** A problem with a capture file, located. */
 export interface CaptureProblem {
@@ -76,7 +76,7 @@ export class Pipeline {
   endNsec = 0;
 
   constructor(readonly options: DetectOptions = DEFAULT_DETECT_OPTIONS) {
-    this.tracker = new ConnectionTracker({ timeWaitSeconds: options.timeWaitSeconds });
+    this.tracker = new ConnectionTracker({ ...DEFAULT_TRACK_OPTIONS, timeWaitSeconds: options.timeWaitSeconds });
     this.engine = new DetectorEngine(options);
   }
 

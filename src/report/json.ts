@@ -111,6 +111,8 @@ function connectionJson(c: Connection, end: AnalysisResult['end']): Record<strin
     partial: c.partial,
     clientState: c.client.state,
     serverState: c.server.state,
+    connState: c.zeek.connState,
+    history: c.zeek.history,
     openAtEnd: openAtEnd(c),
     firstTime: formatEpoch(c.firstSec, c.firstNsec),
     lastTime: formatEpoch(c.lastSec, c.lastNsec),

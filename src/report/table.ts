@@ -59,7 +59,7 @@ export function renderTable(r: AnalysisResult, view?: ViewOptions, width = 100):
   const count = new Map<number, number>();
   for (const f of v.findings) count.set(f.connection, (count.get(f.connection) ?? 0) + 1);
   const t = new Table({
-    head: ['#', 'Client', 'Server', 'Client state', 'Server state', 'Start (UTC)', 'Duration', 'c>s pkts/bytes', 's>c pkts/bytes', 'Findings'],
+    head: ['#', 'Client', 'Server', 'Client state', 'Server state', 'Zeek', 'Start (UTC)', 'Duration', 'c>s pkts/bytes', 's>c pkts/bytes', 'Findings'],
     style: { head: [], border: [] },
   });
   for (const c of v.connections) {
@@ -74,6 +74,7 @@ export function renderTable(r: AnalysisResult, view?: ViewOptions, width = 100):
       c.address('server'),
       state('client'),
       state('server'),
+      `${c.zeek.connState} ${c.zeek.history}`,
       (multi ? `[${c.firstCapture + 1}] ` : '') + formatIso(c.firstSec, c.firstNsec).replace('T', ' '),
       secs(durationSeconds(c)),
       `${c.client.packets}/${c.client.payloadBytes}`,

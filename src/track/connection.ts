@@ -1,6 +1,7 @@
 import { formatEndpoint } from '../util/address.js';
 import { Endpoint } from './endpoint.js';
 import { SeqAnalysis, type SeqCounters } from './seq-analysis.js';
+import { ZeekConnState } from './zeek-conn.js';
 import type { FlowKeyed } from './flow-table.js';
 import type { Moment } from './moment.js';
 import type { TcpState } from './states.js';
@@ -59,6 +60,8 @@ export class Connection implements FlowKeyed {
   raised = 0;
   /** Wireshark-compatible sequence analysis (tcp.analysis.* flags) of each segment. */
   readonly analysis = new SeqAnalysis();
+  /** Zeek's view of the connection: conn_state and history, as Zeek's conn.log would give them. */
+  readonly zeek: ZeekConnState;
 
   constructor(
     id: number,
@@ -84,6 +87,7 @@ export class Connection implements FlowKeyed {
     this.client = new Endpoint('client', initial.client, at);
     this.server = new Endpoint('server', initial.server, at);
     this.client.inferred = this.server.inferred = partial;
+    this.zeek = new ZeekConnState(sport, dport, { ignoreChecksums: true });
   }
 
   /** The endpoint that sent the first packet (A) and the other one (B). */

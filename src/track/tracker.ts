@@ -15,9 +15,15 @@ import type { TcpState } from './states.js';
 export interface TrackOptions {
   /** How long TIME-WAIT lasts: 60 s on Linux (TCP_TIMEWAIT_LEN). */
   timeWaitSeconds: number;
+  /**
+   * A connection both of whose sides are CLOSED is forgotten this long after its
+   * last packet: a later segment on the tuple starts a new (partial) connection.
+   * 5 s, as Zeek's tcp_close_delay and tcp_reset_delay.
+   */
+  closedLingerSeconds: number;
 }
 
-export const DEFAULT_TRACK_OPTIONS: TrackOptions = { timeWaitSeconds: 60 };
+export const DEFAULT_TRACK_OPTIONS: TrackOptions = { timeWaitSeconds: 60, closedLingerSeconds: 5 };
 
 /** What one segment did, for the detectors. Reused for every segment. */
 export class SegmentInfo {
@@ -74,11 +80,18 @@ export class ConnectionTracker {
     let fromA = this.table.lastDirection === 1;
     const synOnly = (tcp.flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN;
     let previous: Connection | null = null;
+    if (c !== undefined && c.client.state === 'CLOSED' && (c.server.state === 'CLOSED' || c.server.state === 'LISTEN')) {
+      // Long after both sides closed, a segment on the tuple belongs to something new.
+      if (secondsBetween({ sec: c.lastSec, nsec: c.lastNsec }, now) > this.options.closedLingerSeconds) {
+        if (synOnly) previous = c;
+        c = undefined;
+      }
+    }
     if (c !== undefined && synOnly) {
       const sender = fromA === c.clientIsA ? c.client : c.server;
-      // A new SYN (not a retransmission of the one that opened this connection)
-      // from an endpoint that is done with the old one opens a new connection.
-      if ((sender.state === 'CLOSED' || sender.state === 'TIME-WAIT') && sender.isn !== tcp.seq) {
+      // A SYN from an endpoint that is done with the old connection opens a new one
+      // (a refused client retrying with the same ISN, as some stacks do, included).
+      if (sender.state === 'CLOSED' || sender.state === 'TIME-WAIT') {
         previous = c;
         c = undefined;
       }
@@ -106,6 +119,9 @@ export class ConnectionTracker {
     seg.now = now;
     // Wireshark analyses first fragments only after reassembly; we do not reassemble, so skip them.
     seg.analysis = ip.fragment ? 0 : c.analysis.analyzePacket(p, fromA);
+    // Checksums are not verified (as Wireshark by default, and Zeek with -C): captures
+    // taken on a sending host with checksum offload would otherwise all look bad.
+    c.zeek.segment(fromA, tcp.flags, tcp.seq, tcp.ack, tcp.payloadLength, tcp.window, null, now.sec + now.nsec / 1e9, !tcp.truncated);
     this.classify(from, to, p, seg);
     onSegment(from, to, tcp, now);
     this.bookkeep(c, from, to, p);

@@ -69,15 +69,18 @@ export const ZEEK_DEFAULT_TIMEOUTS: Readonly<ZeekTimeouts> = {
 };
 
 /**
- * TCP ports in Zeek's `likely_server_ports` when its base scripts are loaded
- * (each protocol script adds its well-known ports). Zeek uses the set to guess
- * the server of a connection whose first packet is not a SYN. With `zeek -b`
- * only the scripts a test loads contribute, often none.
+ * TCP ports that Zeek's base protocol scripts put in `likely_server_ports`
+ * (HTTP, FTP, SSH, SSL, SMTP, POP3, IMAP, DNS, Kerberos, MySQL, Modbus, Redis,
+ * XMPP, SOCKS, DCE-RPC, SMB, RDP, LDAP, DNP3, MQTT, PostgreSQL, Finger; IRC's
+ * are no longer there). Zeek consults the set to guess the server of a
+ * connection whose first packet is not a SYN. With `zeek -b` only the scripts a
+ * run loads contribute, often none. Gathered from the protocol scripts' port
+ * lists; recent Zeek moved these declarations around, so treat it as close,
+ * not exact.
  */
 export const ZEEK_BASE_LIKELY_SERVER_PORTS: ReadonlySet<number> = new Set([
   21, 22, 25, 53, 79, 80, 81, 88, 110, 135, 139, 143, 389, 443, 445, 502, 563, 585, 587, 614, 631, 636, 989, 990, 992,
-  993, 995, 1080, 1434, 1883, 2811, 3128, 3268, 3306, 3389, 5222, 5223, 5269, 5432, 6379, 6666, 6667, 6668, 6669,
-  7000, 8000, 8080, 8888, 20000,
+  993, 995, 1080, 1434, 1883, 2811, 3128, 3268, 3306, 3389, 5222, 5223, 5269, 5432, 6379, 8000, 8080, 8888, 20000,
 ]);
 
 export interface ZeekConnOptions {
@@ -87,6 +90,20 @@ export interface ZeekConnOptions {
   likelyServerPorts?: ReadonlySet<number>;
   timeouts?: Partial<ZeekTimeouts>;
 }
+
+/** Out-of-order data ranges kept per side before neighbours are merged regardless. */
+const MAX_BLOCKS = 16;
+// Indexes of the logarithmically logged letters' counters.
+const SCALED_CHECKSUM = 0;
+const SCALED_RXMIT = 1;
+const SCALED_WIN0 = 2;
+const SCALED_GAP = 3;
+type ScaledIndex = 0 | 1 | 2 | 3;
+/** Zeek's reassembly limits: tcp_max_initial_window, tcp_max_above_hole_without_any_acks. */
+const MAX_INITIAL_WINDOW = 16384;
+const MAX_ABOVE_HOLE_WITHOUT_ACKS = 16384;
+/** tcp_excessive_data_without_further_acks. */
+const EXCESSIVE_DATA_WITHOUT_ACKS = 10 * 1024 * 1024;
 
 // History masks (TCP_Endpoint::HistoryMasks); a responder's are shifted left by 16.
 const HIST_SYN_PKT = 0x1;
@@ -109,6 +126,11 @@ function seqDelta(a: number, b: number): number {
   return (a - b) | 0;
 }
 
+/** Established, or closed from established: where a content gap means lost data. */
+function isClean(e: { state: number; prevState: number }): boolean {
+  return e.state === ZEEK_TCP_ESTABLISHED || (e.state === ZEEK_TCP_CLOSED && e.prevState === ZEEK_TCP_ESTABLISHED);
+}
+
 function isHandshake(s: number): boolean {
   return s === ZEEK_TCP_INACTIVE || s === ZEEK_TCP_SYN_SENT || s === ZEEK_TCP_SYN_ACK_SENT;
 }
@@ -129,15 +151,25 @@ class Endpoint {
   histLastSyn = 0;
   histLastFin = 0;
   histLastRst = 0;
-  // Counters and next thresholds of the logarithmically logged letters (C, T, W).
-  chkCnt = 0;
-  chkThresh = 1;
-  rxmtCnt = 0;
-  rxmtThresh = 1;
-  win0Cnt = 0;
-  win0Thresh = 1;
-  /** Set once the endpoint sent anything (TCP_Endpoint::HasDoneSomething: last_time != 0). */
-  seen = false;
+  // Counters and next thresholds of the logarithmically logged letters, by
+  // SCALED_* index (C, T, W, G).
+  readonly scaledCnt = new Float64Array(4);
+  readonly scaledThresh = new Float64Array(4).fill(1);
+  /** Relative sequence number just past this side's FIN (TCP_Endpoint::FIN_seq). */
+  finSeq = 0;
+
+  // The stream reassembler's bookkeeping (TCP_Reassembler), in relative
+  // sequence numbers: enough to tell when an ack covers bytes never seen (a
+  // content gap, 'G'). Only the extent of the data matters, not its bytes.
+  /** Everything below was delivered or given up as a gap (last_reassem_seq). */
+  reassembled = 1;
+  /** Acked and forgotten below this (trim_seq). */
+  trimmed = 1;
+  /** Reassembly abandoned for this side (skip_deliveries). */
+  skipDeliveries = false;
+  /** Undelivered out-of-order data above `reassembled`: sorted, disjoint [lo, hi) pairs. */
+  readonly blocks = new Float64Array(2 * MAX_BLOCKS);
+  blockCount = 0;
 
   constructor(readonly isA: boolean) {}
 
@@ -181,7 +213,10 @@ export class ZeekConnState {
   /** Time of the first packet (Zeek's start_time) and of the last one that counted (last_time). */
   startTime = 0;
   lastTime = 0;
-  /** Zeek has logged this connection: a timer expired, or a later segment reused the tuple. */
+  /**
+   * Zeek has logged this connection: set by advance() when a timer ended it;
+   * the caller sets it too when wouldReuse() made it open a new connection.
+   */
   removed = false;
 
   private hist = new Uint8Array(16);
@@ -190,6 +225,8 @@ export class ZeekConnState {
   /** is_active: cleared once Zeek reported the connection finished, reset or failed. */
   private active = true;
   private isPartial = false;
+  /** The first packet was a SYN-ACK left unflipped; cleared by the second packet. */
+  private synAckFirst = false;
   private firstPacketSeen = 0; // 1 = orig, 2 = resp
   private inactivityTimeout = 0;
   // Timer deadlines (Infinity = none).
@@ -197,6 +234,10 @@ export class ZeekConnState {
   private attemptAt = Infinity;
   private inactivityAt = Infinity;
   private deleteAt = Infinity;
+  // Per-segment scratch (fields rather than returned objects: nothing is allocated).
+  private relSeqUnderflow = false;
+  private doClose = false;
+  private genEvent = false;
 
   constructor(
     private readonly portA: number,
@@ -362,41 +403,16 @@ export class ZeekConnState {
     else if (flags & TCP_ACK) this.checkHistory(e, HIST_ACK_PKT, CH_UPPER_A);
   }
 
-  /**
-   * Letters logged at the 1st, 10th, 100th... occurrence (Session::ScaledHistoryEntry).
-   * `which` selects the endpoint's counter: 0 checksum, 1 retransmission, 2 zero window.
-   */
-  private scaledHistory(e: Endpoint, which: 0 | 1 | 2, code: number): void {
-    let cnt: number;
-    let thresh: number;
-    if (which === 0) {
-      cnt = ++e.chkCnt;
-      thresh = e.chkThresh;
-    } else if (which === 1) {
-      cnt = ++e.rxmtCnt;
-      thresh = e.rxmtThresh;
-    } else {
-      cnt = ++e.win0Cnt;
-      thresh = e.win0Thresh;
-    }
+  /** Letters logged at the 1st, 10th, 100th... occurrence (Session::ScaledHistoryEntry). */
+  private scaledHistory(e: Endpoint, which: ScaledIndex, code: number): void {
+    const cnt = ++e.scaledCnt[which]!;
+    const thresh = e.scaledThresh[which]!;
     if (cnt !== thresh) return;
     this.addEndpointHistory(e, code);
     // Zeek's counters are 32-bit: past 10^9 the threshold would wrap, so the count restarts instead.
-    let next = thresh * 10;
-    if (next > 0xffffffff) {
-      next = thresh;
-      cnt = 0;
-    }
-    if (which === 0) {
-      e.chkCnt = cnt;
-      e.chkThresh = next;
-    } else if (which === 1) {
-      e.rxmtCnt = cnt;
-      e.rxmtThresh = next;
-    } else {
-      e.win0Cnt = cnt;
-      e.win0Thresh = next;
-    }
+    const next = thresh * 10;
+    if (next > 0xffffffff) e.scaledCnt[which] = 0;
+    else e.scaledThresh[which] = next;
   }
 
   // ---------------------------------------------------------------- lifetime
@@ -407,8 +423,8 @@ export class ZeekConnState {
    * side has closed, else a SYN whose sequence number is not the one the
    * connection started with.
    */
-  wouldReuse(fromA: boolean, flags: number, seq: number): boolean {
-    void fromA; // Zeek does not look at the direction
+  wouldReuse(flags: number, seq: number): boolean {
+    // Zeek does not look at the direction.
     if (this.packets === 0) return false;
     if ((flags & TCP_SYN) === 0) return false;
     let connOrig = this.orig;
@@ -522,19 +538,49 @@ export class ZeekConnState {
    * One TCP segment of this connection. `fromA`: sent by A (the first
    * packet's sender). `len`: payload length from the IP header. `window`: the
    * raw window field. `checksumOk`: tcpChecksumOk's answer (null: unknown, taken
-   * as good). `time`: capture timestamp in seconds. Call advance(time) and
+   * as good). `time`: capture timestamp in seconds. `payloadCaptured`: all of
+   * the payload is in the capture (Zeek's reassembler takes only whole
+   * segments; the rest become content gaps once acked). Call advance(time) and
    * wouldReuse() first: this does not check whether Zeek would still add the
    * segment to this connection.
    */
-  segment(fromA: boolean, flags: number, seq: number, ack: number, len: number, window: number, checksumOk: boolean | null, time: number): void {
+  segment(
+    fromA: boolean,
+    flags: number,
+    seq: number,
+    ack: number,
+    len: number,
+    window: number,
+    checksumOk: boolean | null,
+    time: number,
+    payloadCaptured = true,
+  ): void {
     if (this.packets++ === 0) this.start(flags, time);
     const endpoint = fromA ? this.a : this.b;
-    if (checksumOk === false && !this.ignoreChecksums) {
+    const dropped = checksumOk === false && !this.ignoreChecksums;
+    if (this.packets === 2 && this.synAckFirst) {
+      this.synAckFirst = false;
+      // A SYN-ACK followed by an ACK or data (either way) is no stealth scan: the
+      // SYN-ACK's sender is the server after all (Zeek PR 2191; the baselines show
+      // it decided on the second packet, which a bad-checksum packet uses up).
+      if (!dropped && (flags & (TCP_SYN | TCP_FIN | TCP_RST)) === 0 && ((flags & TCP_ACK) !== 0 || len > 0)) this.flipAfterSynAck();
+    }
+    if (dropped) {
       // The connection exists, but the packet goes no further than the 'C'.
-      this.scaledHistory(endpoint, 0, 67 /* C */);
+      this.scaledHistory(endpoint, SCALED_CHECKSUM, 67 /* C */);
       return;
     }
-    this.process(endpoint, flags, seq >>> 0, ack >>> 0, len, window, time);
+    this.process(endpoint, flags, seq >>> 0, ack >>> 0, len, window, time, payloadCaptured);
+  }
+
+  /**
+   * A segment whose TCP header the capture cut short (options missing). Zeek
+   * opens the connection for it (and may flip roles by its flags) but goes no
+   * further: nothing reaches the state machine or the history.
+   */
+  truncatedHeader(flags: number, time: number): void {
+    if (this.packets++ === 0) this.start(flags, time);
+    if (this.packets === 2) this.synAckFirst = false;
   }
 
   /** The connection's birth (IPBasedAnalyzer::NewConn and the TCP analyzer's constructor). */
@@ -550,16 +596,40 @@ export class ZeekConnState {
         if (flip) this.flipRoles();
       }
     }
+    // Remember a SYN-ACK that Zeek did not flip: the second packet may still do it.
+    this.synAckFirst = this.origIsA && (flags & (TCP_SYN | TCP_ACK | TCP_FIN | TCP_RST)) === (TCP_SYN | TCP_ACK);
     this.addExpireTimer(time + this.to.synTimeout);
     this.setInactivityTimeout(this.to.handshakeInactivity);
   }
 
+  private flipAfterSynAck(): void {
+    if (this.a.state !== ZEEK_TCP_SYN_ACK_SENT || this.b.state !== ZEEK_TCP_INACTIVE) return;
+    this.flipRoles();
+    // Now the responder, the SYN-ACK's sender stands as if its SYN-ACK had answered a SYN.
+    this.setState(this.a, ZEEK_TCP_ESTABLISHED);
+    this.firstPacketSeen |= 1;
+  }
+
+  /**
+   * Swap originator and responder. The letters logged so far change case with
+   * the roles and a '^' goes in front: Zeek's baselines show a flip on the
+   * second packet as "^h..." (not "H^..."), as if the roles had been right
+   * from the start. (Inferred from those logs: Connection::FlipRoles of the
+   * Zeek sources at hand only appends '^', but there the history is empty.)
+   */
   private flipRoles(): void {
     this.origIsA = !this.origIsA;
     const f = this.firstPacketSeen;
     this.firstPacketSeen = ((f & 1) !== 0 ? 2 : 0) | ((f & 2) !== 0 ? 1 : 0);
     this.isPartial = false;
-    this.addHistory(CH_CARET);
+    this.histSeen = ((this.histSeen & 0xffff) << 16) | ((this.histSeen >>> 16) & 0xffff);
+    this.addHistory(CH_CARET); // grows the buffer if needed; moved to the front below
+    const h = this.hist;
+    for (let i = this.histLen - 1; i > 0; i--) {
+      const c = h[i - 1]!;
+      h[i] = c >= 65 && c <= 90 ? c + 32 : c >= 97 && c <= 122 ? c - 32 : c;
+    }
+    h[0] = CH_CARET;
   }
 
   private setState(e: Endpoint, s: ZeekTcpState): void {
@@ -571,8 +641,7 @@ export class ZeekConnState {
     e.state = s;
   }
 
-  /** get_relative_seq; `underflow` reports a value before the endpoint's start. */
-  private relSeqUnderflow = false;
+  /** get_relative_seq; relSeqUnderflow reports a value before the endpoint's start. */
   private relativeSeq(e: Endpoint, cur: number, last: number, wraps: number): number {
     const d = seqDelta(cur, last);
     if (d < 0) {
@@ -589,7 +658,7 @@ export class ZeekConnState {
     return wraps * TWO32 + cur - e.startSeq;
   }
 
-  private process(endpoint: Endpoint, flags: number, baseSeq: number, ackSeq: number, len: number, window: number, t: number): void {
+  private process(endpoint: Endpoint, flags: number, baseSeq: number, ackSeq: number, len: number, window: number, t: number, captured: boolean): void {
     const peer = endpoint === this.a ? this.b : this.a;
     const isOrig = this.isOrig(endpoint);
     const syn = (flags & TCP_SYN) !== 0;
@@ -611,23 +680,30 @@ export class ZeekConnState {
 
     this.initEndpoint(endpoint, syn, baseSeq, onePast);
     const relSeq = this.relativeSeq(endpoint, baseSeq, endpoint.lastSeq, endpoint.seqWraps);
+    const seqUnderflow = this.relSeqUnderflow;
 
     this.updateHistory(endpoint, flags, relSeq, len);
     // A zero window is worth a 'W' unless it comes with or after a RST, or after the peer's FIN.
-    if (window === 0 && !rst && peer.state !== ZEEK_TCP_CLOSED && endpoint.state !== ZEEK_TCP_RESET) this.scaledHistory(endpoint, 2, 87 /* W */);
+    if (window === 0 && !rst && peer.state !== ZEEK_TCP_CLOSED && endpoint.state !== ZEEK_TCP_RESET) this.scaledHistory(endpoint, SCALED_WIN0, 87 /* W */);
 
     if (!this.orig.didClose || !this.resp.didClose) this.lastTime = t;
-    if (fin) endpoint.finCnt++;
+    if (fin) {
+      endpoint.finCnt++;
+      endpoint.finSeq = relSeq + segLen;
+    }
 
+    let relAck = 0;
     if (ackf) {
       if (peer.state === ZEEK_TCP_INACTIVE) {
         // Number the silent peer as if its SYN had been seen.
         const s = (ackSeq - 1) >>> 0;
         peer.initSeqs(s, s);
+        relAck = 1;
       } else {
-        this.relativeSeq(peer, ackSeq, peer.ackSeq, peer.ackWraps);
+        relAck = this.relativeSeq(peer, ackSeq, peer.ackSeq, peer.ackWraps);
+        if (this.relSeqUnderflow) relAck = 0;
         // Acks in RSTs are not trusted, nor a jump to 0 far ahead (more likely broken than wrapped).
-        if (!this.relSeqUnderflow && !rst) {
+        else if (!rst) {
           const dAck = seqDelta(ackSeq, peer.ackSeq);
           if (!(ackSeq === 0 && dAck > TOO_LARGE_SEQ_DELTA) && dAck > 0) peer.updateAckSeq(ackSeq);
         }
@@ -635,7 +711,6 @@ export class ZeekConnState {
     }
 
     const deltaLast = this.updateLastSeq(endpoint, onePast, syn, fin, rst, len);
-    endpoint.seen = true;
 
     this.doClose = false;
     this.genEvent = false;
@@ -663,14 +738,149 @@ export class ZeekConnState {
     }
     void deltaLast;
 
+    // Only now, with the state updated, does the ack reach the peer's reassembler:
+    // gaps an ack reveals in a FIN or RST exchange are not logged.
+    if (ackf) this.ackReceived(peer, relAck);
+
     // CheckPIA_FirstPacket marks the side as seen.
     this.firstPacketSeen |= this.isOrig(endpoint) ? 1 : 2;
+
+    // The payload goes to the reassembler (a SYN's data starts after the SYN).
+    if (len > 0 && !rst && !seqUnderflow && captured) this.dataSent(endpoint, syn ? relSeq + 1 : relSeq, len);
 
     if (this.doClose) this.connectionClosed(endpoint, peer, this.genEvent);
   }
 
-  private doClose = false;
-  private genEvent = false;
+  // ---------------------------------------------------------------- reassembly
+
+  /** TCP_Reassembler::DataSent: `len` bytes at relative `seq` from side `e`. */
+  private dataSent(e: Endpoint, seq: number, len: number): void {
+    if (e.skipDeliveries) return;
+    let lo = seq;
+    const hi = seq + len;
+    // What the peer already acked was delivered (or given up) before.
+    const acked = e.ackWraps * TWO32 + e.ackSeq - e.startSeq;
+    if (lo < acked) {
+      if (hi <= acked) return;
+      lo = acked;
+    }
+    if (hi <= e.trimmed) return;
+    if (lo < e.trimmed) lo = e.trimmed;
+    if (lo <= e.reassembled) {
+      if (hi > e.reassembled) {
+        e.reassembled = hi;
+        this.deliverBuffered(e);
+        // Much data and no ack at all: the acks are not being seen, stop holding the data.
+        if (e.noDataAcked() && this.size(e) > MAX_INITIAL_WINDOW) this.trimTo(e, e.reassembled);
+      }
+    } else this.insertBlock(e, lo, hi);
+    let above = 0;
+    for (let i = 0; i < e.blockCount; i++) above += e.blocks[2 * i + 1]! - e.blocks[2 * i]!;
+    if (e.noDataAcked() && above > MAX_ABOVE_HOLE_WITHOUT_ACKS) {
+      e.blockCount = 0;
+      e.skipDeliveries = true;
+    } else if (above + (e.reassembled - e.trimmed) > EXCESSIVE_DATA_WITHOUT_ACKS) {
+      e.blockCount = 0;
+      e.skipDeliveries = true;
+    }
+  }
+
+  /** Keep [lo, hi) as data above a hole, merged with what it touches. */
+  private insertBlock(e: Endpoint, lo: number, hi: number): void {
+    const b = e.blocks;
+    let n = e.blockCount;
+    let i = 0;
+    while (i < n && b[2 * i + 1]! < lo) i++;
+    // Merge every block that overlaps or touches [lo, hi).
+    let j = i;
+    while (j < n && b[2 * j]! <= hi) {
+      if (b[2 * j]! < lo) lo = b[2 * j]!;
+      if (b[2 * j + 1]! > hi) hi = b[2 * j + 1]!;
+      j++;
+    }
+    if (j === i && n === MAX_BLOCKS) {
+      // No room: join the new range to its neighbour (the extent is all gaps depend on).
+      if (i === n) i--;
+      if (b[2 * i]! < lo) lo = b[2 * i]!;
+      if (b[2 * i + 1]! > hi) hi = b[2 * i + 1]!;
+      j = i + 1;
+    }
+    // Replace blocks i..j-1 with the merged one.
+    const removed = j - i;
+    if (removed === 0) {
+      for (let k = n; k > i; k--) {
+        b[2 * k] = b[2 * k - 2]!;
+        b[2 * k + 1] = b[2 * k - 1]!;
+      }
+      n++;
+    } else if (removed > 1) {
+      for (let k = i + 1; k + removed - 1 < n; k++) {
+        b[2 * k] = b[2 * (k + removed - 1)]!;
+        b[2 * k + 1] = b[2 * (k + removed - 1) + 1]!;
+      }
+      n -= removed - 1;
+    }
+    b[2 * i] = lo;
+    b[2 * i + 1] = hi;
+    e.blockCount = n;
+  }
+
+  /** Deliver buffered blocks that now continue the stream. */
+  private deliverBuffered(e: Endpoint): void {
+    const b = e.blocks;
+    let k = 0;
+    while (k < e.blockCount && b[2 * k]! <= e.reassembled) {
+      if (b[2 * k + 1]! > e.reassembled) e.reassembled = b[2 * k + 1]!;
+      k++;
+    }
+    if (k > 0) this.dropBlocks(e, k);
+  }
+
+  private dropBlocks(e: Endpoint, k: number): void {
+    const b = e.blocks;
+    for (let i = k; i < e.blockCount; i++) {
+      b[2 * (i - k)] = b[2 * i]!;
+      b[2 * (i - k) + 1] = b[2 * i + 1]!;
+    }
+    e.blockCount -= k;
+  }
+
+  /** TCP_Reassembler::AckReceived: the peer acked up to relative `seq` of side `e`'s data. */
+  private ackReceived(e: Endpoint, seq: number): void {
+    // The FIN's own sequence number is no data.
+    if (e.finCnt > 0 && seq >= e.finSeq) seq = e.finSeq - 1;
+    if (seq <= e.trimmed) return;
+    this.trimTo(e, seq);
+  }
+
+  /** Reassembler::TrimToSeq: forget data below `seq`; bytes never seen there are a gap. */
+  private trimTo(e: Endpoint, seq: number): void {
+    if (seq > e.reassembled) this.undelivered(e, seq);
+    if (seq > e.trimmed) e.trimmed = seq;
+  }
+
+  /** TCP_Reassembler::Undelivered: give up on everything below `upTo`. */
+  private undelivered(e: Endpoint, upTo: number): void {
+    // A partial connection's first ack may point one or two octets past the
+    // numbering faked for it: no gap there.
+    if (upTo <= 2 && this.isPartial) return;
+    if (!e.skipDeliveries) {
+      const b = e.blocks;
+      while (e.blockCount > 0 && b[0]! < upTo) {
+        if (b[0]! > e.reassembled) this.gap(e);
+        e.reassembled = b[0]!;
+        this.deliverBuffered(e);
+      }
+      if (upTo > e.reassembled) this.gap(e);
+    }
+    if (upTo > e.reassembled) e.reassembled = upTo;
+  }
+
+  /** TCP_Reassembler::Gap: logged only while both sides are established or cleanly closing. */
+  private gap(e: Endpoint): void {
+    const peer = e === this.a ? this.b : this.a;
+    if (isClean(e) && isClean(peer)) this.scaledHistory(e, SCALED_GAP, 71 /* G */);
+  }
 
   private initEndpoint(e: Endpoint, syn: boolean, firstSeq: number, lastSeq: number): void {
     switch (e.state) {
@@ -720,7 +930,7 @@ export class ZeekConnState {
       e.updateLastSeq(lastSeq);
     } else if (len > 0) {
       // Payload that does not advance the sequence: a retransmission ('T').
-      this.scaledHistory(e, 1, 84 /* T */);
+      this.scaledHistory(e, SCALED_RXMIT, 84 /* T */);
     }
     return d;
   }
