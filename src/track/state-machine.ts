@@ -38,7 +38,7 @@ function acknowledgment(from: Endpoint, to: Endpoint, ack: number, isSyn: boolea
   if (to.finSeq >= 0 && !from.gotPeerFin && seqGt(ack, to.finSeq)) receiveFin(from, now, 'acknowledged the FIN');
 
   // What `to` learns from this acknowledgment (no reply follows a pure ACK: taken as delivered).
-  if (to.state === 'SYN-RECEIVED' && !isSyn && to.isn >= 0 && seqGt(ack, to.isn)) {
+  if (to.state === 'SYN-RECEIVED' && to.isn >= 0 && seqGt(ack, to.isn)) {
     deliverPendingFin(from, to, now);
     // RFC 9293 3.10.7.4, SYN-RECEIVED: an acceptable ACK -> ESTABLISHED.
     to.enter('ESTABLISHED', now.moment(), 'its SYN-ACK was acknowledged');
@@ -101,8 +101,8 @@ function synchronize(from: Endpoint, flags: number, now: Now): void {
     }
     return;
   }
-  // RFC 9293 3.10.1, OPEN call in CLOSED: send SYN, enter SYN-SENT.
-  if (from.state === 'CLOSED') from.enter('SYN-SENT', now.moment(), 'sent SYN');
+  // RFC 9293 3.10.1, OPEN call (or SEND in LISTEN): send SYN, enter SYN-SENT.
+  if (from.state === 'CLOSED' || from.state === 'LISTEN') from.enter('SYN-SENT', now.moment(), 'sent SYN');
 }
 
 /** A FIN sent by `from`: RFC 9293 3.10.4, CLOSE call. */
