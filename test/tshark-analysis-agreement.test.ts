@@ -14,9 +14,7 @@ import { describe, expect, it } from 'vitest';
 import type { Frame, InterfaceInfo } from '../src/capture/frame.js';
 import { readCapture } from '../src/capture/read-capture.js';
 import { Decoder } from '../src/decode/decoder.js';
-import type { Connection } from '../src/track/connection.js';
-import { direction } from '../src/track/flow-table.js';
-import { SEQ_FLAG_NAMES, SeqAnalysis, seqFlagNames } from '../src/track/seq-analysis.js';
+import { SEQ_FLAG_NAMES, seqFlagNames } from '../src/track/seq-analysis.js';
 import { ConnectionTracker } from '../src/track/tracker.js';
 import { CORPUS, HAVE_CORPUS, HAVE_TSHARK } from './helpers/env.js';
 import { tsharkAnalysisFlags, writeConversations, type Conv } from './helpers/expert.js';
@@ -94,20 +92,11 @@ interface Ours {
   notTcp: Map<number, string>;
 }
 
-/** Address/port tuple, the same string for both directions. */
-function tupleKey(c: Connection): string {
-  const a = `${Buffer.from(c.addrA).toString('hex')}:${c.portA}`;
-  const b = `${Buffer.from(c.addrB).toString('hex')}:${c.portB}`;
-  return a < b ? `${a}|${b}` : `${b}|${a}`;
-}
-
 async function analyzeFile(path: string): Promise<Ours> {
   const decoder = new Decoder();
   const tracker = new ConnectionTracker();
-  const analyses = new Map<Connection, SeqAnalysis>();
   const flags = new Map<number, Set<string>>();
   const notTcp = new Map<number, string>();
-  const tuples = new Set<string>();
   await readCapture(path, {
     onInterface(_info: InterfaceInfo): void {},
     onWarning(): void {},
@@ -120,7 +109,7 @@ async function analyzeFile(path: string): Promise<Ours> {
         return;
       }
       const c = tracker.onTcp(p);
-      const { ip, tcp } = p;
+      const { ip } = p;
       // The first fragment of a fragmented datagram holds only part of the segment: its
       // length is unknown without IP reassembly (which tshark does, analyzing the whole
       // segment at the last fragment's frame). Feeding a partial length would misplace
@@ -129,18 +118,10 @@ async function analyzeFile(path: string): Promise<Ours> {
         notTcp.set(frame.index, 'ip-fragment');
         return;
       }
-      let sa = analyses.get(c);
-      if (sa === undefined) {
-        sa = new SeqAnalysis();
-        analyses.set(c, sa);
-        // The tracker split a new connection off an ended one on this tuple: Wireshark
-        // flags its SYN reused_ports, which a fresh analysis cannot know by itself.
-        const key = tupleKey(c);
-        if (tuples.has(key)) sa.markTupleReused();
-        tuples.add(key);
-      }
-      const fromA = direction(c, ip.version, ip.src, tcp.srcPort, ip.dst, tcp.dstPort) === 1;
-      const mask = sa.analyzePacket(p, fromA);
+      // What the tracker itself computed for this segment (its wiring of SeqAnalysis,
+      // including carrying the analysis over where tshark sees one stream).
+      const mask = tracker.segment.analysis;
+      const sa = c.analysis;
       if (mask !== 0) {
         const names = new Set<string>(seqFlagNames(mask));
         if (sa.dupAckNum !== 0) names.add(`duplicate_ack_num=${sa.dupAckNum}`);

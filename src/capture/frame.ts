@@ -51,4 +51,10 @@ export interface CaptureSink {
   onFrame(frame: Frame): void;
   /** Problems that do not stop reading (damaged options, odd lengths). */
   onWarning(message: string, fileOffset: number, packet: number): void;
+  /**
+   * Optional, pcapng only, for rewriters: every block whose framing is sound, as read
+   * and before the interface or frame it gives is delivered: its type, its section's
+   * byte order and the whole block `buf[pos .. pos + len)` (a view valid during the call only).
+   */
+  onBlock?(type: number, buf: Buffer, pos: number, len: number, littleEndian: boolean): void;
 }

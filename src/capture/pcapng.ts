@@ -58,6 +58,11 @@ export class PcapngParser implements RecordParser {
     return this.frame.index;
   }
 
+  /** The packet number an error names: 0 while the first section header (the file header) is read. */
+  private get errorPacket(): number {
+    return this.inSection ? this.frame.index + 1 : 0;
+  }
+
   parse(buf: Buffer, start: number, end: number, base: number): number {
     let pos = start;
     while (true) {
@@ -73,7 +78,7 @@ export class PcapngParser implements RecordParser {
         const bom = u32(buf, pos + 8, true);
         if (bom === BOM) this.le = true;
         else if (bom === 0x4d3c2b1a) this.le = false;
-        else throw new CaptureError('section header block has a bad byte-order magic', at + 8, this.frame.index + 1);
+        else throw new CaptureError('section header block has a bad byte-order magic', at + 8, this.errorPacket);
         type = BT_SHB;
       } else if (!this.inSection) {
         throw new CaptureError('not a pcapng file (first block is not a section header)', at, 0);
@@ -83,14 +88,14 @@ export class PcapngParser implements RecordParser {
         throw new CaptureError(
           `block of type 0x${type.toString(16)} has length ${len}, not a multiple of 4 of at least 12`,
           at + 4,
-          this.frame.index + 1,
+          this.errorPacket,
         );
       }
       if (len > MAX_RECORD_BYTES) {
         throw new CaptureError(
           `block of type 0x${type.toString(16)} claims ${len} bytes, more than the ${MAX_RECORD_BYTES} allowed (corrupt file?)`,
           at + 4,
-          this.frame.index + 1,
+          this.errorPacket,
         );
       }
       if (avail < len) {
@@ -102,9 +107,10 @@ export class PcapngParser implements RecordParser {
         throw new CaptureError(
           `block of type 0x${type.toString(16)} has length ${len} but its trailing length says ${trailer}`,
           at + len - 4,
-          this.frame.index + 1,
+          this.errorPacket,
         );
       }
+      this.sink.onBlock?.(type, buf, pos, len, this.le);
       this.block(type, buf, pos, len, at);
       pos += len;
     }
@@ -134,11 +140,11 @@ export class PcapngParser implements RecordParser {
   }
 
   private sectionHeader(buf: Buffer, pos: number, len: number, at: number): void {
-    if (len < 28) throw new CaptureError(`section header block is ${len} bytes, less than 28`, at + 4, this.frame.index + 1);
+    if (len < 28) throw new CaptureError(`section header block is ${len} bytes, less than 28`, at + 4, this.errorPacket);
     const major = u16(buf, pos + 12, this.le);
     const minor = u16(buf, pos + 14, this.le);
     if (major !== 1) {
-      throw new CaptureError(`unsupported pcapng version ${major}.${minor}`, at + 12, this.frame.index + 1);
+      throw new CaptureError(`unsupported pcapng version ${major}.${minor}`, at + 12, this.errorPacket);
     }
     this.ifaceBase += this.ifaces.length;
     this.ifaces = [];

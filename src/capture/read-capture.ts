@@ -55,7 +55,7 @@ export async function readCapture(input: string, sink: CaptureSink, stdin: NodeJ
       result.compression = 'gzip';
       const prefix = Buffer.from(w.buf.subarray(w.start, w.end));
       if (input !== '-') await src.close();
-      src = gunzipSource(prefix, src, input === '-' ? null : input);
+      src = await gunzipSource(prefix, src, input === '-' ? null : input);
       w.reset();
       while (w.length < 4) {
         if ((await src.fill(w, CHUNK_BYTES)) === 0) break;
@@ -77,10 +77,12 @@ export async function readCapture(input: string, sink: CaptureSink, stdin: NodeJ
       if ((await src.fill(w, want)) === 0) eof = true;
     }
     if (w.length > 0) {
+      // Nothing consumed yet: the file header itself is cut (packet 0, as for any file-header damage).
+      const inHeader = parser.packets === 0 && w.base === 0;
       throw new CaptureError(
-        `file ends in the middle of a ${parser.packets === 0 && w.base === 0 ? 'file header' : 'record'}: ${parser.needed} bytes needed, ${w.length} left`,
+        `file ends in the middle of a ${inHeader ? 'file header' : 'record'}: ${parser.needed} bytes needed, ${w.length} left`,
         w.base,
-        parser.packets + 1,
+        inHeader ? 0 : parser.packets + 1,
       );
     }
   } catch (e) {

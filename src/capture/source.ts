@@ -1,8 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import { createReadStream } from 'node:fs';
-import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
-import { ByteWindow, CHUNK_BYTES } from './window.js';
+import type { Readable } from 'node:stream';
+import { createGunzip, type Gunzip } from 'node:zlib';
+import { ByteWindow } from './window.js';
 
 /** A stream of capture bytes that fills a ByteWindow. */
 export interface ByteSource {
@@ -61,23 +60,254 @@ export class StreamSource implements ByteSource {
   }
 }
 
-/** The bytes already taken from a source, then the rest of it: lets us sniff a magic number and go back. */
-async function* replay(prefix: Buffer, src: ByteSource): AsyncGenerator<Buffer> {
-  if (prefix.length > 0) yield prefix;
-  const w = new ByteWindow();
-  while (true) {
-    w.reset();
-    const n = await src.fill(w, CHUNK_BYTES);
-    if (n === 0) return;
-    yield Buffer.from(w.buf.subarray(0, n));
+/** Compressed bytes, read piece by piece; files can be read again from the start. */
+interface PieceReader {
+  /** Up to `into.length` bytes; 0 at the end. */
+  read(into: Buffer): Promise<number>;
+  /** Start over from the first byte; false when the input cannot be read twice (a pipe). */
+  restart(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+class FilePieces implements PieceReader {
+  private pos = 0;
+  private constructor(private readonly fh: FileHandle) {}
+
+  static async open(path: string): Promise<FilePieces> {
+    return new FilePieces(await open(path, 'r'));
+  }
+
+  async read(into: Buffer): Promise<number> {
+    const { bytesRead } = await this.fh.read(into, 0, into.length, this.pos);
+    this.pos += bytesRead;
+    return bytesRead;
+  }
+
+  async restart(): Promise<boolean> {
+    this.pos = 0;
+    return true;
+  }
+
+  async close(): Promise<void> {
+    await this.fh.close();
   }
 }
 
-/** Decompress a gzip stream whose first bytes were already read into `prefix`. */
-export function gunzipSource(prefix: Buffer, rest: ByteSource, path: string | null): ByteSource {
-  const input = path !== null ? createReadStream(path, { highWaterMark: CHUNK_BYTES }) : Readable.from(replay(prefix, rest));
-  const gunzip = createGunzip({ chunkSize: 1024 * 1024 });
-  input.on('error', (e: Error) => gunzip.destroy(e));
-  input.pipe(gunzip);
-  return new StreamSource(gunzip);
+/** The bytes already taken from a stream (to sniff the magic), then the rest of it. */
+class StreamPieces implements PieceReader {
+  private readonly w = new ByteWindow();
+  constructor(
+    private prefix: Buffer,
+    private readonly rest: ByteSource,
+  ) {}
+
+  async read(into: Buffer): Promise<number> {
+    if (this.w.length === 0) {
+      if (this.prefix.length > 0) {
+        this.w.append(this.prefix);
+        this.prefix = Buffer.alloc(0);
+      } else {
+        this.w.reset();
+        if ((await this.rest.fill(this.w, into.length)) === 0) return 0;
+      }
+    }
+    const n = Math.min(into.length, this.w.length);
+    this.w.buf.copy(into, 0, this.w.start, this.w.start + n);
+    this.w.consumeTo(this.w.start + n);
+    return n;
+  }
+
+  async restart(): Promise<boolean> {
+    return false;
+  }
+
+  async close(): Promise<void> {
+    await this.rest.close();
+  }
+}
+
+/** Compressed bytes handed to zlib per write; zlib's output chunk is as big. */
+const GZ_PIECE = 1024 * 1024;
+/** Write sizes a damaged piece is replayed in, each level narrowing down the damage. */
+const SALVAGE_STEPS = [16384, 256, 1] as const;
+
+/**
+ * Write one piece and wait until zlib has processed it (its output has been emitted by
+ * then) or failed. The zlib error itself is preferred to a "stream destroyed" callback error.
+ */
+function writePiece(z: Gunzip, piece: Buffer): Promise<Error | null> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const done = (e: Error | null): void => {
+      if (settled) return;
+      settled = true;
+      z.off('error', done);
+      resolve(e);
+    };
+    z.on('error', done);
+    z.write(piece, (e) => {
+      if (e == null) done(null);
+      else setImmediate(() => done(e));
+    });
+  });
+}
+
+function endGunzip(z: Gunzip): Promise<Error | null> {
+  return new Promise((resolve) => {
+    z.on('error', (e: Error) => resolve(e));
+    z.on('end', () => resolve(null));
+    z.end();
+  });
+}
+
+/**
+ * Gunzip, delivering every byte that decompressed before any damage. Node's zlib drops
+ * the output of the call that hits the damage (a bad block, a bad CRC in the trailer),
+ * so compressed input goes in pieces, one at a time; when a piece fails, fresh
+ * inflaters replay the input up to it and then that piece in ever smaller writes, down
+ * to single bytes, recovering all that came before the damage. Only files are replayed
+ * (a pipe cannot be read twice); from a pipe, the failed piece's output is lost.
+ */
+class GunzipSource implements ByteSource {
+  private readonly z: Gunzip = createGunzip({ chunkSize: GZ_PIECE });
+  private readonly queue: Buffer[] = [];
+  private readonly piece = Buffer.allocUnsafe(GZ_PIECE);
+  /** Compressed bytes processed without error. */
+  private inputDone = 0;
+  /** Decompressed bytes produced so far (queued or handed on). */
+  private produced = 0;
+  /** Decompressed bytes waiting in the queue. */
+  private queued = 0;
+  private pending: Promise<void> | null = null;
+  private ended = false;
+  private error: Error | null = null;
+
+  constructor(private readonly input: PieceReader) {
+    this.z.on('data', (c: Buffer) => this.enqueue(c));
+    // Errors are taken by whoever waits on the stream; this only keeps late ones from being unhandled.
+    this.z.on('error', () => undefined);
+  }
+
+  async fill(w: ByteWindow, want: number): Promise<number> {
+    while (this.queue.length === 0) {
+      if (this.error !== null) throw this.error;
+      if (this.ended) return 0;
+      await this.kick();
+    }
+    let n = 0;
+    while (n < want && this.queue.length > 0) {
+      const c = this.queue[0]!;
+      const take = Math.min(c.length, want - n);
+      w.append(take === c.length ? c : c.subarray(0, take));
+      if (take === c.length) this.queue.shift();
+      else this.queue[0] = c.subarray(take);
+      n += take;
+    }
+    this.queued -= n;
+    // Decompress the next piece (on zlib's thread) while the caller parses this one.
+    if (this.queued < 2 * GZ_PIECE && this.error === null && !this.ended) this.kick().catch(() => undefined);
+    return n;
+  }
+
+  /** Run step() unless it is already running; resolves when it is done. */
+  private kick(): Promise<void> {
+    this.pending ??= this.step().finally(() => {
+      this.pending = null;
+    });
+    return this.pending;
+  }
+
+  private async step(): Promise<void> {
+    let len: number;
+    try {
+      len = await this.input.read(this.piece);
+    } catch (e) {
+      this.error = e instanceof Error ? e : new Error(String(e));
+      return;
+    }
+    if (len === 0) {
+      const e = await endGunzip(this.z);
+      if (e !== null) this.error = e;
+      else this.ended = true;
+      return;
+    }
+    const region = Buffer.from(this.piece.subarray(0, len));
+    const e = await writePiece(this.z, region);
+    if (e === null) {
+      this.inputDone += len;
+      return;
+    }
+    this.error = e;
+    // Recovery is best effort: whatever goes wrong in it, the error above is reported.
+    await this.salvage(region).catch(() => undefined);
+  }
+
+  /** Recover the output that the failed write of `region` produced before its damage. */
+  private async salvage(region: Buffer): Promise<void> {
+    let at = this.inputDone;
+    let bad = region;
+    let recovered: Buffer[] = [];
+    for (const size of SALVAGE_STEPS) {
+      if (size !== 1 && bad.length <= size) continue;
+      const r = await this.replay(at, bad, size);
+      if (r === null) break;
+      recovered = r.out;
+      if (r.failed < 0) break; // no damage on replay: nothing more to narrow down
+      at += r.failed * size;
+      bad = bad.subarray(r.failed * size, (r.failed + 1) * size);
+    }
+    for (const c of recovered) this.enqueue(c);
+  }
+
+  private enqueue(c: Buffer): void {
+    this.queue.push(c);
+    this.queued += c.length;
+    this.produced += c.length;
+  }
+
+  /**
+   * A fresh inflater over the first `prefix` compressed bytes, then `region` in writes of
+   * `size` bytes until one fails. Returns the output beyond what was already produced and
+   * the index of the failed write (-1 if none); null when the input cannot be read again.
+   */
+  private async replay(prefix: number, region: Buffer, size: number): Promise<{ out: Buffer[]; failed: number } | null> {
+    if (!(await this.input.restart())) return null;
+    const z = createGunzip({ chunkSize: GZ_PIECE });
+    const out: Buffer[] = [];
+    let skip = this.produced;
+    z.on('data', (c: Buffer) => {
+      if (skip >= c.length) {
+        skip -= c.length;
+        return;
+      }
+      out.push(skip > 0 ? c.subarray(skip) : c);
+      skip = 0;
+    });
+    z.on('error', () => undefined);
+    try {
+      const buf = Buffer.allocUnsafe(GZ_PIECE);
+      for (let left = prefix; left > 0; ) {
+        const n = await this.input.read(left < GZ_PIECE ? buf.subarray(0, left) : buf);
+        if (n === 0 || (await writePiece(z, Buffer.from(buf.subarray(0, n)))) !== null) return { out, failed: -1 };
+        left -= n;
+      }
+      for (let i = 0; i * size < region.length; i++) {
+        if ((await writePiece(z, region.subarray(i * size, (i + 1) * size))) !== null) return { out, failed: i };
+      }
+      return { out, failed: -1 };
+    } finally {
+      z.destroy();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pending?.catch(() => undefined);
+    this.z.destroy();
+    await this.input.close();
+  }
+}
+
+/** Decompress a gzip stream whose first bytes were already read into `prefix` (from `rest`, or the file at `path`). */
+export async function gunzipSource(prefix: Buffer, rest: ByteSource, path: string | null): Promise<ByteSource> {
+  return new GunzipSource(path !== null ? await FilePieces.open(path) : new StreamPieces(prefix, rest));
 }

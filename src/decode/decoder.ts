@@ -19,6 +19,7 @@ import { decodeTcp } from './tcp.js';
 const PROTO_ICMP = 1;
 const PROTO_TCP = 6;
 const PROTO_ICMPV6 = 58;
+const LINK_CUT = { truncated: true, detail: 'link-layer header cut short by the capture' } as const;
 
 /** Counts of what the decoder saw, for the capture summary. */
 export class DecodeStats {
@@ -32,6 +33,8 @@ export class DecodeStats {
   truncated = 0;
   /** TCP segments whose payload the capture cut short (snaplen): their length is still known. */
   truncatedPayloads = 0;
+  /** IP headers claiming more bytes than the frame held: the length was cut to the frame. */
+  ipLengthExceedsFrame = 0;
   /** Frames with impossible headers, by what was wrong. */
   readonly malformed = new Map<string, number>();
 }
@@ -56,18 +59,24 @@ export class Decoder {
       return this.other(frame, 'unsupported-linktype', '', null);
     }
     const buf = frame.buf;
-    const capEnd = frame.offset + frame.capLen;
+    let capEnd = frame.offset + frame.capLen;
     // Where the frame would end had nothing been cut (never before what we have).
-    const wireEnd = frame.offset + (frame.origLen > frame.capLen ? frame.origLen : frame.capLen);
+    let wireEnd = frame.offset + (frame.origLen > frame.capLen ? frame.origLen : frame.capLen);
     const link = this.link;
     link.reset();
     dec(buf, frame.offset, capEnd, link);
-    if (link.truncated) return this.problem(frame, { truncated: true, detail: 'link-layer header cut short by the capture' }, null);
+    if (link.truncated) return this.problem(frame, LINK_CUT, null);
     if (link.net !== NET_IPV4 && link.net !== NET_IPV6) return this.other(frame, 'not-ip', '', null);
+    if (link.end >= 0) {
+      // A link-layer length field (PPPoE, 802.3, NFLOG) ends the packet: what follows is padding.
+      if (link.end < capEnd) capEnd = link.end < link.offset ? link.offset : link.end;
+      if (link.end < wireEnd) wireEnd = link.end < link.offset ? link.offset : link.end;
+    }
 
     const ip = this.tcpPacket.ip;
     const problem = link.net === NET_IPV4 ? decodeIpv4(buf, link.offset, capEnd, wireEnd, ip, false) : decodeIpv6(buf, link.offset, capEnd, wireEnd, ip, false);
     if (problem !== null) return this.problem(frame, problem, null);
+    if (ip.lengthExceedsFrame) this.stats.ipLengthExceedsFrame++;
     if (ip.fragment) {
       this.stats.ipFragments++;
       if (ip.laterFragment) return this.other(frame, 'ip-fragment', '', ip);
@@ -84,7 +93,9 @@ export class Decoder {
     }
     if ((ip.protocol === PROTO_ICMP && ip.version === 4) || (ip.protocol === PROTO_ICMPV6 && ip.version === 6)) {
       const p = this.icmpPacket;
-      if (decodeIcmpError(buf, l4, capEnd, ip.version, p.icmp)) {
+      // The quote ends with the outer datagram: an Ethernet trailer or padding is not quoted TCP.
+      const ipEnd = l4 + ip.payloadLength;
+      if (decodeIcmpError(buf, l4, ipEnd < capEnd ? ipEnd : capEnd, ip.version, p.icmp)) {
         this.stats.icmpErrors++;
         p.frame = frame;
         return p;

@@ -8,10 +8,14 @@ export const IPV4_CUT = { truncated: true, detail: 'IPv4 header cut short by the
 const IPV4_BAD_VERSION = { truncated: false, detail: 'IPv4 header with a version other than 4' } as const;
 const IPV4_BAD_IHL = { truncated: false, detail: 'IPv4 header length below 20 bytes' } as const;
 const IPV4_BAD_TOTAL = { truncated: false, detail: 'IPv4 total length shorter than its header' } as const;
+const IPV4_IHL_PAST_END = { truncated: false, detail: 'IPv4 header length runs past the end of the frame' } as const;
 
 /**
  * Decode an IPv4 header at `off`. `capEnd` ends the captured bytes, `wireEnd` the
- * frame as it was on the wire. A quoted header (inside an ICMP error) keeps the
+ * frame as it was on the wire (or where a link-layer length field ends it). A header
+ * cut by `capEnd` is truncated; one that runs past `wireEnd` is malformed. A total
+ * length beyond `wireEnd` is cut to it for payloadLength (Wireshark's "IPv4 total
+ * length exceeds packet length"). A quoted header (inside an ICMP error) keeps the
  * lengths it states, since they describe the original datagram.
  */
 export function decodeIpv4(buf: Buffer, off: number, capEnd: number, wireEnd: number, ip: IpHeader, quoted: boolean): LayerProblem {
@@ -20,7 +24,7 @@ export function decodeIpv4(buf: Buffer, off: number, capEnd: number, wireEnd: nu
   if (vihl >> 4 !== 4) return IPV4_BAD_VERSION;
   const ihl = (vihl & 0x0f) * 4;
   if (ihl < 20) return IPV4_BAD_IHL;
-  if (off + ihl > capEnd) return IPV4_CUT;
+  if (off + ihl > capEnd) return off + ihl > wireEnd ? IPV4_IHL_PAST_END : IPV4_CUT;
   ip.version = 4;
   ip.offset = off;
   ip.headerLength = ihl;
@@ -51,6 +55,9 @@ export function decodeIpv4(buf: Buffer, off: number, capEnd: number, wireEnd: nu
   dst[1] = buf[off + 17]!;
   dst[2] = buf[off + 18]!;
   dst[3] = buf[off + 19]!;
-  ip.payloadLength = total - ihl;
+  // What the frame held: a longer claim is damage or padding-inflated, never data we can count.
+  const held = wireEnd - off;
+  ip.lengthExceedsFrame = !quoted && total > held;
+  ip.payloadLength = (ip.lengthExceedsFrame ? held : total) - ihl;
   return null;
 }

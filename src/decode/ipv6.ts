@@ -19,6 +19,12 @@ const IPV6_EXT_CUT = { truncated: true, detail: 'IPv6 extension header cut short
 const IPV6_BAD_VERSION = { truncated: false, detail: 'IPv6 header with a version other than 6' } as const;
 const IPV6_EXT_OVERRUN = { truncated: false, detail: 'IPv6 extension headers longer than the payload length' } as const;
 const IPV6_TOO_MANY = { truncated: false, detail: 'IPv6 extension header chain too long' } as const;
+const IPV6_EXT_PAST_END = { truncated: false, detail: 'IPv6 extension header runs past the end of the frame' } as const;
+
+/** A cut extension header is truncated when the capture cut it, malformed when the frame itself ends first. */
+function extCut(need: number, wireEnd: number): NonNullable<LayerProblem> {
+  return need > wireEnd ? IPV6_EXT_PAST_END : IPV6_EXT_CUT;
+}
 
 /** Decode an IPv6 header and its extension headers; see decodeIpv4 for the arguments. */
 export function decodeIpv6(buf: Buffer, off: number, capEnd: number, wireEnd: number, ip: IpHeader, quoted: boolean): LayerProblem {
@@ -32,33 +38,34 @@ export function decodeIpv6(buf: Buffer, off: number, capEnd: number, wireEnd: nu
   ip.laterFragment = false;
   ip.jumbo = false;
   ip.lengthFromFrame = false;
+  ip.lengthExceedsFrame = false;
   buf.copy(ip.src, 0, off + 8, off + 24);
   buf.copy(ip.dst, 0, off + 24, off + 40);
   let payloadLen = be16(buf, off + 4);
   let nh = buf[off + 6]!;
   let p = off + 40;
   let jumbo = -1;
-  for (let i = 0; ; i++) {
-    if (i === MAX_EXT_HEADERS) return IPV6_TOO_MANY;
+  for (let count = 0; ; count++) {
     let len: number;
-    if (nh === NH_HOP_BY_HOP || nh === NH_ROUTING || nh === NH_DEST_OPTS || nh === NH_MOBILITY || nh === NH_HIP || nh === NH_SHIM6) {
-      if (p + 2 > capEnd) return IPV6_EXT_CUT;
+    const generic = nh === NH_HOP_BY_HOP || nh === NH_ROUTING || nh === NH_DEST_OPTS || nh === NH_MOBILITY || nh === NH_HIP || nh === NH_SHIM6;
+    if (!generic && nh !== NH_FRAGMENT && nh !== NH_AH) break;
+    if (count === MAX_EXT_HEADERS) return IPV6_TOO_MANY;
+    if (generic) {
+      if (p + 2 > capEnd) return extCut(p + 2, wireEnd);
       len = (buf[p + 1]! + 1) * 8;
-      if (p + len > capEnd) return IPV6_EXT_CUT;
+      if (p + len > capEnd) return extCut(p + len, wireEnd);
       if (nh === NH_HOP_BY_HOP) jumbo = findJumbo(buf, p + 2, p + len);
     } else if (nh === NH_FRAGMENT) {
       len = 8;
-      if (p + len > capEnd) return IPV6_EXT_CUT;
+      if (p + len > capEnd) return extCut(p + len, wireEnd);
       const fo = be16(buf, p + 2);
       ip.fragment = true;
       ip.laterFragment = (fo & 0xfff8) !== 0;
       ip.id = be32(buf, p + 4);
-    } else if (nh === NH_AH) {
-      if (p + 2 > capEnd) return IPV6_EXT_CUT;
-      len = (buf[p + 1]! + 2) * 4;
-      if (p + len > capEnd) return IPV6_EXT_CUT;
     } else {
-      break;
+      if (p + 2 > capEnd) return extCut(p + 2, wireEnd);
+      len = (buf[p + 1]! + 2) * 4;
+      if (p + len > capEnd) return extCut(p + len, wireEnd);
     }
     nh = buf[p]!;
     p += len;
@@ -76,7 +83,10 @@ export function decodeIpv6(buf: Buffer, off: number, capEnd: number, wireEnd: nu
   ip.headerLength = p - off;
   ip.totalLength = 40 + payloadLen;
   if (p - off - 40 > payloadLen && !quoted) return IPV6_EXT_OVERRUN;
-  ip.payloadLength = Math.max(0, 40 + payloadLen - (p - off));
+  // A payload length beyond what the frame held is cut to it, as for IPv4.
+  const held = wireEnd - off - 40;
+  ip.lengthExceedsFrame = !quoted && payloadLen > held;
+  ip.payloadLength = Math.max(0, 40 + (ip.lengthExceedsFrame ? held : payloadLen) - (p - off));
   return null;
 }
 

@@ -11,10 +11,16 @@ export class LinkResult {
   truncated = false;
   /** Outermost VLAN id, -1 if none. */
   vlan = -1;
+  /**
+   * Where a link-layer length field (PPPoE, 802.3, NFLOG) says the network packet
+   * ends, -1 when none does. Bytes past it are link-layer padding, never IP data.
+   */
+  end = -1;
 
   reset(): void {
     this.net = NET_NONE;
     this.offset = 0;
+    this.end = -1;
     this.truncated = false;
     this.vlan = -1;
   }

@@ -3,6 +3,7 @@ import { decodeEthernet } from './ethernet.js';
 import type { LinkResult } from './link-result.js';
 import { decodeIpv4Only, decodeIpv6Only, decodeLoop, decodeNull, decodeRaw } from './null-loop.js';
 import { decodeNflog } from './nflog.js';
+import { decodeArcnetLinux, decodeFddi, decodeIpoib, decodeJuniperEther } from './other-links.js';
 import { decodeCiscoHdlc, decodePpp } from './ppp.js';
 import { decodeSll, decodeSll2 } from './sll.js';
 
@@ -13,6 +14,7 @@ const DECODERS = new Map<number, LinkDecoder>([
   [0, decodeNull],
   [1, decodeEthernet],
   [9, decodePpp],
+  [10, decodeFddi],
   [12, decodeRaw], // DLT_RAW on most BSDs, written as-is by old libpcaps
   [14, decodeRaw], // DLT_RAW on OpenBSD
   [50, decodePpp],
@@ -20,9 +22,12 @@ const DECODERS = new Map<number, LinkDecoder>([
   [104, decodeCiscoHdlc],
   [108, decodeLoop],
   [113, decodeSll],
+  [129, decodeArcnetLinux],
+  [178, decodeJuniperEther],
   [228, decodeIpv4Only],
   [229, decodeIpv6Only],
   [239, decodeNflog],
+  [242, decodeIpoib],
   [276, decodeSll2],
 ]);
 
@@ -47,7 +52,7 @@ const NAMES = new Map<number, string>([
   [127, 'IEEE802_11_RADIOTAP'],
   [129, 'ARCNET_LINUX'],
   [147, 'USER0'],
-  [178, 'LINKTYPE(178)'],
+  [178, 'JUNIPER_ETHER'],
   [189, 'USB_LINUX'],
   [195, 'IEEE802_15_4_WITHFCS'],
   [220, 'USB_LINUX_MMAPPED'],

@@ -26,6 +26,7 @@ export function decodeNflog(buf: Buffer, off: number, end: number, out: LinkResu
       if (family === AF_INET) out.net = NET_IPV4;
       else if (family === AF_INET6) out.net = NET_IPV6;
       out.offset = p + 4;
+      out.end = p + len; // the TLV's length bounds the packet; padding follows
       return;
     }
     p += (len + 3) & ~3;

@@ -32,6 +32,12 @@ export class IpHeader {
   lengthFromFrame = false;
   /** IPv6 jumbogram (hop-by-hop jumbo payload option). */
   jumbo = false;
+  /**
+   * The length field claims more than the frame held on the wire (damage, or a
+   * length-padded packet inside a shorter PPPoE/802.3 frame): payloadLength was cut
+   * to what the frame held, as Wireshark does; totalLength keeps the claim.
+   */
+  lengthExceedsFrame = false;
 
   /** Address bytes in use: 4 or 16. */
   get addrLen(): number {
@@ -59,6 +65,8 @@ export class TcpHeader {
   headerLength = 0;
   /** The nine flag bits, TCP_* constants. */
   flags = 0;
+  /** The three reserved bits between data offset and AE (0-7); tshark's tcp.flags is `reserved << 9 | flags`. */
+  reserved = 0;
   /** Raw window field, before scaling. */
   window = 0;
   checksum = 0;

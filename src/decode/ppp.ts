@@ -18,14 +18,14 @@ export function decodePpp(buf: Buffer, off: number, end: number, out: LinkResult
   }
   // Protocol-field compression: an odd first byte is a 1-byte protocol.
   if (buf[off]! & 0x01) {
-    pppProtocol(buf[off]!, off + 1, out);
+    pppProtocol(buf[off]!, buf, off + 1, end, out);
     return;
   }
   if (off + 2 > end) {
     out.truncated = true;
     return;
   }
-  pppProtocol(be16(buf, off), off + 2, out);
+  pppProtocol(be16(buf, off), buf, off + 2, end, out);
 }
 
 /** LINKTYPE_C_HDLC (104), Cisco HDLC: address, control, then an EtherType. */

@@ -34,6 +34,7 @@ export function decodeTcp(buf: Buffer, off: number, capEnd: number, segLen: numb
   tcp.ack = be32(buf, off + 8);
   tcp.headerLength = hl;
   tcp.flags = ((buf[off + 12]! & 0x01) << 8) | buf[off + 13]!;
+  tcp.reserved = (buf[off + 12]! >> 1) & 0x07;
   tcp.window = be16(buf, off + 14);
   tcp.checksum = be16(buf, off + 16);
   tcp.urgent = be16(buf, off + 18);

@@ -59,7 +59,9 @@ export class Connection implements FlowKeyed {
   /** Finding kinds already raised (bit per kind), so each is raised once. */
   raised = 0;
   /** Wireshark-compatible sequence analysis (tcp.analysis.* flags) of each segment. */
-  readonly analysis = new SeqAnalysis();
+  analysis = new SeqAnalysis();
+  /** The analysis object's A is this connection's B (it was carried over from an earlier connection). */
+  analysisFlipped = false;
   /** Zeek's view of the connection: conn_state and history, as Zeek's conn.log would give them. */
   readonly zeek: ZeekConnState;
 
@@ -121,7 +123,16 @@ export class Connection implements FlowKeyed {
 
   /** tcp.analysis counters of what the client / server sent. */
   analysisOf(role: 'client' | 'server'): SeqCounters {
-    return (role === 'client') === this.clientIsA ? this.analysis.fromA : this.analysis.fromB;
+    return ((role === 'client') === this.clientIsA) !== this.analysisFlipped ? this.analysis.fromA : this.analysis.fromB;
+  }
+
+  /**
+   * Go on with `old`'s sequence analysis (tshark sees one stream where we see two
+   * connections). `flipped`: this connection's A is `old`'s B.
+   */
+  continueAnalysis(old: Connection, flipped: boolean): void {
+    this.analysis = old.analysis;
+    this.analysisFlipped = old.analysisFlipped !== flipped;
   }
 
   peer(e: Endpoint): Endpoint {

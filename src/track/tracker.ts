@@ -80,6 +80,8 @@ export class ConnectionTracker {
     let fromA = this.table.lastDirection === 1;
     const synOnly = (tcp.flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN;
     let previous: Connection | null = null;
+    const old = c;
+    const oldFromA = fromA;
     if (c !== undefined && c.client.state === 'CLOSED' && (c.server.state === 'CLOSED' || c.server.state === 'LISTEN')) {
       // Long after both sides closed, a segment on the tuple belongs to something new.
       if (secondsBetween({ sec: c.lastSec, nsec: c.lastNsec }, now) > this.options.closedLingerSeconds) {
@@ -100,8 +102,14 @@ export class ConnectionTracker {
     if (c === undefined) {
       c = this.open(p, h);
       c.previous = previous;
-      if (previous !== null) c.analysis.markTupleReused();
       fromA = true;
+      if (old !== undefined) {
+        // tshark's tcp.stream splits a tuple only at a SYN with a new ISN; elsewhere its
+        // sequence analysis runs on, so ours continues on the same object to agree with it.
+        const oldSender = oldFromA === old.clientIsA ? old.client : old.server;
+        if (synOnly && tcp.seq !== oldSender.isn) c.analysis.markTupleReused();
+        else c.continueAnalysis(old, !oldFromA);
+      }
     }
     const clientSent = fromA === c.clientIsA;
     const from = clientSent ? c.client : c.server;
@@ -118,7 +126,7 @@ export class ConnectionTracker {
     seg.toBefore = to.state;
     seg.now = now;
     // Wireshark analyses first fragments only after reassembly; we do not reassemble, so skip them.
-    seg.analysis = ip.fragment ? 0 : c.analysis.analyzePacket(p, fromA);
+    seg.analysis = ip.fragment ? 0 : c.analysis.analyzePacket(p, fromA !== c.analysisFlipped);
     // Checksums are not verified (as Wireshark by default, and Zeek with -C): captures
     // taken on a sending host with checksum offload would otherwise all look bad.
     c.zeek.segment(fromA, tcp.flags, tcp.seq, tcp.ack, tcp.payloadLength, tcp.window, null, now.sec + now.nsec / 1e9, !tcp.truncated);
