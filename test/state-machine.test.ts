@@ -141,7 +141,7 @@ describe('endpoint state machines', () => {
       { from: 'c', flags: 'A', seq: 11, ack: 501, t: 0.502 },
     ]);
     expect(r.connections).toHaveLength(2);
-    expect(r.connections[0]!.zeek.connState).toBe('REJ');
+    expect(r.connections[0]!.connState).toBe('REJ');
     expect(r.connections[1]!.client.state).toBe('ESTABLISHED');
     expect(r.findings.map((f) => f.kind).sort()).toEqual(['connection-refused', 'port-reuse']);
   });

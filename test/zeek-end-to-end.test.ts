@@ -51,13 +51,13 @@ describe.skipIf(!HAVE_CORPUS)('tcpsleuth analyze vs Zeek conn.log (needs ../shar
         const [sh, sp] = splitEndpoint(c.address('server'));
         const k = tupleKey(ch, cp, sh, sp);
         if (!byTuple.has(k)) byTuple.set(k, []);
-        byTuple.get(k)!.push({ state: c.zeek.connState, history: c.zeek.history });
+        byTuple.get(k)!.push({ state: c.connState, history: c.history });
       }
       const single = zeek.length === 1 && zeek[0]!['orig_h'] === undefined;
       for (const z of zeek) {
         total++;
         // The four RST traces give only conn_state and history: one connection each.
-        const mine = single ? r.connections.map((c) => ({ state: c.zeek.connState, history: c.zeek.history })).shift() : byTuple.get(tupleKey(z['orig_h']!, Number(z['orig_p']), z['resp_h']!, Number(z['resp_p'])))?.shift();
+        const mine = single ? r.connections.map((c) => ({ state: c.connState, history: c.history })).shift() : byTuple.get(tupleKey(z['orig_h']!, Number(z['orig_p']), z['resp_h']!, Number(z['resp_p'])))?.shift();
         if (mine?.state === z['conn_state']) same++;
         else diffs.push(`${m.file} ${z['orig_h']}:${z['orig_p']} > ${z['resp_h']}:${z['resp_p']} zeek ${z['conn_state']} ${z['history']} ours ${mine ? `${mine.state} ${mine.history}` : 'none'}`);
         if (z['history'] !== undefined && z['history'] !== '-') {

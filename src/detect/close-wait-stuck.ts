@@ -54,10 +54,10 @@ export const closeWaitStuck: Detector = {
     }
   },
   onClock(c, now, ctx) {
-    for (const e of [c.client, c.server]) if (e.state === 'CLOSE-WAIT') check(c, e, e.since, now, ctx, false);
+    for (const e of c.both) if (e.state === 'CLOSE-WAIT') check(c, e, e.since, now, ctx, false);
   },
   onEnd(c, end, ctx) {
     // A FIN too close to the end to judge stays "open at end", reported with the connection's states.
-    for (const e of [c.client, c.server]) if (e.state === 'CLOSE-WAIT') check(c, e, e.since, end, ctx, false);
+    for (const e of c.both) if (e.state === 'CLOSE-WAIT') check(c, e, e.since, end, ctx, false);
   },
 };

@@ -17,10 +17,23 @@ export class DetectorEngine implements DetectContext {
   private readonly counters = new Map<string, number>();
   onFinding: ((f: Finding) => void) | null = null;
 
+  // Each moment's detectors, gathered once: the per-segment loop calls only those that listen.
+  private readonly onConn: Detector[];
+  private readonly onSeg: Detector[];
+  private readonly onIcmpD: Detector[];
+  private readonly onClockD: Detector[];
+  private readonly onEndD: Detector[];
+
   constructor(
     readonly options: DetectOptions = DEFAULT_DETECT_OPTIONS,
-    private readonly detectors: readonly Detector[] = DETECTORS,
-  ) {}
+    detectors: readonly Detector[] = DETECTORS,
+  ) {
+    this.onConn = detectors.filter((d) => d.onConnection);
+    this.onSeg = detectors.filter((d) => d.onSegment);
+    this.onIcmpD = detectors.filter((d) => d.onIcmp);
+    this.onClockD = detectors.filter((d) => d.onClock);
+    this.onEndD = detectors.filter((d) => d.onEnd);
+  }
 
   raise(c: Connection, f: Finding): void {
     const bit = BIT.get(f.kind)!;
@@ -45,23 +58,23 @@ export class DetectorEngine implements DetectContext {
   }
 
   connection(c: Connection): void {
-    for (const d of this.detectors) d.onConnection?.(c, this);
+    for (const d of this.onConn) d.onConnection!(c, this);
   }
 
   segment(seg: SegmentInfo): void {
-    for (const d of this.detectors) d.onSegment?.(seg, this);
+    for (const d of this.onSeg) d.onSegment!(seg, this);
   }
 
   icmp(c: Connection, ev: IcmpEvent): void {
-    for (const d of this.detectors) d.onIcmp?.(c, ev, this);
+    for (const d of this.onIcmpD) d.onIcmp!(c, ev, this);
   }
 
   clock(active: Iterable<Connection>, now: Instant): void {
-    for (const c of active) for (const d of this.detectors) d.onClock?.(c, now, this);
+    for (const c of active) for (const d of this.onClockD) d.onClock!(c, now, this);
   }
 
   end(connections: Iterable<Connection>, end: Instant): void {
-    for (const c of connections) for (const d of this.detectors) d.onEnd?.(c, end, this);
+    for (const c of connections) for (const d of this.onEndD) d.onEnd!(c, end, this);
   }
 
   findingsOf(c: Connection): readonly Finding[] {

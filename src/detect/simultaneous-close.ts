@@ -5,6 +5,8 @@ import { makeFinding } from './make.js';
 export const simultaneousClose: Detector = {
   kind: 'simultaneous-close',
   onSegment(seg, ctx) {
+    // Only a segment that moved someone into CLOSING or TIME-WAIT can complete the picture.
+    if (seg.from.state === seg.fromBefore && seg.to.state === seg.toBefore) return;
     const c = seg.conn;
     const cc = c.client.transitions.find((t) => t.to === 'CLOSING');
     const sc = c.server.transitions.find((t) => t.to === 'CLOSING');

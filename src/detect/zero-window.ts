@@ -38,12 +38,12 @@ export const zeroWindow: Detector = {
   kind: 'zero-window',
   onSegment(seg, ctx) {
     // An episode that just ended (window reopened) or one that is still going.
-    for (const e of [seg.from, seg.to]) if (e.zeroWindowSince !== null || e.zeroWindowLongest > 0) check(seg.conn, e, seg.now, seg.now.frame, ctx, false);
+    for (const e of seg.conn.both) if (e.zeroWindowSince !== null || e.zeroWindowLongest > 0) check(seg.conn, e, seg.now, seg.now.frame, ctx, false);
   },
   onClock(c, now, ctx) {
-    for (const e of [c.client, c.server]) if (e.zeroWindowSince !== null) check(c, e, now, 0, ctx, false);
+    for (const e of c.both) if (e.zeroWindowSince !== null) check(c, e, now, 0, ctx, false);
   },
   onEnd(c, end, ctx) {
-    for (const e of [c.client, c.server]) if (e.zeroWindowSince !== null || e.zeroWindowLongest > 0) check(c, e, end, 0, ctx, true);
+    for (const e of c.both) if (e.zeroWindowSince !== null || e.zeroWindowLongest > 0) check(c, e, end, 0, ctx, true);
   },
 };

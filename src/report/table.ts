@@ -74,7 +74,7 @@ export function renderTable(r: AnalysisResult, view?: ViewOptions, width = 100):
       c.address('server'),
       state('client'),
       state('server'),
-      `${c.zeek.connState} ${c.zeek.history}`,
+      `${c.connState} ${c.history}`,
       (multi ? `[${c.firstCapture + 1}] ` : '') + formatIso(c.firstSec, c.firstNsec).replace('T', ' '),
       secs(durationSeconds(c)),
       `${c.client.packets}/${c.client.payloadBytes}`,

@@ -42,6 +42,8 @@ export class Connection implements FlowKeyed {
   partial: boolean;
   readonly client: Endpoint;
   readonly server: Endpoint;
+  /** [client, server], made once: loops over both sides allocate nothing. */
+  readonly both: readonly [Endpoint, Endpoint];
   firstCapture = 0;
   firstFrame = 0;
   lastCapture = 0;
@@ -62,8 +64,13 @@ export class Connection implements FlowKeyed {
   analysis = new SeqAnalysis();
   /** The analysis object's A is this connection's B (it was carried over from an earlier connection). */
   analysisFlipped = false;
-  /** Zeek's view of the connection: conn_state and history, as Zeek's conn.log would give them. */
-  readonly zeek: ZeekConnState;
+  /** Zeek's view of the connection while it lives (null once retired: see connState/history). */
+  zeek: ZeekConnState | null;
+  private finalZeek: { connState: string; history: string } | null = null;
+  /** Retired: over, summarised, its per-segment state dropped. */
+  retired = false;
+  /** Its analysis object went on with a later connection on the tuple. */
+  private analysisHandedOn = false;
 
   constructor(
     id: number,
@@ -89,6 +96,7 @@ export class Connection implements FlowKeyed {
     this.client = new Endpoint('client', initial.client, at);
     this.server = new Endpoint('server', initial.server, at);
     this.client.inferred = this.server.inferred = partial;
+    this.both = [this.client, this.server];
     this.zeek = new ZeekConnState(sport, dport, { ignoreChecksums: true });
   }
 
@@ -121,6 +129,35 @@ export class Connection implements FlowKeyed {
     return role === 'client' ? this.names[0] : this.names[1];
   }
 
+  /** Zeek's conn_state (S0, SF, REJ, ...) as conn.log would show it. */
+  get connState(): string {
+    return this.zeek !== null ? this.zeek.connState : this.finalZeek!.connState;
+  }
+
+  /** Zeek's history letters. */
+  get history(): string {
+    return this.zeek !== null ? this.zeek.history : this.finalZeek!.history;
+  }
+
+  /**
+   * The connection is over and no later segment can belong to it: keep the summary
+   * (states, transitions, counters, Zeek's verdict) and drop the per-segment state,
+   * so memory grows with live connections, not with the capture.
+   */
+  retire(): void {
+    if (this.retired) return;
+    this.retired = true;
+    if (this.zeek !== null) {
+      this.finalZeek = { connState: this.zeek.connState, history: this.zeek.history };
+      this.zeek = null;
+    }
+    // A carried-over analysis still serves a later connection on the tuple.
+    if (!this.analysisHandedOn) this.analysis.release();
+    for (const e of this.both) {
+      e.unansweredTimes.length = 0;
+    }
+  }
+
   /** tcp.analysis counters of what the client / server sent. */
   analysisOf(role: 'client' | 'server'): SeqCounters {
     return ((role === 'client') === this.clientIsA) !== this.analysisFlipped ? this.analysis.fromA : this.analysis.fromB;
@@ -131,6 +168,7 @@ export class Connection implements FlowKeyed {
    * connections). `flipped`: this connection's A is `old`'s B.
    */
   continueAnalysis(old: Connection, flipped: boolean): void {
+    old.analysisHandedOn = true;
     this.analysis = old.analysis;
     this.analysisFlipped = old.analysisFlipped !== flipped;
   }

@@ -19,12 +19,13 @@ function hashEndpoint(addr: Uint8Array, len: number, port: number): number {
   for (let i = 0; i < len; i++) h = Math.imul(h ^ addr[i]!, 0x01000193);
   h = Math.imul(h ^ (port >>> 8), 0x01000193);
   h = Math.imul(h ^ (port & 0xff), 0x01000193);
-  return h >>> 0;
+  // Kept within V8's small-integer range: a hash that fits stays unboxed (no allocation per packet).
+  return h & 0x1fffffff;
 }
 
 /** Same value for (src, dst) and (dst, src): the sum of the two endpoint hashes. */
 export function flowHash(addrLen: number, src: Uint8Array, sport: number, dst: Uint8Array, dport: number): number {
-  return hashEndpoint(src, addrLen, sport) + hashEndpoint(dst, addrLen, dport);
+  return (hashEndpoint(src, addrLen, sport) + hashEndpoint(dst, addrLen, dport)) & 0x3fffffff;
 }
 
 function sameAddr(a: Uint8Array, b: Uint8Array, len: number): boolean {
@@ -93,6 +94,24 @@ export class FlowTable<T extends FlowKeyed> {
         this.count++;
       }
     }
+  }
+
+  /** Remove `value` (found by its own tuple). */
+  delete(hash: number, value: T): void {
+    const e = this.map.get(hash);
+    if (e === undefined) return;
+    if (!Array.isArray(e)) {
+      if (e === value) {
+        this.map.delete(hash);
+        this.count--;
+      }
+      return;
+    }
+    const i = e.indexOf(value);
+    if (i < 0) return;
+    e.splice(i, 1);
+    this.count--;
+    if (e.length === 1) this.map.set(hash, e[0]!);
   }
 
   *values(): IterableIterator<T> {

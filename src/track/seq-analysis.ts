@@ -258,6 +258,12 @@ export class SeqAnalysis {
     this.tupleReused = true;
   }
 
+  /** The connection is over: drop the per-segment bookkeeping, keep the counters. */
+  release(): void {
+    this.a.unackedEnds = this.b.unackedEnds = null;
+    this.a.unacked = this.b.unacked = 0;
+  }
+
   /** Counters of the segments endpoint A (the first packet's sender) sent. */
   get fromA(): SeqCounters {
     return this.a.counters;

@@ -129,7 +129,7 @@ export class ConnectionTracker {
     seg.analysis = ip.fragment ? 0 : c.analysis.analyzePacket(p, fromA !== c.analysisFlipped);
     // Checksums are not verified (as Wireshark by default, and Zeek with -C): captures
     // taken on a sending host with checksum offload would otherwise all look bad.
-    c.zeek.segment(fromA, tcp.flags, tcp.seq, tcp.ack, tcp.payloadLength, tcp.window, null, now.sec + now.nsec / 1e9, !tcp.truncated);
+    c.zeek!.segment(fromA, tcp.flags, tcp.seq, tcp.ack, tcp.payloadLength, tcp.window, null, now.sec + now.nsec / 1e9, !tcp.truncated);
     this.classify(from, to, p, seg);
     onSegment(from, to, tcp, now);
     this.bookkeep(c, from, to, p);
@@ -324,14 +324,19 @@ export class ConnectionTracker {
   tick(sec: number, nsec: number): void {
     const tw = this.options.timeWaitSeconds;
     for (const c of this.active) {
-      for (const e of [c.client, c.server]) {
+      for (const e of c.both) {
         if (e.state === 'TIME-WAIT' && secondsBetween(e.since, { sec, nsec }) >= tw) {
           const s = e.since.sec + tw;
           e.enter('CLOSED', { sec: s, nsec: e.since.nsec, frame: 0, capture: e.since.capture }, `TIME-WAIT ended (${tw} s)`);
         }
       }
       if ((c.client.state === 'CLOSED' || c.client.state === 'LISTEN') && (c.server.state === 'CLOSED' || c.server.state === 'LISTEN')) {
-        this.active.delete(c);
+        // Over, and past the time a late segment could still belong to it: summarise it.
+        if (secondsBetween({ sec: c.lastSec, nsec: c.lastNsec }, { sec, nsec }) > this.options.closedLingerSeconds) {
+          this.active.delete(c);
+          this.table.delete(flowHash(c.version === 4 ? 4 : 16, c.addrA, c.portA, c.addrB, c.portB), c);
+          c.retire();
+        }
       }
     }
   }
@@ -339,7 +344,7 @@ export class ConnectionTracker {
   /** Close open zero-window episodes at the end of input, for their durations. */
   finish(): void {
     for (const c of this.active) {
-      for (const e of [c.client, c.server]) if (e.zeroWindowSince !== null) this.closeZeroWindow(e);
+      for (const e of c.both) if (e.zeroWindowSince !== null) this.closeZeroWindow(e);
     }
   }
 

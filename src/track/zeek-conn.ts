@@ -153,8 +153,16 @@ class Endpoint {
   histLastRst = 0;
   // Counters and next thresholds of the logarithmically logged letters, by
   // SCALED_* index (C, T, W, G).
-  readonly scaledCnt = new Float64Array(4);
-  readonly scaledThresh = new Float64Array(4).fill(1);
+  // Allocated on the first such letter (most connections never log one): memory per connection matters.
+  private scaled: Float64Array | null = null;
+  /** Counters [0..3] and next thresholds [4..7]. */
+  get scaledState(): Float64Array {
+    if (this.scaled === null) {
+      this.scaled = new Float64Array(8);
+      this.scaled.fill(1, 4);
+    }
+    return this.scaled;
+  }
   /** Relative sequence number just past this side's FIN (TCP_Endpoint::FIN_seq). */
   finSeq = 0;
 
@@ -168,8 +176,12 @@ class Endpoint {
   /** Reassembly abandoned for this side (skip_deliveries). */
   skipDeliveries = false;
   /** Undelivered out-of-order data above `reassembled`: sorted, disjoint [lo, hi) pairs. */
-  readonly blocks = new Float64Array(2 * MAX_BLOCKS);
+  private blockArr: Float64Array | null = null;
   blockCount = 0;
+  /** Allocated when data first arrives above a hole. */
+  get blocks(): Float64Array {
+    return (this.blockArr ??= new Float64Array(2 * MAX_BLOCKS));
+  }
 
   constructor(readonly isA: boolean) {}
 
@@ -230,7 +242,11 @@ export class ZeekConnState {
   private firstPacketSeen = 0; // 1 = orig, 2 = resp
   private inactivityTimeout = 0;
   // Timer deadlines (Infinity = none).
-  private readonly expireAt = new Float64Array(EXPIRE_SLOTS).fill(Infinity);
+  // Only advance() (Zeek's timers) uses it; allocated then.
+  private expireArr: Float64Array | null = null;
+  private get expireAt(): Float64Array {
+    return (this.expireArr ??= new Float64Array(EXPIRE_SLOTS).fill(Infinity));
+  }
   private attemptAt = Infinity;
   private inactivityAt = Infinity;
   private deleteAt = Infinity;
@@ -405,14 +421,15 @@ export class ZeekConnState {
 
   /** Letters logged at the 1st, 10th, 100th... occurrence (Session::ScaledHistoryEntry). */
   private scaledHistory(e: Endpoint, which: ScaledIndex, code: number): void {
-    const cnt = ++e.scaledCnt[which]!;
-    const thresh = e.scaledThresh[which]!;
+    const sc = e.scaledState;
+    const cnt = ++sc[which]!;
+    const thresh = sc[4 + which]!;
     if (cnt !== thresh) return;
     this.addEndpointHistory(e, code);
     // Zeek's counters are 32-bit: past 10^9 the threshold would wrap, so the count restarts instead.
     const next = thresh * 10;
-    if (next > 0xffffffff) e.scaledCnt[which] = 0;
-    else e.scaledThresh[which] = next;
+    if (next > 0xffffffff) sc[which] = 0;
+    else sc[4 + which] = next;
   }
 
   // ---------------------------------------------------------------- lifetime
@@ -775,7 +792,10 @@ export class ZeekConnState {
       }
     } else this.insertBlock(e, lo, hi);
     let above = 0;
-    for (let i = 0; i < e.blockCount; i++) above += e.blocks[2 * i + 1]! - e.blocks[2 * i]!;
+    if (e.blockCount > 0) {
+      const b = e.blocks;
+      for (let i = 0; i < e.blockCount; i++) above += b[2 * i + 1]! - b[2 * i]!;
+    }
     if (e.noDataAcked() && above > MAX_ABOVE_HOLE_WITHOUT_ACKS) {
       e.blockCount = 0;
       e.skipDeliveries = true;
@@ -827,6 +847,7 @@ export class ZeekConnState {
 
   /** Deliver buffered blocks that now continue the stream. */
   private deliverBuffered(e: Endpoint): void {
+    if (e.blockCount === 0) return;
     const b = e.blocks;
     let k = 0;
     while (k < e.blockCount && b[2 * k]! <= e.reassembled) {
@@ -837,6 +858,7 @@ export class ZeekConnState {
   }
 
   private dropBlocks(e: Endpoint, k: number): void {
+    if (e.blockCount === 0) return;
     const b = e.blocks;
     for (let i = k; i < e.blockCount; i++) {
       b[2 * (i - k)] = b[2 * i]!;
@@ -865,10 +887,9 @@ export class ZeekConnState {
     // numbering faked for it: no gap there.
     if (upTo <= 2 && this.isPartial) return;
     if (!e.skipDeliveries) {
-      const b = e.blocks;
-      while (e.blockCount > 0 && b[0]! < upTo) {
-        if (b[0]! > e.reassembled) this.gap(e);
-        e.reassembled = b[0]!;
+      while (e.blockCount > 0 && e.blocks[0]! < upTo) {
+        if (e.blocks[0]! > e.reassembled) this.gap(e);
+        e.reassembled = e.blocks[0]!;
         this.deliverBuffered(e);
       }
       if (upTo > e.reassembled) this.gap(e);
