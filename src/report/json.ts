@@ -155,6 +155,36 @@ export function toJson(r: AnalysisResult, view?: ViewOptions): Record<string, un
   };
 }
 
+/**
+ * Write the JSON document piece by piece: one connection or finding per line, so
+ * a capture with hundreds of thousands of connections never becomes one giant
+ * string in memory, and the output stays easy to grep.
+ */
+export function writeJson(r: AnalysisResult, view: ViewOptions | undefined, write: (chunk: string) => void): void {
+  const v = makeView(r, view);
+  let buf = '';
+  const out = (s: string): void => {
+    buf += s;
+    if (buf.length > 1 << 20) {
+      write(buf);
+      buf = '';
+    }
+  };
+  const list = <T>(name: string, items: readonly T[], toJ: (x: T) => unknown, last = false): void => {
+    out(`  "${name}": [`);
+    items.forEach((x, i) => out(`${i ? ',' : ''}\n    ${JSON.stringify(toJ(x))}`));
+    out(`${items.length ? '\n  ' : ''}]${last ? '' : ','}\n`);
+  };
+  out('{\n');
+  list('captures', r.captures, captureJson);
+  list('connections', v.connections, (c) => connectionJson(c, r.end));
+  list('findings', v.findings, findingJson);
+  out(`  "options": ${JSON.stringify(r.options)}\n}\n`);
+  if (buf) write(buf);
+}
+
 export function renderJson(r: AnalysisResult, view?: ViewOptions): string {
-  return `${JSON.stringify(toJson(r, view), null, 2)}\n`;
+  const parts: string[] = [];
+  writeJson(r, view, (s) => parts.push(s));
+  return parts.join('');
 }
