@@ -5,7 +5,7 @@ import { isSupportedLinkType, linkTypeName } from './decode/linktypes.js';
 import type { Packet } from './decode/packet.js';
 import { DetectorEngine } from './detect/engine.js';
 import type { Finding } from './detect/finding.js';
-import { DEFAULT_DETECT_OPTIONS, type DetectOptions } from './detect/options.js';
+import { DEFAULT_DETECT_OPTIONS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_LISTED_CONNECTIONS, type DetectOptions } from './detect/options.js';
 import type { Connection } from './track/connection.js';
 import { ConnectionTracker, DEFAULT_TRACK_OPTIONS, type SegmentInfo } from './track/tracker.js';
 
@@ -53,6 +53,8 @@ export interface AnalysisResult {
   options: DetectOptions;
   /** ICMP errors that quoted no connection of the capture. */
   unmatchedIcmp: number;
+  /** What the memory bounds did: evicted live connections, and finished ones left out of the list (by conn_state). */
+  tracking: { maxConnections: number; evicted: number; maxListedConnections: number; unlisted: Record<string, number> };
 }
 
 /** How often (capture seconds) the clock runs the time-based checks. */
@@ -75,8 +77,15 @@ export class Pipeline {
   endSec = -Infinity;
   endNsec = 0;
 
+  readonly maxConnections: number;
+  readonly maxListed: number;
+  evicted = 0;
+  readonly unlisted = new Map<string, number>();
+
   constructor(readonly options: DetectOptions = DEFAULT_DETECT_OPTIONS) {
     this.tracker = new ConnectionTracker({ ...DEFAULT_TRACK_OPTIONS, timeWaitSeconds: options.timeWaitSeconds });
+    this.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    this.maxListed = options.maxListedConnections ?? DEFAULT_MAX_LISTED_CONNECTIONS;
     this.engine = new DetectorEngine(options);
   }
 
@@ -92,7 +101,10 @@ export class Pipeline {
     let c: Connection | null = null;
     if (p.kind === 'tcp') {
       c = this.tracker.onTcp(p);
-      if (this.tracker.created) this.engine.connection(c);
+      if (this.tracker.created) {
+        this.engine.connection(c);
+        if (this.tracker.active.size > this.maxConnections) this.evict();
+      }
       this.engine.segment(this.tracker.segment);
     } else if (p.kind === 'icmp-error') {
       c = this.tracker.onIcmp(p);
@@ -101,10 +113,44 @@ export class Pipeline {
     this.onPacket?.(p, c, p.kind === 'tcp' ? this.tracker.segment : null);
   }
 
+  /**
+   * Too many live connections (a SYN flood, a port scan): finish the least recently
+   * active tenth early, as if the capture ended for them, so memory stays bounded.
+   */
+  private evict(): void {
+    const t = this.tracker;
+    const byAge = [...t.active].sort((a, b) => a.lastSec - b.lastSec || a.lastNsec - b.lastNsec);
+    const victims = byAge.slice(0, Math.max(1, Math.floor(this.maxConnections / 10)));
+    for (const c of victims) {
+      this.engine.end([c], { sec: c.lastSec, nsec: c.lastNsec });
+      t.forget(c);
+      c.evicted = true;
+    }
+    this.evicted += victims.length;
+    this.trimList();
+  }
+
+  /** Keep the connection list within its bound: finished connections without findings are only counted. */
+  private trimList(): void {
+    const list = this.tracker.connections;
+    if (list.length <= this.maxListed) return;
+    let excess = list.length - Math.floor(this.maxListed * 0.9);
+    const kept: Connection[] = [];
+    for (const c of list) {
+      if (excess > 0 && c.retired && c.raised === 0) {
+        this.unlisted.set(c.connState, (this.unlisted.get(c.connState) ?? 0) + 1);
+        excess--;
+      } else kept.push(c);
+    }
+    list.length = 0;
+    for (const c of kept) list.push(c);
+  }
+
   /** Run the clock: kernel timers first, then the time-based detectors. */
   tick(sec: number, nsec: number): void {
     this.lastTick = sec;
     this.tracker.tick(sec, nsec);
+    if (this.tracker.connections.length > this.maxListed) this.trimList();
     this.engine.clock(this.tracker.active, { sec, nsec });
   }
 
@@ -217,5 +263,13 @@ export async function analyzeCaptures(
   const end = pipeline.finish();
   const order = (f: Finding): number => f.sec + f.nsec / 1e9;
   const findings = [...pipeline.engine.findings].sort((a, b) => order(a) - order(b) || a.connection - b.connection);
-  return { captures, connections: tracker.connections, findings, end, options, unmatchedIcmp: tracker.unmatchedIcmp };
+  return {
+    captures,
+    connections: tracker.connections,
+    findings,
+    end,
+    options,
+    unmatchedIcmp: tracker.unmatchedIcmp,
+    tracking: { maxConnections: pipeline.maxConnections, evicted: pipeline.evicted, maxListedConnections: pipeline.maxListed, unlisted: Object.fromEntries(pipeline.unlisted) },
+  };
 }

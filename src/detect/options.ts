@@ -10,7 +10,17 @@ export interface DetectOptions {
   zeroWindowSeconds: number;
   /** TIME-WAIT length (Linux: 60 s), for port-reuse. */
   timeWaitSeconds: number;
+  /**
+   * Live connections tracked at most; beyond, the least recently active are
+   * finished early (evicted), counted and reported. Bounds memory under a SYN flood.
+   */
+  maxConnections?: number;
+  /** Connections kept for the report at most; beyond, finished ones without findings are only counted. */
+  maxListedConnections?: number;
 }
+
+export const DEFAULT_MAX_CONNECTIONS = 100_000;
+export const DEFAULT_MAX_LISTED_CONNECTIONS = 200_000;
 
 export const DEFAULT_DETECT_OPTIONS: DetectOptions = {
   closeWaitSeconds: 2,

@@ -122,7 +122,8 @@ function connectionJson(c: Connection, end: AnalysisResult['end']): Record<strin
     firstFrame: c.firstFrame,
     lastCapture: c.lastCapture,
     lastFrame: c.lastFrame,
-    previousConnection: c.previous?.id ?? null,
+    previousConnection: c.previousId || null,
+    evicted: c.evicted,
     fromClient: directionJson(c, c.client),
     fromServer: directionJson(c, c.server),
     endpoints: { client: endpointJson(c, c.client, end), server: endpointJson(c, c.server, end) },
@@ -151,6 +152,7 @@ export function toJson(r: AnalysisResult, view?: ViewOptions): Record<string, un
     captures: r.captures.map(captureJson),
     connections: v.connections.map((c) => connectionJson(c, r.end)),
     findings: v.findings.map(findingJson),
+    tracking: r.tracking,
     options: r.options,
   };
 }
@@ -179,6 +181,7 @@ export function writeJson(r: AnalysisResult, view: ViewOptions | undefined, writ
   list('captures', r.captures, captureJson);
   list('connections', v.connections, (c) => connectionJson(c, r.end));
   list('findings', v.findings, findingJson);
+  out(`  "tracking": ${JSON.stringify(r.tracking)},\n`);
   out(`  "options": ${JSON.stringify(r.options)}\n}\n`);
   if (buf) write(buf);
 }

@@ -95,6 +95,10 @@ export function renderTable(r: AnalysisResult, view?: ViewOptions, width = 100):
     for (const f of fs) out.push(findingBlock(f, width), '');
   }
   if (!v.findings.length) out.push('', 'No findings.');
+  const tr = r.tracking;
+  const unlisted = Object.values(tr.unlisted).reduce((a, b) => a + b, 0);
+  if (tr.evicted) out.push('', `${tr.evicted} connections were finished early: more than ${tr.maxConnections} were live at once (--max-connections).`);
+  if (unlisted) out.push(`${unlisted} finished connections without findings are counted, not listed (--max-listed): ${Object.entries(tr.unlisted).map(([k, n]) => `${k} ${n}`).join(', ')}.`);
   const open = v.connections.filter(openAtEnd);
   if (open.length) {
     out.push('', `Open at the end of the capture (${open.length}):`);

@@ -54,8 +54,10 @@ export class Connection implements FlowKeyed {
   lastNsec = 0;
   /** Handshake: the client's SYN to its ACK of the SYN-ACK (tshark's initial RTT), seconds; -1 if not seen. */
   handshakeRtt = -1;
-  /** The connection this one reused the 4-tuple of, if any. */
+  /** The connection this one reused the 4-tuple of, while this one lives (see previousId). */
   previous: Connection | null = null;
+  /** Id of that connection, 0 if none; kept after retirement drops the reference. */
+  previousId = 0;
   readonly icmp: IcmpEvent[] = [];
   icmpDropped = 0;
   /** Finding kinds already raised (bit per kind), so each is raised once. */
@@ -69,6 +71,8 @@ export class Connection implements FlowKeyed {
   private finalZeek: { connState: string; history: string } | null = null;
   /** Retired: over, summarised, its per-segment state dropped. */
   retired = false;
+  /** Retired early because too many connections were live (see maxConnections). */
+  evicted = false;
   /** Its analysis object went on with a later connection on the tuple. */
   private analysisHandedOn = false;
 
@@ -147,6 +151,8 @@ export class Connection implements FlowKeyed {
   retire(): void {
     if (this.retired) return;
     this.retired = true;
+    // Let the earlier connection go: only its id is reported.
+    this.previous = null;
     if (this.zeek !== null) {
       this.finalZeek = { connState: this.zeek.connState, history: this.zeek.history };
       this.zeek = null;

@@ -102,6 +102,7 @@ export class ConnectionTracker {
     if (c === undefined) {
       c = this.open(p, h);
       c.previous = previous;
+      c.previousId = previous?.id ?? 0;
       fromA = true;
       if (old !== undefined) {
         // tshark's tcp.stream splits a tuple only at a SYN with a new ISN; elsewhere its
@@ -332,13 +333,16 @@ export class ConnectionTracker {
       }
       if ((c.client.state === 'CLOSED' || c.client.state === 'LISTEN') && (c.server.state === 'CLOSED' || c.server.state === 'LISTEN')) {
         // Over, and past the time a late segment could still belong to it: summarise it.
-        if (secondsBetween({ sec: c.lastSec, nsec: c.lastNsec }, { sec, nsec }) > this.options.closedLingerSeconds) {
-          this.active.delete(c);
-          this.table.delete(flowHash(c.version === 4 ? 4 : 16, c.addrA, c.portA, c.addrB, c.portB), c);
-          c.retire();
-        }
+        if (secondsBetween({ sec: c.lastSec, nsec: c.lastNsec }, { sec, nsec }) > this.options.closedLingerSeconds) this.forget(c);
       }
     }
+  }
+
+  /** Stop tracking `c` (evicted): it is retired and later segments start a new connection. */
+  forget(c: Connection): void {
+    this.active.delete(c);
+    this.table.delete(flowHash(c.version === 4 ? 4 : 16, c.addrA, c.portA, c.addrB, c.portB), c);
+    c.retire();
   }
 
   /** Close open zero-window episodes at the end of input, for their durations. */

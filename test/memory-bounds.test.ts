@@ -1,0 +1,85 @@
+/**
+ * Memory grows with live connections, not with the capture: a SYN flood of
+ * hundreds of thousands of half-open connections is analysed within a bounded
+ * peak, with the evictions it forced reported. Runs the built CLI code in a child
+ * process so that the peak RSS measured is the analysis's own.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { REPO } from './helpers/env.js';
+import { pcapHeader } from './helpers/build.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tcpsleuth-flood-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A pcap of `n` SYNs from distinct spoofed sources to one server, 10 us apart. Built directly: it is big. */
+function synFlood(n: number): string {
+  const frame = 14 + 20 + 20;
+  const rec = 16 + frame;
+  const buf = Buffer.alloc(rec * n);
+  for (let i = 0; i < n; i++) {
+    const o = i * rec;
+    const t = i * 10; // microseconds
+    buf.writeUInt32LE(1700000000 + Math.floor(t / 1e6), o);
+    buf.writeUInt32LE(t % 1e6, o + 4);
+    buf.writeUInt32LE(frame, o + 8);
+    buf.writeUInt32LE(frame, o + 12);
+    const e = o + 16;
+    buf.writeUInt16BE(0x0800, e + 12);
+    const ip = e + 14;
+    buf[ip] = 0x45;
+    buf.writeUInt16BE(40, ip + 2);
+    buf[ip + 8] = 64;
+    buf[ip + 9] = 6;
+    buf.writeUInt32BE((0x0a000000 + (i >>> 8)) >>> 0, ip + 12); // 10.x.y.z sources
+    buf.writeUInt32BE(0xc0000201, ip + 16); // 192.0.2.1
+    const tcp = ip + 20;
+    buf.writeUInt16BE(1024 + (i & 0xff) * 200, tcp);
+    buf.writeUInt16BE(80, tcp + 2);
+    buf.writeUInt32BE((i * 2654435761) >>> 0, tcp + 4);
+    buf[tcp + 12] = 0x50;
+    buf[tcp + 13] = 0x02;
+    buf.writeUInt16BE(64240, tcp + 14);
+  }
+  const file = join(dir, `flood-${n}.pcap`);
+  writeFileSync(file, Buffer.concat([pcapHeader(), buf]));
+  return file;
+}
+
+interface Run {
+  maxRssMB: number;
+  connections: number;
+  evicted: number;
+  unlisted: number;
+}
+
+function analyzeInChild(file: string, maxConnections: number, maxListed: number): Run {
+  const script = `
+    const { analyzeCaptures } = await import(${JSON.stringify(join(REPO, 'dist', 'analyze.js'))});
+    const { DEFAULT_DETECT_OPTIONS } = await import(${JSON.stringify(join(REPO, 'dist', 'detect', 'options.js'))});
+    const r = await analyzeCaptures([${JSON.stringify(file)}], { ...DEFAULT_DETECT_OPTIONS, maxConnections: ${maxConnections}, maxListedConnections: ${maxListed} });
+    const unlisted = Object.values(r.tracking.unlisted).reduce((a, b) => a + b, 0);
+    console.log(JSON.stringify({ maxRssMB: process.resourceUsage().maxRSS / 1024, connections: r.connections.length, evicted: r.tracking.evicted, unlisted }));
+  `;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', maxBuffer: 16 << 20 });
+  return JSON.parse(out.trim().split('\n').pop()!) as Run;
+}
+
+describe('memory bounds', () => {
+  it('a SYN flood is analysed in bounded memory, and the evictions are reported', () => {
+    const small = analyzeInChild(synFlood(100_000), 5_000, 10_000);
+    const big = analyzeInChild(synFlood(400_000), 5_000, 10_000);
+    // Every SYN opened a connection; the bounds forced evictions and left most out of the list.
+    expect(small.evicted).toBeGreaterThan(90_000);
+    expect(big.evicted).toBeGreaterThan(390_000);
+    expect(big.connections).toBeLessThanOrEqual(10_000 + 5_000);
+    expect(big.unlisted + big.connections).toBe(400_000);
+    // Four times the flood, nowhere near four times the memory.
+    console.log(`peak RSS: 100k SYNs ${small.maxRssMB.toFixed(0)} MB, 400k SYNs ${big.maxRssMB.toFixed(0)} MB`);
+    expect(big.maxRssMB).toBeLessThan(small.maxRssMB * 1.5);
+    expect(big.maxRssMB).toBeLessThan(300);
+  });
+});
