@@ -64,7 +64,8 @@ function analyzeInChild(file: string, maxConnections: number, maxListed: number)
     const unlisted = Object.values(r.tracking.unlisted).reduce((a, b) => a + b, 0);
     console.log(JSON.stringify({ maxRssMB: process.resourceUsage().maxRSS / 1024, connections: r.connections.length, evicted: r.tracking.evicted, unlisted }));
   `;
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', maxBuffer: 16 << 20 });
+  // A 160 MiB heap: 400k live connections (about 5 KB each) could not fit, bounded tracking must.
+  const out = execFileSync(process.execPath, ['--max-old-space-size=160', '--input-type=module', '-e', script], { encoding: 'utf8', maxBuffer: 16 << 20 });
   return JSON.parse(out.trim().split('\n').pop()!) as Run;
 }
 
@@ -80,6 +81,5 @@ describe('memory bounds', () => {
     // Four times the flood, nowhere near four times the memory.
     console.log(`peak RSS: 100k SYNs ${small.maxRssMB.toFixed(0)} MB, 400k SYNs ${big.maxRssMB.toFixed(0)} MB`);
     expect(big.maxRssMB).toBeLessThan(small.maxRssMB * 1.5);
-    expect(big.maxRssMB).toBeLessThan(300);
   });
 });

@@ -1,10 +1,14 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { analyzeCaptures } from '../analyze.js';
+import { analyzeCaptures, type AnalysisResult } from '../analyze.js';
 import { SEVERITIES, severityRank, type Severity } from '../detect/finding.js';
-import { DEFAULT_DETECT_OPTIONS, type DetectOptions } from '../detect/options.js';
-import { renderJson } from '../report/json.js';
-import { renderTable } from '../report/table.js';
+import type { DetectOptions } from '../detect/options.js';
+import { DEFAULT_REPORT_LIMITS } from '../report/incident.js';
+import { renderIncidentReport } from '../report/incident-report.js';
+import { writeJson } from '../report/json.js';
+import { replayableInputs } from '../report/replay.js';
+import { writeTable } from '../report/table.js';
 import { makeView, type ViewOptions } from '../report/view.js';
+import { addThresholdOptions, count, detectOptionsFrom, minSeverityOption } from './detect-options.js';
 import { problemLine } from './problems.js';
 
 export const EXIT_OK = 0;
@@ -13,9 +17,12 @@ export const EXIT_FINDINGS = 1;
 export const EXIT_INPUT = 2;
 
 interface AnalyzeOptions {
-  format: 'table' | 'json';
+  format: 'table' | 'json' | 'md' | 'html';
+  diagrams: number;
+  diagramPackets: number;
   minSeverity: Severity;
   failOn?: Severity;
+  strict?: boolean;
   host: string[];
   port: number[];
   closeWait: number;
@@ -23,18 +30,6 @@ interface AnalyzeOptions {
   synRetransmissions: number;
   zeroWindow: number;
   timeWait: number;
-}
-
-function seconds(v: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v.trim());
-  if (!m) throw new InvalidArgumentError('expected a duration such as 2, 2s, 500ms or 1m');
-  const n = Number(m[1]);
-  return m[2] === 'ms' ? n / 1000 : m[2] === 'm' ? n * 60 : n;
-}
-
-function count(v: string): number {
-  if (!/^\d+$/.test(v) || Number(v) < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
-  return Number(v);
 }
 
 function port(v: string, prev: number[]): number[] {
@@ -48,33 +43,34 @@ function collect(v: string, prev: string[]): string[] {
 }
 
 export function analyzeCommand(done: (code: number) => void): Command {
-  const d = DEFAULT_DETECT_OPTIONS;
-  return new Command('analyze')
+  const cmd = new Command('analyze')
     .description('Reconstruct every TCP connection with both endpoints\' states and report lifecycle problems')
     .argument('<capture...>', 'pcap or pcapng files, optionally gzip-compressed; "-" reads standard input')
-    .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'json']).default('table'))
-    .addOption(new Option('--min-severity <severity>', 'show findings of this severity or worse').choices([...SEVERITIES]).default('info'))
+    .addOption(new Option('-f, --format <format>', 'output format; md and html: an incident report with ladder diagrams').choices(['table', 'json', 'md', 'html']).default('table'))
+    .option('--diagrams <n>', 'md/html: ladder diagrams drawn at most (flagged connections, worst first)', count, DEFAULT_REPORT_LIMITS.diagrams)
+    .option('--diagram-packets <n>', 'md/html: packets per diagram at most (the middle of long connections is left out)', count, DEFAULT_REPORT_LIMITS.packetsPerDiagram)
+    .addOption(minSeverityOption())
     .addOption(new Option('--fail-on <severity>', 'exit with status 1 when a finding of this severity or worse exists (for CI)').choices([...SEVERITIES]))
+    .option('--strict', 'any damage is fatal (exit 2): a malformed or truncated packet, an IP length lie, a reader warning')
     .option('--host <address>', 'only connections with an endpoint on this address (repeatable)', collect, [])
-    .option('--port <port>', 'only connections with an endpoint on this port (repeatable)', port, [])
-    .option('--close-wait <duration>', 'CLOSE-WAIT with neither FIN nor data for this long is stuck', seconds, d.closeWaitSeconds)
-    .option('--half-open-retransmissions <n>', 'unanswered retransmissions or probes in a row that make a peer half-open', count, d.halfOpenRetransmissions)
-    .option('--syn-retransmissions <n>', 'unanswered SYN retransmissions that make a syn-timeout', count, d.synRetransmissions)
-    .option('--zero-window <duration>', 'a zero window lasting this long is reported', seconds, d.zeroWindowSeconds)
-    .option('--time-wait <duration>', 'TIME-WAIT length of the hosts (Linux: 60s)', seconds, d.timeWaitSeconds)
+    .option('--port <port>', 'only connections with an endpoint on this port (repeatable)', port, []);
+  return addThresholdOptions(cmd)
     .addHelpText(
       'after',
       `
 Examples:
   $ tcpsleuth analyze captures/close-wait-stuck.pcap
   $ tcpsleuth analyze --format json server.pcapng.gz > report.json
+  $ tcpsleuth analyze --format html incident.pcap > incident.html
   $ tcpdump -i any -w - 'tcp port 8080' | tcpsleuth analyze -
   $ tcpsleuth analyze --port 5432 --min-severity warning db.pcap
   $ tcpsleuth analyze --fail-on error nightly.pcap || echo "connection problems"
+  $ tcpsleuth analyze --strict --format json upload.pcapng > report.json
 
 Exit status: 0 when every capture was read to its end; 1 when --fail-on matched
 a finding; 2 on a usage error or when a capture is missing, damaged or truncated
-(what was read before the damage is still analysed and reported).`,
+(what was read before the damage is still analysed and reported), and with
+--strict when any packet is damaged or the reader warned.`,
     )
     .action(async (captures: string[], opts: AnalyzeOptions) => {
       done(await runAnalyze(captures, opts));
@@ -86,17 +82,26 @@ async function runAnalyze(captures: string[], opts: AnalyzeOptions): Promise<num
     process.stderr.write('tcpsleuth: standard input ("-") can be read only once\n');
     return EXIT_INPUT;
   }
-  const detect: DetectOptions = {
-    closeWaitSeconds: opts.closeWait,
-    halfOpenRetransmissions: opts.halfOpenRetransmissions,
-    synRetransmissions: opts.synRetransmissions,
-    zeroWindowSeconds: opts.zeroWindow,
-    timeWaitSeconds: opts.timeWait,
-  };
+  const detect: DetectOptions = detectOptionsFrom(opts);
   const view: ViewOptions = { minSeverity: opts.minSeverity, hosts: opts.host, ports: opts.port };
-  const result = await analyzeCaptures(captures, detect);
-  const width = process.stdout.isTTY ? Math.max(60, Math.min(process.stdout.columns ?? 100, 140)) : 100;
-  process.stdout.write(opts.format === 'json' ? renderJson(result, view) : renderTable(result, view, width));
+  const report = opts.format === 'md' || opts.format === 'html' ? opts.format : null;
+  // The reports read the captures twice (diagrams): standard input is kept in a temporary file.
+  const inputs = report ? await replayableInputs(captures) : null;
+  let result: AnalysisResult;
+  try {
+    result = await analyzeCaptures(inputs?.paths ?? captures, detect);
+    inputs?.rename(result);
+    if (report && inputs) {
+      const limits = { ...DEFAULT_REPORT_LIMITS, diagrams: opts.diagrams, packetsPerDiagram: opts.diagramPackets };
+      process.stdout.write(await renderIncidentReport(report, inputs.paths, detect, result, view, limits));
+    } else {
+      const width = process.stdout.isTTY ? Math.max(60, Math.min(process.stdout.columns ?? 100, 140)) : 100;
+      if (opts.format === 'json') writeJson(result, view, (chunk) => process.stdout.write(chunk));
+      else writeTable(result, view, width, (chunk) => process.stdout.write(chunk));
+    }
+  } finally {
+    inputs?.cleanup();
+  }
   let code = EXIT_OK;
   if (opts.failOn) {
     const min = severityRank(opts.failOn);
@@ -107,6 +112,14 @@ async function runAnalyze(captures: string[], opts: AnalyzeOptions): Promise<num
     if (c.warningsDropped) process.stderr.write(`tcpsleuth: warning: ${c.file}: ${c.warningsDropped} more warnings not shown\n`);
     for (const e of c.errors) {
       process.stderr.write(`${problemLine(c.file, e, 'error', c.compression !== null)}\n`);
+      code = EXIT_INPUT;
+    }
+    // --strict: the first damaged packet or reader warning (they are kept in file order) ends it.
+    const first = c.warnings[0];
+    if (opts.strict && first !== undefined) {
+      const more = c.warnings.length + c.warningsDropped - 1;
+      const message = `damage is fatal with --strict: ${first.message}${more > 0 ? ` (and ${more} more problem${more === 1 ? '' : 's'})` : ''}`;
+      process.stderr.write(`${problemLine(c.file, { ...first, message }, 'error', c.compression !== null)}\n`);
       code = EXIT_INPUT;
     }
   }

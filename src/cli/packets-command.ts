@@ -1,0 +1,126 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { analyzeCaptures, type AnalysisResult } from '../analyze.js';
+import { FINDING_KINDS, type FindingKind, type Severity } from '../detect/finding.js';
+import { PacketListing } from '../report/listing.js';
+import { replayableInputs } from '../report/replay.js';
+import { makeView } from '../report/view.js';
+import { addThresholdOptions, count, detectOptionsFrom, minSeverityOption, type ThresholdFlags } from './detect-options.js';
+import { problemLine } from './problems.js';
+
+const EXIT_OK = 0;
+const EXIT_INPUT = 2;
+
+interface PacketsOptions extends ThresholdFlags {
+  format: 'text' | 'json';
+  connection: number[];
+  finding: FindingKind[];
+  minSeverity: Severity;
+  host: string[];
+  port: number[];
+}
+
+function port(v: string, prev: number[]): number[] {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n > 65535) throw new InvalidArgumentError('expected a port number 0-65535');
+  return [...prev, n];
+}
+
+function collect(v: string, prev: string[]): string[] {
+  return [...prev, v.replace(/^\[|\]$/g, '')];
+}
+
+function connectionId(v: string, prev: number[]): number[] {
+  return [...prev, count(v)];
+}
+
+function findingKind(v: string, prev: FindingKind[]): FindingKind[] {
+  if (!(FINDING_KINDS as readonly string[]).includes(v)) throw new InvalidArgumentError(`expected one of ${FINDING_KINDS.join(', ')}`);
+  return [...prev, v as FindingKind];
+}
+
+export function packetsCommand(done: (code: number) => void): Command {
+  const cmd = new Command('packets')
+    .description('List every TCP packet like tcpdump -nn, with both endpoints\' states after it, its analysis flags and its findings')
+    .argument('<capture...>', 'pcap or pcapng files, optionally gzip-compressed; "-" reads standard input')
+    .addOption(new Option('-f, --format <format>', 'text lines, or one JSON object per line').choices(['text', 'json']).default('text'))
+    .option('--connection <n>', 'only this connection (its number in `analyze`; repeatable)', connectionId, [])
+    .option('--finding <kind>', 'only connections with a finding of this kind (repeatable)', findingKind, [])
+    .addOption(minSeverityOption('annotate findings of this severity or worse'))
+    .option('--host <address>', 'only connections with an endpoint on this address (repeatable)', collect, [])
+    .option('--port <port>', 'only connections with an endpoint on this port (repeatable)', port, []);
+  return addThresholdOptions(cmd)
+    .addHelpText(
+      'after',
+      `
+Each line: frame number, time (UTC), the segment as tcpdump -nn prints it (relative
+seq/ack, no options), then "#N client STATE server STATE" (a state the packet
+changed is written OLD->NEW), Wireshark's analysis flags ([TCP Retransmission]...)
+and the findings whose packets include it. ICMP errors quoting a connection are
+listed too.
+
+Examples:
+  $ tcpsleuth packets captures/close-wait-stuck.pcap
+  $ tcpsleuth packets --finding peer-reset server.pcapng
+  $ tcpsleuth packets --connection 3 --format json big.pcap | jq .
+  $ tcpdump -i any -w - 'tcp port 8080' | tcpsleuth packets -
+
+Exit status: 0 when every capture was read to its end; 2 on a usage error or when
+a capture is missing, damaged or truncated.`,
+    )
+    .action(async (captures: string[], opts: PacketsOptions) => {
+      done(await runPackets(captures, opts));
+    });
+}
+
+function reportProblems(result: AnalysisResult): number {
+  let code = EXIT_OK;
+  for (const c of result.captures) {
+    for (const w of c.warnings) process.stderr.write(`${problemLine(c.file, w, 'warning', c.compression !== null)}\n`);
+    if (c.warningsDropped) process.stderr.write(`tcpsleuth: warning: ${c.file}: ${c.warningsDropped} more warnings not shown\n`);
+    for (const e of c.errors) {
+      process.stderr.write(`${problemLine(c.file, e, 'error', c.compression !== null)}\n`);
+      code = EXIT_INPUT;
+    }
+  }
+  return code;
+}
+
+async function runPackets(captures: string[], opts: PacketsOptions): Promise<number> {
+  if (captures.filter((c) => c === '-').length > 1) {
+    process.stderr.write('tcpsleuth: standard input ("-") can be read only once\n');
+    return EXIT_INPUT;
+  }
+  const detect = detectOptionsFrom(opts);
+  const inputs = await replayableInputs(captures);
+  try {
+    // Pass 1: connections and findings (only known at the end of the input).
+    const result = await analyzeCaptures(inputs.paths, detect);
+    inputs.rename(result);
+    const view = makeView(result, { minSeverity: opts.minSeverity, hosts: opts.host, ports: opts.port });
+    let ids = new Set(view.connections.map((c) => c.id));
+    if (opts.connection.length) ids = new Set(opts.connection.filter((id) => ids.has(id)));
+    if (opts.finding.length) {
+      const flagged = new Set(view.findings.filter((f) => opts.finding.includes(f.kind)).map((f) => f.connection));
+      ids = new Set([...ids].filter((id) => flagged.has(id)));
+    }
+    // Unfiltered, every packet is listed (connections left out of the report's list included).
+    const everything = !opts.connection.length && !opts.finding.length && !opts.host.length && !opts.port.length;
+    if (ids.size === 0 && result.connections.length > 0) {
+      process.stderr.write(`tcpsleuth: no connection matches (the captures hold ${result.connections.length}; see tcpsleuth analyze)\n`);
+    }
+    // Pass 2: replay, writing each line as it is made.
+    const listing = new PacketListing({
+      format: opts.format,
+      connections: everything ? null : ids,
+      findings: view.findings,
+      multiCapture: captures.length > 1,
+      color: opts.format === 'text' && process.stdout.isTTY === true && !process.env['NO_COLOR'],
+      write: (s) => process.stdout.write(s),
+    });
+    if (ids.size > 0) await analyzeCaptures(inputs.paths, detect, undefined, { onPacket: listing.onPacket });
+    listing.flush();
+    return reportProblems(result);
+  } finally {
+    inputs.cleanup();
+  }
+}
