@@ -53,8 +53,10 @@ export function splitUnits(hi: number, lo: number, unitsPerSec: number, out: Spl
   } else {
     const v = (BigInt(hi) << 32n) | BigInt(lo);
     const u = BigInt(unitsPerSec);
-    sec = Number(v / u);
-    rem = Number(v % u);
+    // The remainder may pass 2^53 (resolutions finer than 2^-53 s): nanoseconds from it in BigInt too.
+    out.sec = Number(v / u);
+    out.nsec = Number(((v % u) * 1_000_000_000n) / u);
+    return;
   }
   out.sec = sec;
   out.nsec = remainderToNanos(rem, unitsPerSec);

@@ -117,8 +117,8 @@ async function runAnalyze(captures: string[], opts: AnalyzeOptions): Promise<num
     // --strict: the first damaged packet or reader warning (they are kept in file order) ends it.
     const first = c.warnings[0];
     if (opts.strict && first !== undefined) {
-      const more = c.warnings.length + c.warningsDropped - 1;
-      const message = `damage is fatal with --strict: ${first.message}${more > 0 ? ` (and ${more} more problem${more === 1 ? '' : 's'})` : ''}`;
+      const total = c.warnings.length + c.warningsDropped;
+      const message = `damage is fatal with --strict${total > 1 ? `, the first of ${total} problems` : ''}: ${first.message}`;
       process.stderr.write(`${problemLine(c.file, { ...first, message }, 'error', c.compression !== null)}\n`);
       code = EXIT_INPUT;
     }

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { EXIT_INPUT, analyzeCommand } from './analyze-command.js';
+import { packetsCommand } from './packets-command.js';
+import { annotateCommand } from './annotate-command.js';
 
 function version(): string {
   try {
@@ -25,6 +27,8 @@ export async function main(argv: string[]): Promise<number> {
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (s, write) => write(`tcpsleuth: ${s.replace(/^error: /, '')}`) })
     .addCommand(analyzeCommand((c) => (code = c)))
+    .addCommand(packetsCommand((c) => (code = c)))
+    .addCommand(annotateCommand((c) => (code = c)))
     .addHelpText(
       'after',
       `
