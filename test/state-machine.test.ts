@@ -145,4 +145,16 @@ describe('endpoint state machines', () => {
     expect(r.connections[1]!.client.state).toBe('ESTABLISHED');
     expect(r.findings.map((f) => f.kind).sort()).toEqual(['connection-refused', 'port-reuse']);
   });
+
+  it('a long run of unanswered retransmissions keeps a bounded packet list on its finding', async () => {
+    const steps: Step[] = [...handshake(1, 1000)];
+    for (let i = 0; i < 5000; i++) steps.push({ from: 'c', flags: 'PA', seq: 2, ack: 1001, len: 100, t: 1 + i * 0.01 });
+    const r = await run(steps);
+    const f = r.findings.find((x) => x.kind === 'half-open');
+    expect(f?.endpoint).toBe('server');
+    expect(f!.details).toMatchObject({ retransmissions: 4999 });
+    expect(f!.packets.length).toBeLessThanOrEqual(12);
+    expect(f!.packets[0]).toBe(5); // the first retransmission
+    expect(f!.packets.at(-1)).toBe(3 + 5000); // the latest
+  });
 });

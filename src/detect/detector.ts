@@ -45,6 +45,20 @@ export function secs(s: number): string {
   return `${(s * 1000).toFixed(1)} ms`;
 }
 
+/** Frames a growing finding keeps: the first few and the latest, so a long run stays cheap. */
+const KEEP_HEAD = 3;
+const KEEP_TAIL = 9;
+
+/**
+ * Add `frame` to a finding's packet list that grows with a run (retransmissions,
+ * SYNs): keeps the first and the latest frames only, in constant time per call.
+ */
+export function appendBounded(packets: number[], frame: number): void {
+  if (frame <= 0 || packets[packets.length - 1] === frame) return;
+  packets.push(frame);
+  if (packets.length > KEEP_HEAD + KEEP_TAIL) packets.splice(KEEP_HEAD, 1);
+}
+
 /** Sorted, de-duplicated, positive frame numbers (0 stands for "the clock", not a packet). */
 export function frames(...n: number[]): number[] {
   return [...new Set(n.filter((x) => x > 0))].sort((a, b) => a - b);

@@ -1,6 +1,6 @@
 import type { Connection } from '../track/connection.js';
 import { secondsBetween } from '../track/moment.js';
-import { frames, secs, who, type DetectContext, type Detector, type Instant } from './detector.js';
+import { appendBounded, frames, secs, who, type DetectContext, type Detector, type Instant } from './detector.js';
 import { makeFinding } from './make.js';
 
 function intervals(c: Connection): number[] {
@@ -34,7 +34,7 @@ function check(c: Connection, now: Instant, frame: number, capture: number, ctx:
     existing.summary = summary;
     existing.explanation = explanation;
     existing.details = d;
-    existing.packets = frames(...existing.packets, frame);
+    appendBounded(existing.packets, frame);
     return;
   }
   ctx.raise(c, makeFinding('syn-timeout', 'warning', c, server, capture, frames(client.firstSynAt?.frame ?? 0, frame), now, summary, explanation, d));
