@@ -9,7 +9,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { REPO } from './helpers/env.js';
+import { CORPUS, HAVE_CORPUS, REPO } from './helpers/env.js';
+import { analyzeCaptures } from '../src/analyze.js';
+import { DEFAULT_DETECT_OPTIONS } from '../src/detect/options.js';
+import { toJson } from '../src/report/json.js';
 import { pcapHeader } from './helpers/build.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tcpsleuth-flood-'));
@@ -81,5 +84,21 @@ describe('memory bounds', () => {
     // Four times the flood, nowhere near four times the memory.
     console.log(`peak RSS: 100k SYNs ${small.maxRssMB.toFixed(0)} MB, 400k SYNs ${big.maxRssMB.toFixed(0)} MB`);
     expect(big.maxRssMB).toBeLessThan(small.maxRssMB * 1.5);
+  });
+});
+
+describe.skipIf(!HAVE_CORPUS)('eviction does not change results when it does not trigger (needs ../shared/corpus)', () => {
+  it('a bound just above the live connections gives the same analysis as the default', async () => {
+    const file = join(CORPUS, 'zeek/llc.pcap');
+    const base = await analyzeCaptures([file]);
+    const peak = base.connections.length;
+    const tight = await analyzeCaptures([file], { ...DEFAULT_DETECT_OPTIONS, maxConnections: peak + 1, maxListedConnections: peak + 1 });
+    const strip = (j: Record<string, unknown>): Record<string, unknown> => ({ ...j, tracking: null, options: null });
+    expect(tight.tracking.evicted).toBe(0);
+    expect(strip(toJson(tight))).toEqual(strip(toJson(base)));
+    // And a bound that does bite is reported.
+    const small = await analyzeCaptures([synFlood(1000)], { ...DEFAULT_DETECT_OPTIONS, maxConnections: 100 });
+    expect(small.tracking.evicted).toBeGreaterThan(0);
+    expect(small.connections.filter((c) => c.evicted).length).toBe(small.tracking.evicted);
   });
 });

@@ -8,7 +8,7 @@ import { writeJson } from '../report/json.js';
 import { replayableInputs } from '../report/replay.js';
 import { writeTable } from '../report/table.js';
 import { makeView, type ViewOptions } from '../report/view.js';
-import { addThresholdOptions, count, detectOptionsFrom, minSeverityOption } from './detect-options.js';
+import { addThresholdOptions, count, detectOptionsFrom, minSeverityOption, type ThresholdFlags } from './detect-options.js';
 import { problemLine } from './problems.js';
 
 export const EXIT_OK = 0;
@@ -16,7 +16,7 @@ export const EXIT_OK = 0;
 export const EXIT_FINDINGS = 1;
 export const EXIT_INPUT = 2;
 
-interface AnalyzeOptions {
+interface AnalyzeOptions extends ThresholdFlags {
   format: 'table' | 'json' | 'md' | 'html';
   diagrams: number;
   diagramPackets: number;
@@ -25,11 +25,6 @@ interface AnalyzeOptions {
   strict?: boolean;
   host: string[];
   port: number[];
-  closeWait: number;
-  halfOpenRetransmissions: number;
-  synRetransmissions: number;
-  zeroWindow: number;
-  timeWait: number;
 }
 
 function port(v: string, prev: number[]): number[] {

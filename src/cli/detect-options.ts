@@ -1,6 +1,6 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { SEVERITIES, type Severity } from '../detect/finding.js';
-import { DEFAULT_DETECT_OPTIONS, type DetectOptions } from '../detect/options.js';
+import { DEFAULT_DETECT_OPTIONS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_LISTED_CONNECTIONS, type DetectOptions } from '../detect/options.js';
 
 /** Options shared by the commands that run the detectors (analyze, annotate). */
 
@@ -25,6 +25,8 @@ export interface ThresholdFlags {
   synRetransmissions: number;
   zeroWindow: number;
   timeWait: number;
+  maxConnections: number;
+  maxListed: number;
 }
 
 /** Add the detection thresholds (README "Commands and options") to a command. */
@@ -35,7 +37,9 @@ export function addThresholdOptions(cmd: Command): Command {
     .option('--half-open-retransmissions <n>', 'unanswered retransmissions or probes in a row that make a peer half-open', count, d.halfOpenRetransmissions)
     .option('--syn-retransmissions <n>', 'unanswered SYN retransmissions that make a syn-timeout', count, d.synRetransmissions)
     .option('--zero-window <duration>', 'a zero window lasting this long is reported', seconds, d.zeroWindowSeconds)
-    .option('--time-wait <duration>', 'TIME-WAIT length of the hosts (Linux: 60s)', seconds, d.timeWaitSeconds);
+    .option('--time-wait <duration>', 'TIME-WAIT length of the hosts (Linux: 60s)', seconds, d.timeWaitSeconds)
+    .option('--max-connections <n>', 'live connections tracked at most; beyond, the least recently active are finished early and counted (about 5 KB each)', count, DEFAULT_MAX_CONNECTIONS)
+    .option('--max-listed <n>', 'connections kept for the report at most; beyond, finished ones without findings are only counted', count, DEFAULT_MAX_LISTED_CONNECTIONS);
 }
 
 export function detectOptionsFrom(f: ThresholdFlags): DetectOptions {
@@ -45,6 +49,8 @@ export function detectOptionsFrom(f: ThresholdFlags): DetectOptions {
     synRetransmissions: f.synRetransmissions,
     zeroWindowSeconds: f.zeroWindow,
     timeWaitSeconds: f.timeWait,
+    maxConnections: f.maxConnections,
+    maxListedConnections: f.maxListed,
   };
 }
 
