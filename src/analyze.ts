@@ -32,6 +32,8 @@ export interface CaptureSummary {
   compression: 'gzip' | null;
   linktypes: LinkTypeCount[];
   interfaces: InterfaceInfo[];
+  /** Interfaces beyond the ones listed (a capture of many thousands must not fill the reports); absent: none. */
+  interfacesDropped?: number;
   packets: number;
   bytes: number;
   /** Earliest and latest frame time, [sec, nsec]; null without timestamped frames. */
@@ -167,11 +169,14 @@ export class Pipeline {
 
 /** Warnings kept per capture: a damaged file must not turn into unbounded memory. */
 const MAX_WARNINGS = 100;
+/** Interface descriptions kept per capture for the reports. */
+const MAX_INTERFACES = 1000;
 
 /** Per-capture bookkeeping done for every frame. */
 class CaptureAccount implements CaptureSink {
   readonly linkCounts = new Map<number, number>();
   readonly interfaces: InterfaceInfo[] = [];
+  interfacesDropped = 0;
   readonly warnings: CaptureProblem[] = [];
   warningsDropped = 0;
   firstSec = Infinity;
@@ -182,10 +187,14 @@ class CaptureAccount implements CaptureSink {
   constructor(
     private readonly decoder: Decoder,
     private readonly pipeline: Pipeline,
-  ) {}
+  ) {
+    // Damaged packets are located warnings too: one line each (file, offset, packet), bounded like the rest.
+    decoder.onDamage = (frame, detail) => this.onWarning(detail, frame.fileOffset, frame.index);
+  }
 
   onInterface(info: InterfaceInfo): void {
-    this.interfaces.push({ ...info });
+    if (this.interfaces.length < MAX_INTERFACES) this.interfaces.push({ ...info });
+    else this.interfacesDropped++;
   }
 
   onWarning(message: string, offset: number, packet: number): void {
@@ -250,6 +259,7 @@ export async function analyzeCaptures(
         decoded: isSupportedLinkType(linkType),
       })),
       interfaces: acct.interfaces,
+      interfacesDropped: acct.interfacesDropped,
       packets: r.packets,
       bytes: r.bytes,
       first: acct.firstSec === Infinity ? null : [acct.firstSec, acct.firstNsec],

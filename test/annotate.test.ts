@@ -9,7 +9,7 @@ import type { InterfaceInfo } from '../src/capture/frame.js';
 import { PcapngWriter, readOptions, timestampUnits, tsresolFor } from '../src/capture/pcapng-writer.js';
 import { SplitTime, splitUnits, unitsPerSecond } from '../src/capture/timestamp.js';
 import { runAnnotate, type AnnotateFlags } from '../src/cli/annotate-command.js';
-import { DEFAULT_DETECT_OPTIONS } from '../src/detect/options.js';
+import { DEFAULT_DETECT_OPTIONS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_LISTED_CONNECTIONS } from '../src/detect/options.js';
 import { packetAnnotations, truncateUtf8 } from '../src/report/annotations.js';
 import { BLOCK, LINKTYPE, OPT, Pcapng, asType, asV4, cat, ethernet, ipv4, pattern, pcapFile, readAll, tcp, useTempDir, type ReadBack } from './helpers/build.js';
 import { CAPTURES, CORPUS, HAVE_CORPUS, HAVE_TSHARK, REPO } from './helpers/env.js';
@@ -30,6 +30,8 @@ const FLAGS: AnnotateFlags = {
   synRetransmissions: DEFAULT_DETECT_OPTIONS.synRetransmissions,
   zeroWindow: DEFAULT_DETECT_OPTIONS.zeroWindowSeconds,
   timeWait: DEFAULT_DETECT_OPTIONS.timeWaitSeconds,
+  maxConnections: DEFAULT_MAX_CONNECTIONS,
+  maxListed: DEFAULT_MAX_LISTED_CONNECTIONS,
 };
 
 interface Annotated {

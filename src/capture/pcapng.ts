@@ -19,6 +19,12 @@ const BT_SYSTEMD_JOURNAL = 9;
 const BT_CUSTOM = 0x00000bad;
 const BT_CUSTOM_NOCOPY = 0x40000bad;
 const BOM = 0x1a2b3c4d;
+/**
+ * Interfaces kept per section: far above any real capture (Wireshark's own tests top
+ * out at a few hundred), and a bound on what a file of nothing but 20-byte IDBs can
+ * make us hold. Later IDBs are counted (ids stay as the file numbers them) but not kept.
+ */
+export const MAX_INTERFACES_PER_SECTION = 65536;
 
 const OPT_END = 0;
 const OPT_COMMENT = 1;
@@ -46,6 +52,8 @@ export class PcapngParser implements RecordParser {
   private le = true;
   private inSection = false;
   private ifaces: Iface[] = [];
+  /** IDBs of this section, including those beyond the ones kept. */
+  private ifaceCount = 0;
   /** Interfaces of earlier sections, so interface ids are unique across the file. */
   private ifaceBase = 0;
   private sections = 0;
@@ -146,16 +154,23 @@ export class PcapngParser implements RecordParser {
     if (major !== 1) {
       throw new CaptureError(`unsupported pcapng version ${major}.${minor}`, at + 12, this.errorPacket);
     }
-    this.ifaceBase += this.ifaces.length;
+    this.ifaceBase += this.ifaceCount;
     this.ifaces = [];
+    this.ifaceCount = 0;
     this.inSection = true;
     this.sections++;
   }
 
   private interfaceDescription(buf: Buffer, pos: number, len: number, at: number): void {
     if (len < 20) throw new CaptureError(`interface description block is ${len} bytes, less than 20`, at + 4, this.frame.index + 1);
+    if (this.ifaceCount++ >= MAX_INTERFACES_PER_SECTION) {
+      if (this.ifaceCount === MAX_INTERFACES_PER_SECTION + 1) {
+        this.sink.onWarning(`more than ${MAX_INTERFACES_PER_SECTION} interfaces in one section: the rest are not kept, and packets naming them are damage`, at, this.frame.index + 1);
+      }
+      return;
+    }
     const iface: Iface = {
-      id: this.ifaceBase + this.ifaces.length,
+      id: this.ifaceBase + this.ifaceCount - 1,
       linkType: u16(buf, pos + 8, this.le),
       snapLen: u32(buf, pos + 12, this.le),
       name: null,
@@ -165,7 +180,9 @@ export class PcapngParser implements RecordParser {
       fcsLen: -1,
       unitsPerSec: 1e6,
     };
-    this.options(buf, pos + 16, pos + len - 4, pos, at, (code, vo, vl) => {
+    // Warnings about an IDB name the packet that follows it, as its errors do (0 would read "in the file header").
+    const packet = this.frame.index + 1;
+    this.options(buf, pos + 16, pos + len - 4, pos, at, packet, (code, vo, vl) => {
       switch (code) {
         case IF_NAME:
           iface.name = buf.toString('utf8', vo, vo + vl).replace(/\0+$/, '');
@@ -178,7 +195,7 @@ export class PcapngParser implements RecordParser {
             const r = buf[vo]!;
             const units = unitsPerSecond(r);
             if ((r & 0x80 && (r & 0x7f) > 63) || (!(r & 0x80) && (r & 0x7f) > 19)) {
-              this.sink.onWarning(`interface ${iface.id}: if_tsresol 0x${r.toString(16)} is out of range, using microseconds`, at, this.frame.index);
+              this.sink.onWarning(`interface ${iface.id}: if_tsresol 0x${r.toString(16)} is out of range, using microseconds`, at + (vo - 4 - pos), packet);
             } else {
               iface.unitsPerSec = units;
               iface.tsUnitsPerSecond = units;
@@ -208,7 +225,9 @@ export class PcapngParser implements RecordParser {
     const iface = this.ifaces[ifId];
     if (iface === undefined) {
       throw new CaptureError(
-        `packet block names interface ${ifId}, but the section has ${this.ifaces.length} interface(s)`,
+        ifId < this.ifaceCount
+          ? `packet block names interface ${ifId}, beyond the ${MAX_INTERFACES_PER_SECTION} interfaces kept for a section`
+          : `packet block names interface ${ifId}, but the section has ${this.ifaceCount} interface(s)`,
         at + 8,
         this.frame.index + 1,
       );
@@ -288,7 +307,7 @@ export class PcapngParser implements RecordParser {
 
   private comments(buf: Buffer, start: number, end: number, blockPos: number, at: number): string[] | null {
     let out: string[] | null = null;
-    this.options(buf, start, end, blockPos, at, (code, vo, vl) => {
+    this.options(buf, start, end, blockPos, at, this.frame.index, (code, vo, vl) => {
       if (code === OPT_COMMENT) (out ??= []).push(buf.toString('utf8', vo, vo + vl));
     });
     return out;
@@ -298,14 +317,14 @@ export class PcapngParser implements RecordParser {
    * Walk the options in `[start, end)`. An option that overruns its block is damage:
    * reported, and the rest of the block's options ignored (the packet itself is kept).
    */
-  private options(buf: Buffer, start: number, end: number, blockPos: number, at: number, each: (code: number, valueOff: number, valueLen: number) => void): void {
+  private options(buf: Buffer, start: number, end: number, blockPos: number, at: number, packet: number, each: (code: number, valueOff: number, valueLen: number) => void): void {
     let p = start;
     while (p + 4 <= end) {
       const code = u16(buf, p, this.le);
       const vl = u16(buf, p + 2, this.le);
       if (code === OPT_END) return;
       if (p + 4 + vl > end) {
-        this.sink.onWarning(`option ${code} of ${vl} bytes overruns its block; options ignored from there`, at + (p - blockPos), this.frame.index);
+        this.sink.onWarning(`option ${code} of ${vl} bytes overruns its block; options ignored from there`, at + (p - blockPos), packet);
         return;
       }
       each(code, p + 4, vl);

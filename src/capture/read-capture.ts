@@ -44,7 +44,8 @@ export async function readCapture(input: string, sink: CaptureSink, stdin: NodeJ
     result.error = new CaptureError(`cannot open: ${errnoMessage(e)}`, 0, 0);
     return result;
   }
-  const w = new ByteWindow();
+  // A small file gets a small window; it grows as far as a record needs (bounded: window.ts).
+  const w = new ByteWindow(src instanceof FileSource && src.size >= 0 ? src.size + 1 : CHUNK_BYTES);
   let parser: RecordParser | null = null;
   try {
     // Sniff: enough bytes for a magic number.

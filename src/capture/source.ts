@@ -10,18 +10,39 @@ export interface ByteSource {
   close(): Promise<void>;
 }
 
+/** Smallest read from a file whose end we think we know (it may still be growing). */
+const MIN_FILE_READ = 64 * 1024;
+
 /** Regular files: read straight into the window, no intermediate buffers. */
 export class FileSource implements ByteSource {
-  constructor(private readonly fh: FileHandle) {}
+  private pos = 0;
+
+  constructor(
+    private readonly fh: FileHandle,
+    /** Size when opened (-1: not a regular file, unknown). */
+    readonly size: number = -1,
+  ) {}
 
   static async open(path: string): Promise<FileSource> {
-    return new FileSource(await open(path, 'r'));
+    const fh = await open(path, 'r');
+    let size = -1;
+    try {
+      const st = await fh.stat();
+      if (st.isFile()) size = st.size;
+    } catch {
+      // Unknown size: reads are sized by what is asked for.
+    }
+    return new FileSource(fh, size);
   }
 
   async fill(w: ByteWindow, want: number): Promise<number> {
+    // A record length that lies must not size an allocation: never ask for much more than
+    // the file holds (a file still being written is read on in later calls).
+    if (this.size >= 0) want = Math.min(want, Math.max(this.size - this.pos, MIN_FILE_READ));
     w.reserve(want);
     const { bytesRead } = await this.fh.read(w.buf, w.end, want, null);
     w.end += bytesRead;
+    this.pos += bytesRead;
     return bytesRead;
   }
 

@@ -9,11 +9,16 @@ export const CHUNK_BYTES = 4 * 1024 * 1024;
  * only as far as the largest record the readers accept.
  */
 export class ByteWindow {
-  buf: Buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  buf: Buffer;
   start = 0;
   end = 0;
   /** Stream offset of `buf[start]`. */
   base = 0;
+
+  /** `initial`: the first buffer's size (a small file needs no 4 MiB buffer); it grows on demand. */
+  constructor(initial = CHUNK_BYTES) {
+    this.buf = Buffer.allocUnsafe(Math.max(0, Math.min(initial, CHUNK_BYTES)));
+  }
 
   get length(): number {
     return this.end - this.start;

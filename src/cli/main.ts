@@ -3,6 +3,8 @@ import { Command, CommanderError } from 'commander';
 import { EXIT_INPUT, analyzeCommand } from './analyze-command.js';
 import { packetsCommand } from './packets-command.js';
 import { annotateCommand } from './annotate-command.js';
+import { liveCommand } from './live-command.js';
+import { interfacesCommand } from './interfaces-command.js';
 
 function version(): string {
   try {
@@ -29,6 +31,8 @@ export async function main(argv: string[]): Promise<number> {
     .addCommand(analyzeCommand((c) => (code = c)))
     .addCommand(packetsCommand((c) => (code = c)))
     .addCommand(annotateCommand((c) => (code = c)))
+    .addCommand(liveCommand((c) => (code = c)))
+    .addCommand(interfacesCommand((c) => (code = c)))
     .addHelpText(
       'after',
       `

@@ -37,7 +37,22 @@ export class DecodeStats {
   ipLengthExceedsFrame = 0;
   /** Frames with impossible headers, by what was wrong. */
   readonly malformed = new Map<string, number>();
+  /** TCP segments with a malformed option (a zero or overrunning length): the options after it were ignored. */
+  badTcpOptions = 0;
+  /**
+   * Frames with damage of any kind, each counted once: malformed, cut before the TCP
+   * header (truncated), an IP length claiming more than the frame held, or malformed
+   * TCP options. (A TCP payload cut by the snaplen is not damage: its length is known.)
+   */
+  damagedPackets = 0;
+  /** The first damaged frame: its number (0: none), the byte offset of its record (-1: none) and what was wrong. */
+  firstDamagedFrame = 0;
+  firstDamagedOffset = -1;
+  firstDamage = '';
 }
+
+const IP_LENGTH_LIE = 'IP length claims more bytes than the frame held (cut to the frame)';
+const TCP_BAD_OPTIONS = 'TCP option with a zero or overrunning length (options after it ignored)';
 
 /**
  * Frame -> Packet. Owns one packet object of each kind and refills it per frame,
@@ -49,8 +64,16 @@ export class Decoder {
   private readonly tcpPacket: TcpPacket = { kind: 'tcp', frame: null as unknown as Frame, ip: new IpHeader(), tcp: new TcpHeader() };
   private readonly icmpPacket: IcmpErrorPacket = { kind: 'icmp-error', frame: null as unknown as Frame, ip: this.tcpPacket.ip, icmp: new IcmpError() };
   private readonly otherPacket: OtherPacket = { kind: 'other', frame: null as unknown as Frame, reason: 'not-ip', detail: '', ip: null };
+  /** The frame being decoded was already counted as damaged. */
+  private counted = false;
+  /**
+   * Hears every damaged frame once, with what was wrong first (a constant string):
+   * the analysis turns these into located warnings. Called before decode returns.
+   */
+  onDamage: ((frame: Frame, detail: string) => void) | null = null;
 
   decode(frame: Frame): Packet {
+    this.counted = false;
     if (frame.linkType < 0) return this.other(frame, 'pseudo-frame', '', null);
     const dec = linkDecoder(frame.linkType);
     if (dec === undefined) {
@@ -76,7 +99,10 @@ export class Decoder {
     const ip = this.tcpPacket.ip;
     const problem = link.net === NET_IPV4 ? decodeIpv4(buf, link.offset, capEnd, wireEnd, ip, false) : decodeIpv6(buf, link.offset, capEnd, wireEnd, ip, false);
     if (problem !== null) return this.problem(frame, problem, null);
-    if (ip.lengthExceedsFrame) this.stats.ipLengthExceedsFrame++;
+    if (ip.lengthExceedsFrame) {
+      this.stats.ipLengthExceedsFrame++;
+      this.damaged(frame, IP_LENGTH_LIE);
+    }
     if (ip.fragment) {
       this.stats.ipFragments++;
       if (ip.laterFragment) return this.other(frame, 'ip-fragment', '', ip);
@@ -88,6 +114,10 @@ export class Decoder {
       if (tp !== null) return this.problem(frame, tp, ip);
       this.stats.tcp++;
       if (p.tcp.truncated) this.stats.truncatedPayloads++;
+      if (p.tcp.badOptions) {
+        this.stats.badTcpOptions++;
+        this.damaged(frame, TCP_BAD_OPTIONS);
+      }
       p.frame = frame;
       return p;
     }
@@ -104,7 +134,21 @@ export class Decoder {
     return this.other(frame, 'not-tcp', '', ip);
   }
 
+  /** Count a damaged frame (once per frame) and remember the first. */
+  private damaged(frame: Frame, detail: string): void {
+    if (this.counted) return;
+    this.counted = true;
+    const s = this.stats;
+    if (s.damagedPackets++ === 0) {
+      s.firstDamagedFrame = frame.index;
+      s.firstDamagedOffset = frame.fileOffset;
+      s.firstDamage = detail;
+    }
+    this.onDamage?.(frame, detail);
+  }
+
   private problem(frame: Frame, problem: NonNullable<LayerProblem>, ip: IpHeader | null): OtherPacket {
+    this.damaged(frame, problem.detail);
     if (problem.truncated) {
       this.stats.truncated++;
       return this.other(frame, 'truncated', problem.detail, ip);

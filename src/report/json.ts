@@ -32,6 +32,7 @@ function captureJson(c: CaptureSummary): Record<string, unknown> {
       tsUnitsPerSecond: i.tsUnitsPerSecond,
       tsOffsetSeconds: i.tsOffsetSeconds,
     })),
+    interfacesDropped: c.interfacesDropped ?? 0,
     packets: c.packets,
     bytes: c.bytes,
     firstTime: time(c.first),
@@ -47,6 +48,11 @@ function captureJson(c: CaptureSummary): Record<string, unknown> {
       truncatedPayloads: d.truncatedPayloads,
       malformed: Object.fromEntries(d.malformed),
       unsupportedLinkTypes: Object.fromEntries(d.unsupportedLinkTypes),
+      ipLengthExceedsFrame: d.ipLengthExceedsFrame,
+      badTcpOptions: d.badTcpOptions,
+      // Each damaged frame once (malformed, truncated, IP length lie, bad TCP options), and the first of them.
+      damagedPackets: d.damagedPackets,
+      firstDamage: d.damagedPackets ? { message: d.firstDamage, offset: d.firstDamagedOffset, packet: d.firstDamagedFrame } : null,
     },
   };
 }

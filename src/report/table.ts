@@ -1,7 +1,7 @@
-import Table from 'cli-table3';
 import type { AnalysisResult, CaptureSummary } from '../analyze.js';
 import { formatIso } from '../capture/timestamp.js';
 import { SEVERITIES, type Finding } from '../detect/finding.js';
+import { BoxTable } from './box-table.js';
 import { durationSeconds } from './json.js';
 import { makeView, openAtEnd, secondsInState, type ViewOptions } from './view.js';
 
@@ -19,6 +19,7 @@ function captureLine(c: CaptureSummary): string {
   const bad = [...d.malformed.values()].reduce((a, b) => a + b, 0);
   if (bad) extra.push(`${bad} malformed`);
   if (d.ipFragments) extra.push(`${d.ipFragments} IP fragments`);
+  if (d.damagedPackets) extra.push(`${d.damagedPackets} damaged packet${d.damagedPackets === 1 ? '' : 's'}, the first is packet ${d.firstDamagedFrame}`);
   return `${c.file}: ${parts.join(', ')}${extra.length ? ` (${extra.join(', ')})` : ''}`;
 }
 
@@ -47,21 +48,47 @@ function findingBlock(f: Finding, width: number): string {
   return [head, wrap(f.summary, width, '      '), wrap(f.explanation, width, '      '), pk].filter(Boolean).join('\n');
 }
 
+/** Lines handed on in pieces of about a megabyte: hundreds of thousands of findings never make one giant string. */
+class LineWriter {
+  private buf = '';
+  constructor(private readonly write: (chunk: string) => void) {}
+
+  push(...lines: string[]): void {
+    for (const l of lines) this.buf += `${l}\n`;
+    if (this.buf.length > 1 << 20) this.flush();
+  }
+
+  flush(): void {
+    if (this.buf) this.write(this.buf);
+    this.buf = '';
+  }
+}
+
 /** The terminal view: captures, the connection table with both endpoints' states, findings by severity. */
 export function renderTable(r: AnalysisResult, view?: ViewOptions, width = 100): string {
+  const parts: string[] = [];
+  writeTable(r, view, width, (s) => parts.push(s));
+  return parts.join('');
+}
+
+/** renderTable written piece by piece, for output of any size. */
+export function writeTable(r: AnalysisResult, view: ViewOptions | undefined, width: number, write: (chunk: string) => void): void {
+  const out = new LineWriter(write);
+  writeTableLines(r, view, width, out);
+  out.flush();
+}
+
+function writeTableLines(r: AnalysisResult, view: ViewOptions | undefined, width: number, out: LineWriter): void {
   const v = makeView(r, view);
-  const out: string[] = r.captures.map(captureLine);
+  out.push(...r.captures.map(captureLine));
   if (v.connections.length === 0) {
     out.push('No TCP connections.');
-    return `${out.join('\n')}\n`;
+    return;
   }
   const multi = r.captures.length > 1;
   const count = new Map<number, number>();
   for (const f of v.findings) count.set(f.connection, (count.get(f.connection) ?? 0) + 1);
-  const t = new Table({
-    head: ['#', 'Client', 'Server', 'Client state', 'Server state', 'Zeek', 'Start (UTC)', 'Duration', 'c>s pkts/bytes', 's>c pkts/bytes', 'Findings'],
-    style: { head: [], border: [] },
-  });
+  const t = new BoxTable(['#', 'Client', 'Server', 'Client state', 'Server state', 'Zeek', 'Start (UTC)', 'Duration', 'c>s pkts/bytes', 's>c pkts/bytes', 'Findings']);
   for (const c of v.connections) {
     const state = (role: 'client' | 'server'): string => {
       const e = role === 'client' ? c.client : c.server;
@@ -82,7 +109,7 @@ export function renderTable(r: AnalysisResult, view?: ViewOptions, width = 100):
       count.get(c.id) ?? '',
     ]);
   }
-  out.push(t.toString());
+  t.writeLines((l) => out.push(l));
   const notes: string[] = [];
   if (v.connections.some((c) => c.partial)) notes.push('* no SYN seen: the capture began mid-connection; client and server are guessed, states inferred.');
   notes.push('States are each endpoint\'s RFC 9293 state at the end of the capture, with the time spent in it.');
@@ -107,5 +134,4 @@ export function renderTable(r: AnalysisResult, view?: ViewOptions, width = 100):
     }
     if (open.length > 50) out.push(`  ... and ${open.length - 50} more (see --format json)`);
   }
-  return `${out.join('\n')}\n`;
 }

@@ -1,0 +1,238 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { severityRank, type Finding, type Severity } from '../detect/finding.js';
+import { BACKENDS, BindingError, deviceList, loadBinding, type BackendName, type Loaded } from '../live/bindings.js';
+import { dropWarning, findingLine, findingRecord, liveJson, liveSummary, statusLine, type LiveInfo } from '../live/output.js';
+import { LiveSession, type LiveEnd } from '../live/session.js';
+import { OpenError } from '../live/source.js';
+import { writeJson } from '../report/json.js';
+import { writeTable } from '../report/table.js';
+import type { ViewOptions } from '../report/view.js';
+import { linkTypeName } from '../decode/linktypes.js';
+import { addThresholdOptions, count, detectOptionsFrom, minSeverityOption, seconds, type ThresholdFlags } from './detect-options.js';
+
+const EXIT_OK = 0;
+const EXIT_INPUT = 2;
+
+interface LiveFlags extends ThresholdFlags {
+  interface: string;
+  duration?: number;
+  count?: number;
+  write?: string;
+  format: 'table' | 'json';
+  minSeverity: Severity;
+  bufferSize: number;
+  snaplen: number;
+  backend: BackendName | 'auto';
+}
+
+function positive(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
+  return n;
+}
+
+function duration(v: string): number {
+  const s = seconds(v);
+  if (s <= 0) throw new InvalidArgumentError('expected a duration above zero, such as 60s, 500ms or 5m');
+  return s;
+}
+
+export function liveCommand(done: (code: number) => void): Command {
+  const cmd = new Command('live')
+    .description('Capture on an interface (libpcap) and report each TCP lifecycle problem the moment it is known')
+    .argument('[filter...]', 'BPF filter expression, as for tcpdump (several words are joined)')
+    .requiredOption('-i, --interface <name>', 'interface to capture on: a name or a number from `tcpsleuth interfaces`; "any" for all')
+    .option('--duration <duration>', 'stop after this long (60s, 5m, 500ms)', duration)
+    .option('-c, --count <n>', 'stop after this many packets', count)
+    .option('-w, --write <file>', 'also write the packets to this pcapng file (flushed about once a second)')
+    .addOption(new Option('-f, --format <format>', 'table: a line per finding, then the report; json: JSON Lines, a record per finding, then the report').choices(['table', 'json']).default('table'))
+    .addOption(minSeverityOption())
+    .option('--buffer-size <MiB>', 'libpcap buffer (the kernel ring), MiB', positive, 64)
+    .option('-s, --snaplen <bytes>', 'bytes kept of each packet', positive, 262144)
+    .addOption(new Option('--backend <binding>', 'libpcap binding: pcap (kernel timestamps, drop counts) or cap').choices(['auto', ...BACKENDS]).default('auto'));
+  return addThresholdOptions(cmd)
+    .addHelpText(
+      'after',
+      `
+Needs root or the CAP_NET_RAW capability. Stops on Ctrl-C, SIGTERM, --duration or
+--count, then prints the report (as \`tcpsleuth analyze\` does) with the number of
+packets the kernel dropped. A status line (packets, drops, connections per state)
+is refreshed every second on a terminal.
+
+Output: with --format table, one line per finding on standard output as it is raised
+  14:02:07.512311 warning close-wait-stuck #12: server 10.0.0.2:8080 has been in CLOSE-WAIT for 2.00 s: ...
+then the report. With --format json, JSON Lines: {"type":"finding",...} per finding
+(the fields of the report's findings), then one {"type":"report",...} line holding
+the analyze JSON report plus a "live" member (interface, filter, drops).
+
+Examples:
+  $ sudo tcpsleuth live -i eth0 tcp port 8080
+  $ sudo tcpsleuth live -i any --close-wait 5s -w incident.pcapng
+  $ sudo tcpsleuth live -i eth0 --duration 60s --format json 'tcp and host 10.0.0.2' > live.jsonl
+  $ tcpsleuth interfaces
+
+Exit status: 0 when the capture ran and ended normally; 2 on a usage error, when the
+capture cannot start (permissions, interface, filter, libpcap) or the -w file cannot
+be written.`,
+    )
+    .action(async (filter: string[], flags: LiveFlags) => {
+      try {
+        done(await runLive(filter.join(' ').trim(), flags));
+      } finally {
+        // Whatever happened, a binding's handle must not keep the process alive.
+        setTimeout(() => process.exit(), 500).unref();
+      }
+    });
+}
+
+function err(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+/** The interface name for -i: a name libpcap lists, or its number in that list (as tcpdump -i 2). */
+function resolveInterface(loaded: Loaded, wanted: string): string | null {
+  const devs = deviceList(loaded);
+  if (devs.some((d) => d.name === wanted)) return wanted;
+  if (/^\d+$/.test(wanted)) {
+    const d = devs[Number(wanted) - 1];
+    if (d) return d.name;
+  }
+  return null;
+}
+
+/**
+ * The final JSON Lines record: the analyze JSON report with "type" first and "live" last,
+ * on one line. writeJson streams it in pieces (a report of hundreds of thousands of
+ * connections is larger than a string may be); its newlines are only formatting between
+ * members (JSON.stringify escapes those in strings), so they are dropped.
+ */
+function writeReportLine(end: LiveEnd, view: ViewOptions, live: Record<string, unknown>): void {
+  let held = '';
+  let first = true;
+  writeJson(end.result, view, (chunk) => {
+    let c = chunk.replace(/\n/g, '');
+    if (first) {
+      c = `{"type":"report",${c.slice(1)}`;
+      first = false;
+    }
+    if (held) process.stdout.write(held);
+    held = c;
+  });
+  // The document ends with "}": the live member goes before it.
+  process.stdout.write(`${held.slice(0, held.lastIndexOf('}'))},"live":${JSON.stringify(live)}}\n`);
+}
+
+async function runLive(filter: string, flags: LiveFlags): Promise<number> {
+  let loaded: Loaded;
+  try {
+    loaded = loadBinding(flags.backend);
+  } catch (e) {
+    err(`tcpsleuth: ${e instanceof BindingError ? e.message : String(e)}`);
+    return EXIT_INPUT;
+  }
+  let device: string | null;
+  try {
+    device = resolveInterface(loaded, flags.interface);
+  } catch (e) {
+    err(`tcpsleuth: cannot list the interfaces: ${e instanceof Error ? e.message : String(e)}`);
+    return EXIT_INPUT;
+  }
+  if (device === null) {
+    err(`tcpsleuth: no interface "${flags.interface}"; available: ${deviceList(loaded).map((d) => d.name).join(', ')} (see tcpsleuth interfaces)`);
+    return EXIT_INPUT;
+  }
+
+  const view: ViewOptions = { minSeverity: flags.minSeverity, hosts: [], ports: [] };
+  const min = severityRank(flags.minSeverity);
+  const json = flags.format === 'json';
+  const statusOn = process.stderr.isTTY === true;
+  let statusShown = false;
+  const clearStatus = (): void => {
+    if (statusShown) process.stderr.write('\r\x1b[K');
+    statusShown = false;
+  };
+  const onFinding = (f: Finding): void => {
+    if (severityRank(f.severity) < min) return;
+    clearStatus();
+    process.stdout.write(`${json ? findingRecord(f) : findingLine(f)}\n`);
+  };
+
+  const session = new LiveSession(loaded, {
+    device,
+    filter,
+    bufferBytes: flags.bufferSize * 1024 * 1024,
+    snapLen: flags.snaplen,
+    writePath: flags.write ?? null,
+    detect: detectOptionsFrom(flags),
+    count: flags.count ?? null,
+    onFinding,
+  });
+  try {
+    session.open();
+  } catch (e) {
+    if (e instanceof OpenError) {
+      if (e.kind === 'permission') {
+        err(`tcpsleuth: cannot capture on ${device}: permission denied (${e.message}): live capture needs root or the CAP_NET_RAW capability (run it with sudo)`);
+      } else if (e.kind === 'no-device') {
+        err(`tcpsleuth: no interface "${device}" (${e.message}); available: ${deviceList(loaded).map((d) => d.name).join(', ')}`);
+      } else if (e.kind === 'filter') {
+        err(`tcpsleuth: invalid filter "${filter}": ${e.message}`);
+      } else {
+        err(`tcpsleuth: cannot capture on ${device}: ${e.message}`);
+      }
+    } else {
+      err(`tcpsleuth: ${flags.write}: cannot write: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    return EXIT_INPUT;
+  }
+  const info: LiveInfo = { device, filter, backend: session.backend, kernelTimestamps: session.kernelTimestamps };
+  err(
+    `tcpsleuth: listening on ${device}, link type ${linkTypeName(session.linkType)}${filter ? `, filter "${filter}"` : ''}, ` +
+      `${flags.bufferSize} MiB buffer, ${session.backend} binding (${session.kernelTimestamps ? 'kernel timestamps' : 'timestamps taken on receipt'})` +
+      `${flags.write ? `, writing ${flags.write}` : ''}; Ctrl-C stops`,
+  );
+
+  const width = (): number => Math.max(40, (process.stderr.columns || 100) - 1);
+  if (statusOn) {
+    session.onSecond = () => {
+      process.stderr.write(`\r\x1b[K${statusLine(device, session.counters(), width())}`);
+      statusShown = true;
+    };
+  }
+
+  // What ends it: a signal, --duration, --count, or a write error.
+  const reason = await new Promise<string>((resolve) => {
+    const onSignal = (name: string) => () => resolve(name === 'SIGINT' ? 'Ctrl-C (SIGINT)' : name);
+    const sigint = onSignal('SIGINT');
+    const sigterm = onSignal('SIGTERM');
+    process.once('SIGINT', sigint);
+    process.once('SIGTERM', sigterm);
+    if (flags.duration !== undefined) setTimeout(() => resolve(`--duration ${flags.duration} s`), flags.duration * 1000).unref();
+    if (flags.count !== undefined) void session.countDone().then(() => resolve(`--count ${flags.count}`));
+    session.onWriteError = () => resolve('a write error');
+  });
+  // A second signal while the report is being made ends it at once.
+  process.once('SIGINT', () => process.exit(130));
+  process.once('SIGTERM', () => process.exit(143));
+
+  const end: LiveEnd = await session.stop(reason);
+  clearStatus();
+  session.onSecond = null;
+  if (json) {
+    writeReportLine(end, view, liveJson(info, end));
+  } else {
+    const w = process.stdout.isTTY ? Math.max(60, Math.min(process.stdout.columns ?? 100, 140)) : 100;
+    writeTable(end.result, view, w, (s) => process.stdout.write(s));
+    process.stdout.write(`${liveSummary(info, end).join('\n')}\n`);
+  }
+  const cap = end.result.captures[0]!;
+  for (const w of cap.warnings) err(`tcpsleuth: warning: ${device}: packet ${w.packet}: ${w.message}`);
+  if (cap.warningsDropped) err(`tcpsleuth: warning: ${device}: ${cap.warningsDropped} more warnings not shown`);
+  const dw = dropWarning(end.counters);
+  if (dw) err(`tcpsleuth: warning: ${dw}`);
+  if (session.writeError) {
+    err(`tcpsleuth: ${flags.write}: cannot write: ${session.writeError.message}`);
+    return EXIT_INPUT;
+  }
+  return EXIT_OK;
+}
