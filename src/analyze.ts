@@ -1,5 +1,6 @@
 import type { CaptureSink, Frame, InterfaceInfo } from './capture/frame.js';
-import { readCapture } from './capture/read-capture.js';
+import { readMerged } from './capture/merge.js';
+import { readCapture, type ReadResult } from './capture/read-capture.js';
 import { Decoder, type DecodeStats } from './decode/decoder.js';
 import { isSupportedLinkType, linkTypeName } from './decode/linktypes.js';
 import type { Packet } from './decode/packet.js';
@@ -185,8 +186,10 @@ class CaptureAccount implements CaptureSink {
   lastNsec = 0;
 
   constructor(
-    private readonly decoder: Decoder,
+    readonly decoder: Decoder,
     private readonly pipeline: Pipeline,
+    /** Which input this is: packets are numbered per capture. */
+    private readonly captureIndex: number,
   ) {
     // Damaged packets are located warnings too: one line each (file, offset, packet), bounded like the rest.
     decoder.onDamage = (frame, detail) => this.onWarning(detail, frame.fileOffset, frame.index);
@@ -216,14 +219,11 @@ class CaptureAccount implements CaptureSink {
         this.lastNsec = nsec;
       }
     }
+    this.pipeline.tracker.captureIndex = this.captureIndex;
     this.pipeline.packet(this.decoder, frame);
   }
 }
 
-/**
- * Read each capture in turn through decode and connection tracking. Damage ends
- * the reading of that file only: everything before it is kept and reported.
- */
 export interface AnalyzeHooks {
   /** Every decoded frame, after tracking and detection (see Pipeline.onPacket). */
   onPacket?: Pipeline['onPacket'];
@@ -231,6 +231,10 @@ export interface AnalyzeHooks {
   onFinding?: (f: Finding) => void;
 }
 
+/**
+ * Read the captures (several merged in timestamp order) through decode and connection
+ * tracking. Damage ends the reading of that file only: everything before it is kept and reported.
+ */
 export async function analyzeCaptures(
   inputs: string[],
   options: DetectOptions = DEFAULT_DETECT_OPTIONS,
@@ -242,13 +246,11 @@ export async function analyzeCaptures(
   pipeline.engine.onFinding = hooks.onFinding ?? null;
   const tracker = pipeline.tracker;
   const captures: CaptureSummary[] = [];
-  for (let i = 0; i < inputs.length; i++) {
+  const accounts = inputs.map((_, i) => new CaptureAccount(new Decoder(), pipeline, i));
+  const summarize = (i: number, r: ReadResult): void => {
     const input = inputs[i]!;
-    tracker.captureIndex = i;
-    const decoder = new Decoder();
-    const acct = new CaptureAccount(decoder, pipeline);
-    const r = await readCapture(input, acct, stdin);
-    captures.push({
+    const acct = accounts[i]!;
+    captures[i] = {
       file: input === '-' ? '<stdin>' : input,
       format: r.format,
       compression: r.compression,
@@ -267,9 +269,12 @@ export async function analyzeCaptures(
       errors: r.error ? [{ message: r.error.message, offset: r.error.fileOffset, packet: r.error.packet }] : [],
       warnings: acct.warnings,
       warningsDropped: acct.warningsDropped,
-      decode: decoder.stats,
-    });
-  }
+      decode: acct.decoder.stats,
+    };
+  };
+  // One file streams straight through; several are merged in timestamp order.
+  if (inputs.length === 1) summarize(0, await readCapture(inputs[0]!, accounts[0]!, stdin));
+  else await readMerged(inputs, (i) => accounts[i]!, summarize, stdin);
   const end = pipeline.finish();
   const order = (f: Finding): number => f.sec + f.nsec / 1e9;
   const findings = [...pipeline.engine.findings].sort((a, b) => order(a) - order(b) || a.connection - b.connection);

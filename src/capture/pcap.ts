@@ -40,6 +40,7 @@ export class PcapParser implements RecordParser {
   private fcsLen = -1;
   private snapLen = 0;
   private readonly frame = new Frame();
+  stopAfterFrame = false;
 
   constructor(private readonly sink: CaptureSink) {
     this.format = 'pcap';
@@ -101,6 +102,7 @@ export class PcapParser implements RecordParser {
       frame.fileOffset = base + pos - start;
       this.sink.onFrame(frame);
       pos += hl + capLen;
+      if (this.stopAfterFrame) return pos;
     }
   }
 

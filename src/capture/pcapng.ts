@@ -58,6 +58,7 @@ export class PcapngParser implements RecordParser {
   private ifaceBase = 0;
   private sections = 0;
   private readonly frame = new Frame();
+  stopAfterFrame = false;
   private readonly t = new SplitTime();
 
   constructor(private readonly sink: CaptureSink) {}
@@ -119,8 +120,10 @@ export class PcapngParser implements RecordParser {
         );
       }
       this.sink.onBlock?.(type, buf, pos, len, this.le);
+      const before = this.frame.index;
       this.block(type, buf, pos, len, at);
       pos += len;
+      if (this.stopAfterFrame && this.frame.index !== before) return pos;
     }
   }
 

@@ -31,73 +31,154 @@ function describeMagic(b: Buffer, n: number): string {
 }
 
 /**
+ * One capture read record by record: `open` sniffs the format, each `step` parses
+ * what the window holds (everything, or one frame in `oneFrame` mode, which the
+ * multi-file merge uses) and reads on when it must. Never throws for bad input: the
+ * damage ends the reading and comes back in the result, after everything before it
+ * was delivered.
+ */
+export class CaptureReader {
+  private readonly result: ReadResult = { format: null, compression: null, packets: 0, bytes: 0, error: null };
+  private src: ByteSource | null = null;
+  private w: ByteWindow = new ByteWindow(0);
+  private parser: RecordParser | null = null;
+  private eof = false;
+  private done = false;
+  private closed = false;
+
+  constructor(
+    readonly input: string,
+    private readonly sink: CaptureSink,
+    private readonly stdin: NodeJS.ReadableStream = process.stdin,
+    /** Stop after each frame (a pull reader); otherwise deliver all the window holds per step. */
+    private readonly oneFrame = false,
+    /** Bytes per read: big for throughput, small when only the first frame is wanted. */
+    private readonly chunk = CHUNK_BYTES,
+  ) {}
+
+  /** True once the input is read to its end or its first fatal damage. */
+  get ended(): boolean {
+    return this.done;
+  }
+
+  /** Open the input and recognise its format. */
+  async open(): Promise<void> {
+    const input = this.input;
+    try {
+      this.src = input === '-' ? new StreamSource(this.stdin as unknown as import('node:stream').Readable) : await FileSource.open(input);
+    } catch (e) {
+      this.result.error = new CaptureError(`cannot open: ${errnoMessage(e)}`, 0, 0);
+      this.done = true;
+      return;
+    }
+    const src = this.src;
+    // A small file gets a small window; it grows as far as a record needs (bounded: window.ts).
+    this.w = new ByteWindow(src instanceof FileSource && src.size >= 0 ? Math.min(src.size + 1, this.chunk) : this.chunk);
+    await this.guard(async () => {
+      const w = this.w;
+      // Sniff: enough bytes for a magic number.
+      await this.fillTo(4);
+      if (w.length >= 2 && w.buf[w.start] === 0x1f && w.buf[w.start + 1] === 0x8b) {
+        this.result.compression = 'gzip';
+        const prefix = Buffer.from(w.buf.subarray(w.start, w.end));
+        if (input !== '-') await src.close();
+        this.src = await gunzipSource(prefix, src, input === '-' ? null : input);
+        w.reset();
+        await this.fillTo(4);
+      }
+      if (w.length === 0) throw new CaptureError('empty file: no capture header', 0, 0);
+      const magic = w.length >= 4 ? be32(w.buf, w.start) : -1;
+      if (magic === BT_SHB) this.parser = new PcapngParser(this.sink);
+      else if (magic >= 0 && pcapVariant(magic)) this.parser = new PcapParser(this.sink);
+      else throw new CaptureError(`not a capture file: ${describeMagic(w.buf.subarray(w.start), w.length)}`, 0, 0);
+      this.parser.stopAfterFrame = this.oneFrame;
+    });
+  }
+
+  private async fillTo(n: number): Promise<void> {
+    while (this.w.length < n) {
+      if ((await this.src!.fill(this.w, this.chunk)) === 0) break;
+    }
+  }
+
+  /**
+   * Parse on. Returns true while there is more to read. In `oneFrame` mode it returns
+   * as soon as one frame was delivered (the frame stays valid until the next step).
+   */
+  async step(): Promise<boolean> {
+    if (this.done) return false;
+    await this.guard(async () => {
+      const parser = this.parser!;
+      const w = this.w;
+      while (true) {
+        const before = parser.packets;
+        w.consumeTo(parser.parse(w.buf, w.start, w.end, w.base));
+        if (this.oneFrame && parser.packets !== before) return;
+        if (this.eof) break;
+        // Read at least what the pending record needs, in big chunks.
+        if ((await this.src!.fill(w, Math.max(this.chunk, parser.needed - w.length))) === 0) this.eof = true;
+      }
+      if (w.length > 0) {
+        // Nothing consumed yet: the file header itself is cut (packet 0, as for any file-header damage).
+        const inHeader = parser.packets === 0 && w.base === 0;
+        throw new CaptureError(
+          `file ends in the middle of a ${inHeader ? 'file header' : 'record'}: ${parser.needed} bytes needed, ${w.length} left`,
+          w.base,
+          inHeader ? 0 : parser.packets + 1,
+        );
+      }
+      this.done = true;
+    });
+    return !this.done;
+  }
+
+  /** Run `body`; bad input ends the reading with a located error, anything else is a bug and rethrown. */
+  private async guard(body: () => Promise<void>): Promise<void> {
+    const w = this.w;
+    try {
+      await body();
+    } catch (e) {
+      const packet = (this.parser?.packets ?? 0) + 1;
+      if (e instanceof CaptureError) this.result.error = e;
+      else if (isZlibError(e)) this.result.error = new CaptureError(`gzip data is damaged: ${errnoMessage(e)}`, w.base + w.length, packet);
+      else if (isFsError(e))
+        this.result.error =
+          (e as { code?: string }).code === 'EISDIR' ? new CaptureError('cannot open: is a directory', 0, 0) : new CaptureError(`read failed: ${errnoMessage(e)}`, w.base + w.length, packet);
+      else throw e;
+      this.done = true;
+    }
+  }
+
+  /** Release the input; what was read, and the damage that stopped it if any. */
+  async close(): Promise<ReadResult> {
+    if (this.closed) return this.result;
+    this.closed = true;
+    this.done = true;
+    await this.src?.close().catch(() => undefined);
+    this.src = null;
+    const result = this.result;
+    result.format = this.parser?.formatName ?? null;
+    result.packets = this.parser?.packets ?? 0;
+    result.bytes = this.w.base + this.w.length;
+    this.w = new ByteWindow(0);
+    return result;
+  }
+}
+
+/**
  * Read one capture (a path, or "-" for standard input) to its end or to its first
  * fatal damage, delivering every frame to `sink`. Never throws for bad input: the
  * damage comes back in `error`, after everything before it was delivered.
  */
 export async function readCapture(input: string, sink: CaptureSink, stdin: NodeJS.ReadableStream = process.stdin): Promise<ReadResult> {
-  const result: ReadResult = { format: null, compression: null, packets: 0, bytes: 0, error: null };
-  let src: ByteSource;
+  const reader = new CaptureReader(input, sink, stdin);
   try {
-    src = input === '-' ? new StreamSource(stdin as unknown as import('node:stream').Readable) : await FileSource.open(input);
-  } catch (e) {
-    result.error = new CaptureError(`cannot open: ${errnoMessage(e)}`, 0, 0);
-    return result;
-  }
-  // A small file gets a small window; it grows as far as a record needs (bounded: window.ts).
-  const w = new ByteWindow(src instanceof FileSource && src.size >= 0 ? src.size + 1 : CHUNK_BYTES);
-  let parser: RecordParser | null = null;
-  try {
-    // Sniff: enough bytes for a magic number.
-    while (w.length < 4) {
-      if ((await src.fill(w, CHUNK_BYTES)) === 0) break;
-    }
-    if (w.length >= 2 && w.buf[w.start] === 0x1f && w.buf[w.start + 1] === 0x8b) {
-      result.compression = 'gzip';
-      const prefix = Buffer.from(w.buf.subarray(w.start, w.end));
-      if (input !== '-') await src.close();
-      src = await gunzipSource(prefix, src, input === '-' ? null : input);
-      w.reset();
-      while (w.length < 4) {
-        if ((await src.fill(w, CHUNK_BYTES)) === 0) break;
-      }
-    }
-    if (w.length === 0) throw new CaptureError('empty file: no capture header', 0, 0);
-    const magic = w.length >= 4 ? be32(w.buf, w.start) : -1;
-    if (magic === BT_SHB) parser = new PcapngParser(sink);
-    else if (magic >= 0 && pcapVariant(magic)) parser = new PcapParser(sink);
-    else throw new CaptureError(`not a capture file: ${describeMagic(w.buf.subarray(w.start), w.length)}`, 0, 0);
-
-    let eof = false;
-    while (true) {
-      const pos = parser.parse(w.buf, w.start, w.end, w.base);
-      w.consumeTo(pos);
-      if (eof) break;
-      // Read at least what the pending record needs, in big chunks.
-      const want = Math.max(CHUNK_BYTES, parser.needed - w.length);
-      if ((await src.fill(w, want)) === 0) eof = true;
-    }
-    if (w.length > 0) {
-      // Nothing consumed yet: the file header itself is cut (packet 0, as for any file-header damage).
-      const inHeader = parser.packets === 0 && w.base === 0;
-      throw new CaptureError(
-        `file ends in the middle of a ${inHeader ? 'file header' : 'record'}: ${parser.needed} bytes needed, ${w.length} left`,
-        w.base,
-        inHeader ? 0 : parser.packets + 1,
-      );
-    }
-  } catch (e) {
-    if (e instanceof CaptureError) result.error = e;
-    else if (isZlibError(e)) result.error = new CaptureError(`gzip data is damaged: ${errnoMessage(e)}`, w.base + w.length, (parser?.packets ?? 0) + 1);
-    else if (isFsError(e)) result.error = (e as { code?: string }).code === "EISDIR" ? new CaptureError("cannot open: is a directory", 0, 0) : new CaptureError(`read failed: ${errnoMessage(e)}`, w.base + w.length, (parser?.packets ?? 0) + 1);
-    else throw e;
+    await reader.open();
+    while (await reader.step());
   } finally {
-    await src.close().catch(() => undefined);
+    await reader.close();
   }
-  result.format = parser?.formatName ?? null;
-  result.packets = parser?.packets ?? 0;
-  result.bytes = w.base + w.length;
-  return result;
+  return reader.close();
 }
 
 function errnoMessage(e: unknown): string {

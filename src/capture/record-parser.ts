@@ -9,6 +9,8 @@ export interface RecordParser {
   readonly needed: number;
   /** Frames delivered so far. */
   readonly packets: number;
+  /** Return right after each delivered frame (the frame stays valid until the next call). */
+  stopAfterFrame: boolean;
   /**
    * Consume complete records in `buf[start, end)`; `base` is the stream offset of
    * `buf[start]`. Returns the offset of the first byte not consumed.

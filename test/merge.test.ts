@@ -1,0 +1,107 @@
+/**
+ * Several captures are one stream in timestamp order: a capture cut into a rotation
+ * set (given in any order), or dealt out over two "interfaces" that each saw part of
+ * every connection, gives the same analysis as the whole file.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { analyzeCaptures } from '../src/analyze.js';
+import { toJson } from '../src/report/json.js';
+import { CAPTURES, CORPUS, HAVE_CORPUS, REPO } from './helpers/env.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tcpsleuth-merge-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Pcap {
+  header: Buffer;
+  records: { bytes: Buffer; sec: number; frac: number }[];
+}
+
+/** A pcap file's header and records (little- or big-endian, micro- or nanoseconds). */
+function readPcap(file: string): Pcap {
+  const b = readFileSync(file);
+  const le = b.readUInt32LE(0) === 0xa1b2c3d4 || b.readUInt32LE(0) === 0xa1b23c4d;
+  const u32 = (o: number): number => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
+  const records: Pcap['records'] = [];
+  for (let o = 24; o + 16 <= b.length; ) {
+    const len = 16 + u32(o + 8);
+    records.push({ bytes: b.subarray(o, o + len), sec: u32(o), frac: u32(o + 4) });
+    o += len;
+  }
+  return { header: b.subarray(0, 24), records };
+}
+
+/** Deal the records out to files: `which(i)` names the part record `i` goes to. */
+function split(p: Pcap, name: string, parts: number, which: (i: number) => number): string[] {
+  const files: string[] = [];
+  for (let k = 0; k < parts; k++) {
+    const f = join(dir, `${name}.${k}.pcap`);
+    writeFileSync(f, Buffer.concat([p.header, ...p.records.filter((_, i) => which(i) === k).map((r) => r.bytes)]));
+    files.push(f);
+  }
+  return files;
+}
+
+function strictlyIncreasing(p: Pcap): boolean {
+  return p.records.every((r, i) => i === 0 || r.sec > p.records[i - 1]!.sec || (r.sec === p.records[i - 1]!.sec && r.frac > p.records[i - 1]!.frac));
+}
+
+/** The analysis without what names files and frame numbers (those differ by construction). */
+function comparable(j: unknown): unknown {
+  if (Array.isArray(j)) return j.map(comparable);
+  if (j && typeof j === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(j)) {
+      if (k === 'captures' || /(^f|F)rames?$|(^c|C)apture$/.test(k)) continue;
+      if (k === 'packets' && Array.isArray(v)) continue;
+      out[k] = comparable(v);
+    }
+    return out;
+  }
+  // Prose names frames too.
+  if (typeof j === 'string') return j.replace(/\b(frames?|packets?) #?\d+((, | and | to |-|\u2013)#?\d+)*/g, '$1 N');
+  return j;
+}
+
+const ours = readdirSync(CAPTURES)
+  .filter((f) => f.endsWith('.pcap'))
+  .map((f) => join(CAPTURES, f));
+const corpus = HAVE_CORPUS ? ['zeek/ssh/ssh.pcap', 'zeek/wikipedia.pcap', 'tcpdump/resp_3_malicious.pcap', 'zeek/cisco-fabric-path.pcap', 'zeek/pop3/pop3.pcap'].map((f) => join(CORPUS, f)) : [];
+const files = [...ours, ...corpus].filter((f) => strictlyIncreasing(readPcap(f)));
+
+describe('several captures are merged in timestamp order', () => {
+  it('has captures to cut up', () => {
+    expect(files.length).toBeGreaterThanOrEqual(ours.length);
+  });
+
+  it.each(files.map((f) => [relative(join(REPO, '..'), f), f] as const))("%s: a rotation set given in reverse, and two interleaved halves, give the whole file's analysis", async (rel, file) => {
+    const p = readPcap(file);
+    const whole = comparable(toJson(await analyzeCaptures([file])));
+    const name = rel.replace(/\W/g, '_');
+    const n = p.records.length;
+
+    // tcpdump -C: consecutive parts; listed backwards, as a careless glob might.
+    const rotation = split(p, `${name}.rot`, 4, (i) => Math.min(3, Math.floor((i * 4) / n)));
+    const r = await analyzeCaptures([...rotation].reverse());
+    expect(r.captures.map((c) => c.packets)).toEqual(rotation.map((f) => readPcap(f).records.length).reverse());
+    expect(comparable(toJson(r))).toEqual(whole);
+
+    // Two interfaces, each with every other packet: the merge must interleave them packet by packet.
+    const halves = split(p, `${name}.alt`, 2, (i) => i % 2);
+    expect(comparable(toJson(await analyzeCaptures(halves)))).toEqual(whole);
+  });
+
+  it('a long rotation set, one packet a file, on the command line', () => {
+    const file = join(CAPTURES, 'port-reuse.pcap');
+    const p = readPcap(file);
+    const parts = split(p, 'many', p.records.length, (i) => i);
+    const run = (args: string[]): { connections: unknown } =>
+      JSON.parse(execFileSync(process.execPath, [join(REPO, 'bin', 'tcpsleuth.js'), 'analyze', '--format', 'json', ...args], { encoding: 'utf8', maxBuffer: 64 << 20 })) as { connections: unknown };
+    // Shuffled: the order on the command line does not matter.
+    const shuffled = parts.map((f, i) => [f, (i * 7919) % parts.length] as const).sort((a, b) => a[1] - b[1]).map(([f]) => f);
+    expect(comparable(run(shuffled).connections)).toEqual(comparable(run([file]).connections));
+  });
+});
