@@ -2,7 +2,7 @@
 // npm run bench [-- CAPTURE] [--size 1G] [--rounds 3]
 //
 // Measures, in one run and alternating the tools round by round:
-//   tcpsleuth analyze --format json   (full analysis, JSON written to /dev/null)
+//   tcpsleuth analyze --format json   (full analysis, JSON written to /dev/null; also --threads 2, and the table)
 //   tshark -q -z conv,tcp
 //   tcptrace -n
 //   tcpdump -r F -w /dev/null
@@ -47,6 +47,9 @@ const packets = counted.packets;
 
 const tools = [
   { name: 'tcpsleuth analyze', cmd: [process.execPath, join(repo, 'bin', 'tcpsleuth.js'), 'analyze', '--format', 'json', capture] },
+  // The sharded path (--threads 2): each thread reads the whole capture; listed to show whether it pays here.
+  { name: 'tcpsleuth analyze --threads 2', cmd: [process.execPath, join(repo, 'bin', 'tcpsleuth.js'), 'analyze', '--format', 'json', '--threads', '2', capture] },
+  { name: 'tcpsleuth analyze --format table', cmd: [process.execPath, join(repo, 'bin', 'tcpsleuth.js'), 'analyze', capture] },
   { name: 'tshark -z conv,tcp', cmd: ['tshark', '-n', '-q', '-z', 'conv,tcp', '-r', capture], need: 'tshark' },
   { name: 'tcptrace -n', cmd: ['tcptrace', '-n', capture], need: 'tcptrace' },
   { name: 'tcpdump -w /dev/null', cmd: ['tcpdump', '-r', capture, '-w', '/dev/null'], need: 'tcpdump' },

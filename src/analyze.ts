@@ -8,6 +8,7 @@ import { DetectorEngine } from './detect/engine.js';
 import type { Finding } from './detect/finding.js';
 import { DEFAULT_DETECT_OPTIONS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_LISTED_CONNECTIONS, type DetectOptions } from './detect/options.js';
 import type { Connection } from './track/connection.js';
+import { flowHash } from './track/flow-table.js';
 import { ConnectionTracker, DEFAULT_TRACK_OPTIONS, type SegmentInfo } from './track/tracker.js';
 
 /** A problem with a capture file, located. */
@@ -60,6 +61,25 @@ export interface AnalysisResult {
   tracking: { maxConnections: number; evicted: number; maxListedConnections: number; unlisted: Record<string, number> };
 }
 
+/**
+ * One of `count` shards: the connections whose 4-tuple hashes to `index`. Every shard
+ * reads and decodes every frame (so clocks, counts and numbering agree) and tracks only its own.
+ */
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+/** The shard a TCP packet (or the segment an ICMP error quotes) belongs to: both directions alike. */
+function shardOf(p: Packet, count: number): number {
+  if (p.kind === 'tcp') return flowHash(p.ip.version === 4 ? 4 : 16, p.ip.src, p.tcp.srcPort, p.ip.dst, p.tcp.dstPort) % count;
+  if (p.kind === 'icmp-error') {
+    const q = p.icmp.quoted;
+    return flowHash(q.ip.version === 4 ? 4 : 16, q.ip.src, q.srcPort, q.ip.dst, q.dstPort) % count;
+  }
+  return -1;
+}
+
 /** How often (capture seconds) the clock runs the time-based checks. */
 const TICK_SECONDS = 1;
 
@@ -85,11 +105,21 @@ export class Pipeline {
   evicted = 0;
   readonly unlisted = new Map<string, number>();
 
-  constructor(readonly options: DetectOptions = DEFAULT_DETECT_OPTIONS) {
+  constructor(
+    readonly options: DetectOptions = DEFAULT_DETECT_OPTIONS,
+    readonly shard: Shard | null = null,
+  ) {
     this.tracker = new ConnectionTracker({ ...DEFAULT_TRACK_OPTIONS, timeWaitSeconds: options.timeWaitSeconds });
-    this.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-    this.maxListed = options.maxListedConnections ?? DEFAULT_MAX_LISTED_CONNECTIONS;
+    const n = shard?.count ?? 1;
+    // The bounds are shared out: together the shards hold what one pipeline would.
+    this.maxConnections = Math.ceil((options.maxConnections ?? DEFAULT_MAX_CONNECTIONS) / n);
+    this.maxListed = Math.ceil((options.maxListedConnections ?? DEFAULT_MAX_LISTED_CONNECTIONS) / n);
     this.engine = new DetectorEngine(options);
+    if (shard !== null) {
+      this.tracker.idFirst = shard.index + 1;
+      this.tracker.idStep = shard.count;
+      this.tracker.openedAt = [];
+    }
   }
 
   packet(decoder: Decoder, frame: Frame): void {
@@ -100,7 +130,9 @@ export class Pipeline {
         this.endNsec = frame.nsec;
       }
     }
+    this.tracker.ordinal++;
     const p = decoder.decode(frame);
+    if (this.shard !== null && p.kind !== 'other' && shardOf(p, this.shard.count) !== this.shard.index) return;
     let c: Connection | null = null;
     if (p.kind === 'tcp') {
       c = this.tracker.onTcp(p);
@@ -241,7 +273,22 @@ export async function analyzeCaptures(
   stdin?: NodeJS.ReadableStream,
   hooks: AnalyzeHooks = {},
 ): Promise<AnalysisResult> {
-  const pipeline = new Pipeline(options);
+  return (await analyzeWith(new Pipeline(options), inputs, stdin, hooks)).result;
+}
+
+/** One shard's analysis, and the ordinals of every connection it opened (for the merge to number them). */
+export async function analyzeShard(inputs: string[], options: DetectOptions, shard: Shard): Promise<{ result: AnalysisResult; openedAt: number[] }> {
+  const { result, pipeline } = await analyzeWith(new Pipeline(options, shard), inputs, undefined, {});
+  return { result, openedAt: pipeline.tracker.openedAt ?? [] };
+}
+
+async function analyzeWith(
+  pipeline: Pipeline,
+  inputs: string[],
+  stdin: NodeJS.ReadableStream | undefined,
+  hooks: AnalyzeHooks,
+): Promise<{ result: AnalysisResult; pipeline: Pipeline }> {
+  const options = pipeline.options;
   pipeline.onPacket = hooks.onPacket ?? null;
   pipeline.engine.onFinding = hooks.onFinding ?? null;
   const tracker = pipeline.tracker;
@@ -278,7 +325,7 @@ export async function analyzeCaptures(
   const end = pipeline.finish();
   const order = (f: Finding): number => f.sec + f.nsec / 1e9;
   const findings = [...pipeline.engine.findings].sort((a, b) => order(a) - order(b) || a.connection - b.connection);
-  return {
+  const result: AnalysisResult = {
     captures,
     connections: tracker.connections,
     findings,
@@ -287,4 +334,5 @@ export async function analyzeCaptures(
     unmatchedIcmp: tracker.unmatchedIcmp,
     tracking: { maxConnections: pipeline.maxConnections, evicted: pipeline.evicted, maxListedConnections: pipeline.maxListed, unlisted: Object.fromEntries(pipeline.unlisted) },
   };
+  return { result, pipeline };
 }

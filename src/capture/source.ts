@@ -13,9 +13,22 @@ export interface ByteSource {
 /** Smallest read from a file whose end we think we know (it may still be growing). */
 const MIN_FILE_READ = 64 * 1024;
 
-/** Regular files: read straight into the window, no intermediate buffers. */
+/**
+ * Bytes kept free before each read-ahead buffer's data: a record cut by the end of the
+ * previous read is copied there, in front of the new bytes, instead of moving the new bytes.
+ */
+const HEADROOM = 64 * 1024;
+
+/**
+ * Regular files: read straight into the window, no intermediate buffers, and one
+ * read always in flight while the bytes before it are parsed (double buffering), so
+ * the disk or page cache and the parser work at the same time.
+ */
 export class FileSource implements ByteSource {
   private pos = 0;
+  /** The read in flight, into `spare` from HEADROOM on. */
+  private ahead: Promise<number> | null = null;
+  private spare: Buffer | null = null;
 
   constructor(
     private readonly fh: FileHandle,
@@ -35,18 +48,50 @@ export class FileSource implements ByteSource {
     return new FileSource(fh, size);
   }
 
+  /** A record length that lies must not size an allocation: never ask for much more than the file holds. */
+  private bounded(want: number): number {
+    // A file still being written is read on in later calls.
+    return this.size >= 0 ? Math.min(want, Math.max(this.size - this.pos, MIN_FILE_READ)) : want;
+  }
+
   async fill(w: ByteWindow, want: number): Promise<number> {
-    // A record length that lies must not size an allocation: never ask for much more than
-    // the file holds (a file still being written is read on in later calls).
-    if (this.size >= 0) want = Math.min(want, Math.max(this.size - this.pos, MIN_FILE_READ));
-    w.reserve(want);
-    const { bytesRead } = await this.fh.read(w.buf, w.end, want, null);
-    w.end += bytesRead;
-    this.pos += bytesRead;
-    return bytesRead;
+    let got: number;
+    if (this.ahead !== null) {
+      got = await this.ahead;
+      this.ahead = null;
+      if (got === 0) return 0;
+      this.pos += got;
+      const spare = this.spare!;
+      const live = w.length;
+      if (live <= HEADROOM) {
+        // Swap buffers: the unconsumed tail goes in front of the new bytes.
+        w.buf.copy(spare, HEADROOM - live, w.start, w.end);
+        this.spare = w.buf;
+        w.adopt(spare, HEADROOM - live, HEADROOM + got);
+      } else {
+        w.append(spare.subarray(HEADROOM, HEADROOM + got));
+      }
+    } else {
+      want = this.bounded(want);
+      w.reserve(want);
+      ({ bytesRead: got } = await this.fh.read(w.buf, w.end, want, null));
+      w.end += got;
+      this.pos += got;
+      if (got === 0) return 0;
+    }
+    this.readAhead(this.bounded(want));
+    return got;
+  }
+
+  private readAhead(n: number): void {
+    if (this.spare === null || this.spare.length < HEADROOM + n) this.spare = Buffer.allocUnsafe(HEADROOM + n);
+    this.ahead = this.fh.read(this.spare, HEADROOM, n, null).then((r) => r.bytesRead);
   }
 
   async close(): Promise<void> {
+    // Never close under a read in flight.
+    await this.ahead?.catch(() => 0);
+    this.ahead = null;
     await this.fh.close();
   }
 }

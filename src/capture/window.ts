@@ -46,6 +46,13 @@ export class ByteWindow {
     this.end = live;
   }
 
+  /** Continue in another buffer holding the unconsumed bytes at `[start, end)`, then new ones (`base` is unchanged). */
+  adopt(buf: Buffer, start: number, end: number): void {
+    this.buf = buf;
+    this.start = start;
+    this.end = end;
+  }
+
   append(chunk: Buffer): void {
     this.reserve(chunk.length);
     chunk.copy(this.buf, this.end);

@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { analyzeCaptures, type AnalysisResult } from '../analyze.js';
-import { SEVERITIES, severityRank, type Severity } from '../detect/finding.js';
+import { SEVERITIES, severityRank, type Finding, type Severity } from '../detect/finding.js';
+import { analyzeShardedTo } from '../parallel/sharded.js';
 import type { DetectOptions } from '../detect/options.js';
 import { DEFAULT_REPORT_LIMITS } from '../report/incident.js';
 import { renderIncidentReport } from '../report/incident-report.js';
@@ -25,6 +26,7 @@ interface AnalyzeOptions extends ThresholdFlags {
   strict?: boolean;
   host: string[];
   port: number[];
+  threads?: number;
 }
 
 function port(v: string, prev: number[]): number[] {
@@ -48,7 +50,8 @@ export function analyzeCommand(done: (code: number) => void): Command {
     .addOption(new Option('--fail-on <severity>', 'exit with status 1 when a finding of this severity or worse exists (for CI)').choices([...SEVERITIES]))
     .option('--strict', 'any damage is fatal (exit 2): a malformed or truncated packet, an IP length lie, a reader warning')
     .option('--host <address>', 'only connections with an endpoint on this address (repeatable)', collect, [])
-    .option('--port <port>', 'only connections with an endpoint on this port (repeatable)', port, []);
+    .option('--port <port>', 'only connections with an endpoint on this port (repeatable)', port, [])
+    .option('--threads <n>', 'split the connections over n threads (json and table, files only). Each thread reads the whole input: it pays only with cores to spare beyond the first two, which one thread already keeps busy (reading, garbage collection)', count, 1);
   return addThresholdOptions(cmd)
     .addHelpText(
       'after',
@@ -72,6 +75,11 @@ a finding; 2 on a usage error or when a capture is missing, damaged or truncated
     });
 }
 
+/** Threads for this run: standard input can be read only once, so it gets one. */
+function threadsFor(captures: string[], asked: number | undefined): number {
+  return captures.includes('-') ? 1 : Math.max(1, asked ?? 1);
+}
+
 async function runAnalyze(captures: string[], opts: AnalyzeOptions): Promise<number> {
   if (captures.filter((c) => c === '-').length > 1) {
     process.stderr.write('tcpsleuth: standard input ("-") can be read only once\n');
@@ -83,14 +91,22 @@ async function runAnalyze(captures: string[], opts: AnalyzeOptions): Promise<num
   // The reports read the captures twice (diagrams): standard input is kept in a temporary file.
   const inputs = report ? await replayableInputs(captures) : null;
   let result: AnalysisResult;
+  /** The findings the view shows, when the sharded path already worked them out. */
+  let shown: Finding[] | null = null;
+  const width = process.stdout.isTTY ? Math.max(60, Math.min(process.stdout.columns ?? 100, 140)) : 100;
+  const threads = report ? 1 : threadsFor(captures, opts.threads);
   try {
-    result = await analyzeCaptures(inputs?.paths ?? captures, detect);
+    if (threads > 1) {
+      const format = opts.format === 'json' ? 'json' : 'table';
+      ({ result, shown } = await analyzeShardedTo(captures, detect, threads, format, view, width, (chunk) => process.stdout.write(chunk)));
+    } else result = await analyzeCaptures(inputs?.paths ?? captures, detect);
     inputs?.rename(result);
-    if (report && inputs) {
+    if (shown !== null) {
+      // Written already, by the sharded analysis.
+    } else if (report && inputs) {
       const limits = { ...DEFAULT_REPORT_LIMITS, diagrams: opts.diagrams, packetsPerDiagram: opts.diagramPackets };
       process.stdout.write(await renderIncidentReport(report, inputs.paths, detect, result, view, limits));
     } else {
-      const width = process.stdout.isTTY ? Math.max(60, Math.min(process.stdout.columns ?? 100, 140)) : 100;
       if (opts.format === 'json') writeJson(result, view, (chunk) => process.stdout.write(chunk));
       else writeTable(result, view, width, (chunk) => process.stdout.write(chunk));
     }
@@ -100,7 +116,7 @@ async function runAnalyze(captures: string[], opts: AnalyzeOptions): Promise<num
   let code = EXIT_OK;
   if (opts.failOn) {
     const min = severityRank(opts.failOn);
-    if (makeView(result, view).findings.some((f) => severityRank(f.severity) >= min)) code = EXIT_FINDINGS;
+    if ((shown ?? makeView(result, view).findings).some((f) => severityRank(f.severity) >= min)) code = EXIT_FINDINGS;
   }
   for (const c of result.captures) {
     for (const w of c.warnings) process.stderr.write(`${problemLine(c.file, w, 'warning', c.compression !== null)}\n`);

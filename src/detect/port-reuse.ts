@@ -1,6 +1,19 @@
 import { secondsBetween } from '../track/moment.js';
 import { frames, secs, type Detector } from './detector.js';
+import type { Finding } from './finding.js';
 import { makeFinding } from './make.js';
+
+const afterPhrase = (old: number): string => `after connection ${old} on the same 4-tuple`;
+const reusePhrase = (id: number, old: number): string => `Connection ${id} uses exactly the addresses and ports of connection ${old},`;
+
+/** The finding's text names connection ids: renumber them (a sharded analysis numbers connections at the end). */
+export function renumberPortReuse(f: Finding & { kind: 'port-reuse' }, provisional: number, finalId: (id: number) => number): void {
+  const old = f.details.previousConnection;
+  const now = finalId(old);
+  f.summary = f.summary.replace(afterPhrase(old), afterPhrase(now));
+  f.explanation = f.explanation.replace(reusePhrase(provisional, old), reusePhrase(f.connection, now));
+  f.details.previousConnection = now;
+}
 
 /**
  * PATTERNS 11: a new SYN on the 4-tuple of an earlier connection of the capture,
@@ -18,9 +31,9 @@ export const portReuse: Detector = {
     const holder = old.client.transitions.some((t) => t.to === 'TIME-WAIT') ? old.client : old.server.transitions.some((t) => t.to === 'TIME-WAIT') ? old.server : null;
     const inTw = holder !== null && holder.state === 'TIME-WAIT' && secondsBetween(holder.since, start) < tw;
     const addr = c.address('client');
-    const summary = `client port reused: ${addr} connects again ${secs(gap)} after connection ${old.id} on the same 4-tuple ended${inTw ? `, while the ${holder!.role} still held it in TIME-WAIT` : ''}`;
+    const summary = `client port reused: ${addr} connects again ${secs(gap)} ${afterPhrase(old.id)} ended${inTw ? `, while the ${holder!.role} still held it in TIME-WAIT` : ''}`;
     const explanation = [
-      `Connection ${c.id} uses exactly the addresses and ports of connection ${old.id}, which ended ${secs(gap)} earlier (frame ${old.lastFrame}). `,
+      `${reusePhrase(c.id, old.id)} which ended ${secs(gap)} earlier (frame ${old.lastFrame}). `,
       holder
         ? `The ${holder.role} closed that connection first and so held it in TIME-WAIT (60 s on Linux)${inTw ? ', and was still in it when the new SYN came' : ''}. `
         : `No side held it in TIME-WAIT (it ended with a RST or was not seen closing). `,

@@ -163,6 +163,11 @@ export function toJson(r: AnalysisResult, view?: ViewOptions): Record<string, un
   };
 }
 
+/** One connection as a line of the JSON document. */
+export function connectionLine(c: Connection, end: AnalysisResult['end']): string {
+  return JSON.stringify(connectionJson(c, end));
+}
+
 /**
  * Write the JSON document piece by piece: one connection or finding per line, so
  * a capture with hundreds of thousands of connections never becomes one giant
@@ -170,6 +175,15 @@ export function toJson(r: AnalysisResult, view?: ViewOptions): Record<string, un
  */
 export function writeJson(r: AnalysisResult, view: ViewOptions | undefined, write: (chunk: string) => void): void {
   const v = makeView(r, view);
+  writeJsonDocument(r, mapIterable(v.connections, (c) => connectionLine(c, r.end)), v.findings, write);
+}
+
+function* mapIterable<T, U>(items: Iterable<T>, f: (x: T) => U): Iterable<U> {
+  for (const x of items) yield f(x);
+}
+
+/** The document around connection lines made elsewhere (a sharded analysis renders them in its threads). */
+export function writeJsonDocument(r: AnalysisResult, connectionLines: Iterable<string>, findings: readonly Finding[], write: (chunk: string) => void): void {
   let buf = '';
   const out = (s: string): void => {
     buf += s;
@@ -178,15 +192,16 @@ export function writeJson(r: AnalysisResult, view: ViewOptions | undefined, writ
       buf = '';
     }
   };
-  const list = <T>(name: string, items: readonly T[], toJ: (x: T) => unknown, last = false): void => {
+  const list = (name: string, lines: Iterable<string>, last = false): void => {
     out(`  "${name}": [`);
-    items.forEach((x, i) => out(`${i ? ',' : ''}\n    ${JSON.stringify(toJ(x))}`));
-    out(`${items.length ? '\n  ' : ''}]${last ? '' : ','}\n`);
+    let n = 0;
+    for (const line of lines) out(`${n++ ? ',' : ''}\n    ${line}`);
+    out(`${n ? '\n  ' : ''}]${last ? '' : ','}\n`);
   };
   out('{\n');
-  list('captures', r.captures, captureJson);
-  list('connections', v.connections, (c) => connectionJson(c, r.end));
-  list('findings', v.findings, findingJson);
+  list('captures', mapIterable(r.captures, (c) => JSON.stringify(captureJson(c))));
+  list('connections', connectionLines);
+  list('findings', mapIterable(findings, (f) => JSON.stringify(findingJson(f))));
   out(`  "tracking": ${JSON.stringify(r.tracking)},\n`);
   out(`  "options": ${JSON.stringify(r.options)}\n}\n`);
   if (buf) write(buf);

@@ -1,6 +1,7 @@
 import type { AnalysisResult, CaptureSummary } from '../analyze.js';
 import { formatIso } from '../capture/timestamp.js';
 import { SEVERITIES, type Finding } from '../detect/finding.js';
+import type { Connection } from '../track/connection.js';
 import { BoxTable } from './box-table.js';
 import { durationSeconds } from './json.js';
 import { makeView, openAtEnd, secondsInState, type ViewOptions } from './view.js';
@@ -78,24 +79,24 @@ export function writeTable(r: AnalysisResult, view: ViewOptions | undefined, wid
   out.flush();
 }
 
-function writeTableLines(r: AnalysisResult, view: ViewOptions | undefined, width: number, out: LineWriter): void {
-  const v = makeView(r, view);
-  out.push(...r.captures.map(captureLine));
-  if (v.connections.length === 0) {
-    out.push('No TCP connections.');
-    return;
-  }
-  const multi = r.captures.length > 1;
-  const count = new Map<number, number>();
-  for (const f of v.findings) count.set(f.connection, (count.get(f.connection) ?? 0) + 1);
-  const t = new BoxTable(['#', 'Client', 'Server', 'Client state', 'Server state', 'Zeek', 'Start (UTC)', 'Duration', 'c>s pkts/bytes', 's>c pkts/bytes', 'Findings']);
-  for (const c of v.connections) {
-    const state = (role: 'client' | 'server'): string => {
-      const e = role === 'client' ? c.client : c.server;
-      const open = e.state !== 'CLOSED' && e.state !== 'LISTEN';
-      return open ? `${e.state} ${secs(secondsInState(c, role, r.end))}` : e.state;
-    };
-    t.push([
+/** A connection's part of the table: its row, and its line in the list of connections open at the end. */
+export interface TableRow {
+  id: number;
+  cells: string[];
+  partial: boolean;
+  open: string | null;
+}
+
+/** `findings`: how many findings the view shows for it; `multi`: several captures were read. */
+export function tableRow(c: Connection, findings: number, end: AnalysisResult['end'], multi: boolean): TableRow {
+  const state = (role: 'client' | 'server'): string => {
+    const e = role === 'client' ? c.client : c.server;
+    const open = e.state !== 'CLOSED' && e.state !== 'LISTEN';
+    return open ? `${e.state} ${secs(secondsInState(c, role, end))}` : e.state;
+  };
+  return {
+    id: c.id,
+    cells: [
       `${c.id}${c.partial ? '*' : ''}`,
       c.address('client'),
       c.address('server'),
@@ -106,32 +107,65 @@ function writeTableLines(r: AnalysisResult, view: ViewOptions | undefined, width
       secs(durationSeconds(c)),
       `${c.client.packets}/${c.client.payloadBytes}`,
       `${c.server.packets}/${c.server.payloadBytes}`,
-      count.get(c.id) ?? '',
-    ]);
+      findings ? String(findings) : '',
+    ],
+    partial: c.partial,
+    open: openAtEnd(c)
+      ? `  ${c.id}: ${c.address('client')} ${c.client.state} (${secs(secondsInState(c, 'client', end))}) <-> ${c.address('server')} ${c.server.state} (${secs(secondsInState(c, 'server', end))})`
+      : null,
+  };
+}
+
+/** Findings the view shows, per connection id. */
+export function findingCounts(findings: readonly Finding[]): Map<number, number> {
+  const count = new Map<number, number>();
+  for (const f of findings) count.set(f.connection, (count.get(f.connection) ?? 0) + 1);
+  return count;
+}
+
+function writeTableLines(r: AnalysisResult, view: ViewOptions | undefined, width: number, out: LineWriter): void {
+  const v = makeView(r, view);
+  const count = findingCounts(v.findings);
+  const multi = r.captures.length > 1;
+  writeTableRows(r, v.connections.map((c) => tableRow(c, count.get(c.id) ?? 0, r.end, multi)), v.findings, width, out);
+}
+
+/** The table around rows made elsewhere (a sharded analysis renders them in its threads). */
+export function writeTableDocument(r: AnalysisResult, rows: TableRow[], findings: readonly Finding[], width: number, write: (chunk: string) => void): void {
+  const out = new LineWriter(write);
+  writeTableRows(r, rows, findings, width, out);
+  out.flush();
+}
+
+function writeTableRows(r: AnalysisResult, rows: TableRow[], findings: readonly Finding[], width: number, out: LineWriter): void {
+  out.push(...r.captures.map(captureLine));
+  if (rows.length === 0) {
+    out.push('No TCP connections.');
+    return;
   }
+  const t = new BoxTable(['#', 'Client', 'Server', 'Client state', 'Server state', 'Zeek', 'Start (UTC)', 'Duration', 'c>s pkts/bytes', 's>c pkts/bytes', 'Findings']);
+  for (const row of rows) t.push(row.cells);
   t.writeLines((l) => out.push(l));
   const notes: string[] = [];
-  if (v.connections.some((c) => c.partial)) notes.push('* no SYN seen: the capture began mid-connection; client and server are guessed, states inferred.');
+  if (rows.some((row) => row.partial)) notes.push('* no SYN seen: the capture began mid-connection; client and server are guessed, states inferred.');
   notes.push('States are each endpoint\'s RFC 9293 state at the end of the capture, with the time spent in it.');
   out.push(notes.join('\n'));
 
   for (const sev of SEVERITIES) {
-    const fs = v.findings.filter((f) => f.severity === sev);
+    const fs = findings.filter((f) => f.severity === sev);
     if (!fs.length) continue;
     out.push('', `${sev.toUpperCase()}S (${fs.length})`);
     for (const f of fs) out.push(findingBlock(f, width), '');
   }
-  if (!v.findings.length) out.push('', 'No findings.');
+  if (!findings.length) out.push('', 'No findings.');
   const tr = r.tracking;
   const unlisted = Object.values(tr.unlisted).reduce((a, b) => a + b, 0);
   if (tr.evicted) out.push('', `${tr.evicted} connections were finished early: more than ${tr.maxConnections} were live at once (--max-connections).`);
   if (unlisted) out.push(`${unlisted} finished connections without findings are counted, not listed (--max-listed): ${Object.entries(tr.unlisted).map(([k, n]) => `${k} ${n}`).join(', ')}.`);
-  const open = v.connections.filter(openAtEnd);
+  const open = rows.filter((row) => row.open !== null);
   if (open.length) {
     out.push('', `Open at the end of the capture (${open.length}):`);
-    for (const c of open.slice(0, 50)) {
-      out.push(`  ${c.id}: ${c.address('client')} ${c.client.state} (${secs(secondsInState(c, 'client', r.end))}) <-> ${c.address('server')} ${c.server.state} (${secs(secondsInState(c, 'server', r.end))})`);
-    }
+    for (const row of open.slice(0, 50)) out.push(row.open!);
     if (open.length > 50) out.push(`  ... and ${open.length - 50} more (see --format json)`);
   }
 }

@@ -31,17 +31,24 @@ function portOf(endpoint: string): number {
   return Number(endpoint.slice(endpoint.lastIndexOf(':') + 1));
 }
 
-export function makeView(result: AnalysisResult, o: ViewOptions = DEFAULT_VIEW): View {
-  const keep = (c: Connection): boolean => {
-    const eps = [c.address('client'), c.address('server')];
-    if (o.hosts.length && !eps.some((e) => o.hosts.includes(hostOf(e)))) return false;
-    if (o.ports.length && !eps.some((e) => o.ports.includes(portOf(e)))) return false;
-    return true;
-  };
-  const connections = result.connections.filter(keep);
-  const ids = new Set(connections.map((c) => c.id));
+/** The view shows this connection (its host and port filters). */
+export function keepConnection(c: Connection, o: ViewOptions): boolean {
+  if (!o.hosts.length && !o.ports.length) return true;
+  const eps = [c.address('client'), c.address('server')];
+  if (o.hosts.length && !eps.some((e) => o.hosts.includes(hostOf(e)))) return false;
+  if (o.ports.length && !eps.some((e) => o.ports.includes(portOf(e)))) return false;
+  return true;
+}
+
+/** The findings the view shows: of connections it keeps (by id), at its severity or worse. */
+export function viewFindings(findings: readonly Finding[], keptIds: ReadonlySet<number>, o: ViewOptions): Finding[] {
   const min = severityRank(o.minSeverity);
-  const findings = result.findings.filter((f) => ids.has(f.connection) && severityRank(f.severity) >= min);
+  return findings.filter((f) => keptIds.has(f.connection) && severityRank(f.severity) >= min);
+}
+
+export function makeView(result: AnalysisResult, o: ViewOptions = DEFAULT_VIEW): View {
+  const connections = result.connections.filter((c) => keepConnection(c, o));
+  const findings = viewFindings(result.findings, new Set(connections.map((c) => c.id)), o);
   return { result, connections, findings };
 }
 

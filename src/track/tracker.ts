@@ -66,6 +66,17 @@ export class ConnectionTracker {
   unmatchedIcmp = 0;
   /** The last onTcp opened a new connection. */
   created = false;
+  /**
+   * Position of the frame being processed in the whole input (set by the pipeline):
+   * connections are numbered in this order, so shards can agree on one numbering.
+   */
+  ordinal = 0;
+  /** Ids handed out: idFirst, idFirst + idStep, ... (a shard of N numbers its own residue class). */
+  idFirst = 1;
+  idStep = 1;
+  private made = 0;
+  /** Ordinal of every connection opened, when a shard must report them (null: not kept). */
+  openedAt: number[] | null = null;
 
   constructor(readonly options: TrackOptions = DEFAULT_TRACK_OPTIONS) {}
 
@@ -165,9 +176,12 @@ export class ConnectionTracker {
       initial = { client: 'ESTABLISHED', server: 'ESTABLISHED' };
     }
     const at = this.now.moment();
-    const c = new Connection(this.connections.length + 1, ip.version, ip.src, tcp.srcPort, ip.dst, tcp.dstPort, clientIsA, partial, initial, at);
+    // Ids count every connection opened, listed or not (the list may be trimmed).
+    const c = new Connection(this.idFirst + this.idStep * this.made++, ip.version, ip.src, tcp.srcPort, ip.dst, tcp.dstPort, clientIsA, partial, initial, at);
     c.firstCapture = this.captureIndex;
     c.firstFrame = p.frame.index;
+    c.ordinal = this.ordinal;
+    this.openedAt?.push(this.ordinal);
     c.firstSec = this.now.sec;
     c.firstNsec = this.now.nsec;
     this.connections.push(c);

@@ -1,0 +1,233 @@
+import { Worker } from 'node:worker_threads';
+import { analyzeShard, type AnalysisResult, type Shard } from '../analyze.js';
+import { renumberRefusals } from '../detect/connection-refused.js';
+import { severityRank, type Finding } from '../detect/finding.js';
+import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_LISTED_CONNECTIONS, type DetectOptions } from '../detect/options.js';
+import { renumberPortReuse } from '../detect/port-reuse.js';
+import { connectionLine, writeJsonDocument } from '../report/json.js';
+import { tableRow, writeTableDocument, type TableRow } from '../report/table.js';
+import { keepConnection, viewFindings, type ViewOptions } from '../report/view.js';
+import type { Connection } from '../track/connection.js';
+
+/**
+ * The analysis split by connection over threads. Each thread reads and decodes the
+ * whole input (reading is cheap next to tracking: bench/README) and tracks the
+ * connections whose 4-tuple hashes to its shard; both directions hash alike and an
+ * ICMP error goes with the segment it quotes, so a connection never spans shards.
+ *
+ * Two phases, because connections are numbered in order of first frame across all
+ * shards: (1) every shard analyses and reports the ordinals of the connections it
+ * opened and its findings; the main thread numbers all connections; (2) every shard
+ * renumbers its own and renders them (JSON lines or table rows), which is what is
+ * handed back: strings copy fast, object graphs do not. The document is the one a
+ * single thread writes whenever no memory bound was reached (test/parallel.test.ts).
+ */
+
+/** What a worker is given. */
+export interface ShardJob {
+  inputs: string[];
+  options: DetectOptions;
+  shard: Shard;
+}
+
+/** Phase 1's report. */
+export interface Analyzed {
+  /** Ordinal of every connection the shard opened, listed or not, in order (its ids are index*count+shard+1). */
+  openedAt: Float64Array;
+  findings: Finding[];
+  unmatchedIcmp: number;
+  evicted: number;
+  unlisted: Record<string, number>;
+}
+
+/** Phase 2's request: the final id of each connection the shard opened, and what to render. */
+export interface RenderRequest {
+  ids: Int32Array;
+  format: 'json' | 'table';
+  view: ViewOptions;
+  end: AnalysisResult['end'];
+  multi: boolean;
+}
+
+/** Phase 2's answer: the connections the view keeps, in id order. */
+export interface Rendered {
+  ids: Int32Array;
+  lines: string[];
+  rows: TableRow[];
+}
+
+export function analyzedOf(result: AnalysisResult, openedAt: number[]): Analyzed {
+  return {
+    openedAt: Float64Array.from(openedAt),
+    findings: result.findings,
+    unmatchedIcmp: result.unmatchedIcmp,
+    evicted: result.tracking.evicted,
+    unlisted: result.tracking.unlisted,
+  };
+}
+
+/** Phase 2 in one shard: give its connections their final ids, keep what the view shows, render them. */
+export function renderShard(connections: Connection[], findings: readonly Finding[], count: number, req: RenderRequest): Rendered {
+  const finalId = (provisional: number): number => (provisional > 0 ? (req.ids[Math.floor((provisional - 1) / count)] ?? 0) : 0);
+  // Findings per connection as the view counts them (findings still carry provisional ids here).
+  const min = severityRank(req.view.minSeverity);
+  const shown = new Map<number, number>();
+  for (const f of findings) if (severityRank(f.severity) >= min) shown.set(f.connection, (shown.get(f.connection) ?? 0) + 1);
+  const out: Rendered = { ids: new Int32Array(connections.length), lines: [], rows: [] };
+  let n = 0;
+  for (const c of connections) {
+    const findingsShown = shown.get(c.id) ?? 0;
+    c.id = finalId(c.id);
+    c.previousId = finalId(c.previousId);
+    if (!keepConnection(c, req.view)) continue;
+    out.ids[n++] = c.id;
+    if (req.format === 'json') out.lines.push(connectionLine(c, req.end));
+    else out.rows.push(tableRow(c, findingsShown, req.end, req.multi));
+  }
+  out.ids = out.ids.slice(0, n);
+  return out;
+}
+
+/** A worker thread running one shard through both phases. */
+class ShardThread {
+  private readonly worker: Worker;
+  readonly analyzed: Promise<Analyzed>;
+  private rendered: Promise<Rendered> | null = null;
+  private failed: (e: Error) => void = () => undefined;
+
+  constructor(job: ShardJob) {
+    this.worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: job });
+    const messages: ((m: unknown) => void)[] = [];
+    this.worker.on('message', (m: unknown) => messages.shift()?.(m));
+    const next = <T>(): Promise<T> =>
+      new Promise<T>((resolve, reject) => {
+        messages.push((m) => resolve(m as T));
+        const prev = this.failed;
+        this.failed = (e) => {
+          prev(e);
+          reject(e);
+        };
+      });
+    this.analyzed = next<Analyzed>();
+    this.next = next;
+    // A worker error is a bug (bad input is reported in the result): it fails the run.
+    this.worker.once('error', (e) => this.failed(e));
+    this.worker.once('exit', (code) => this.failed(new Error(`analysis thread ${job.shard.index} ended (code ${code}) before its work was done`)));
+  }
+
+  private readonly next: <T>() => Promise<T>;
+
+  render(req: RenderRequest): Promise<Rendered> {
+    this.rendered = this.next<Rendered>();
+    this.worker.postMessage(req);
+    return this.rendered;
+  }
+
+  async stop(): Promise<void> {
+    this.failed = () => undefined;
+    await this.worker.terminate();
+  }
+}
+
+export interface ShardedOutput {
+  /** The analysis without its connections (they went straight into the document). */
+  result: AnalysisResult;
+  /** The findings the view shows (for --fail-on). */
+  shown: Finding[];
+}
+
+/**
+ * Analyse `inputs` (regular files: every thread reads them) over `threads` threads
+ * and write the document (`format`, filtered by `view`) through `write`.
+ */
+export async function analyzeShardedTo(
+  inputs: string[],
+  options: DetectOptions,
+  threads: number,
+  format: 'json' | 'table',
+  view: ViewOptions,
+  width: number,
+  write: (chunk: string) => void,
+): Promise<ShardedOutput> {
+  const count = Math.max(1, Math.floor(threads));
+  const others: ShardThread[] = [];
+  try {
+    for (let index = 1; index < count; index++) others.push(new ShardThread({ inputs, options, shard: { index, count } }));
+    const own = await analyzeShard(inputs, options, { index: 0, count });
+    const analyzed = [analyzedOf(own.result, own.openedAt), ...(await Promise.all(others.map((t) => t.analyzed)))];
+
+    // Number every connection by the rank of its first frame among all that were opened.
+    const all = new Float64Array(analyzed.reduce((n, a) => n + a.openedAt.length, 0));
+    let k = 0;
+    for (const a of analyzed) {
+      all.set(a.openedAt, k);
+      k += a.openedAt.length;
+    }
+    all.sort();
+    const ids = analyzed.map((a) => a.openedAt.map((o) => rankOf(all, o)));
+    const end = own.result.end;
+    const multi = own.result.captures.length > 1;
+    const request = (s: number): RenderRequest => ({ ids: Int32Array.from(ids[s]!), format, view, end, multi });
+    const renders = others.map((t, i) => t.render(request(i + 1)));
+    const mine = renderShard(own.result.connections, own.result.findings, count, request(0));
+    const rendered = [mine, ...(await Promise.all(renders))];
+
+    // Findings: final ids, the cross-shard count, the single thread's order.
+    const findings: Finding[] = [];
+    analyzed.forEach((a, s) => {
+      const finalId = (p: number): number => (p > 0 ? (ids[s]![Math.floor((p - 1) / count)] ?? 0) : 0);
+      for (const f of a.findings) {
+        const provisional = f.connection;
+        f.connection = finalId(provisional);
+        if (f.kind === 'port-reuse') renumberPortReuse(f, provisional, finalId);
+        findings.push(f);
+      }
+    });
+    const order = (f: Finding): number => f.sec + f.nsec / 1e9;
+    findings.sort((a, b) => order(a) - order(b) || a.connection - b.connection);
+    renumberRefusals(findings);
+
+    const unlisted: Record<string, number> = {};
+    for (const a of analyzed) for (const [state, n] of Object.entries(a.unlisted)) unlisted[state] = (unlisted[state] ?? 0) + n;
+    const result: AnalysisResult = {
+      ...own.result,
+      connections: [],
+      findings,
+      unmatchedIcmp: analyzed.reduce((n, a) => n + a.unmatchedIcmp, 0),
+      tracking: {
+        maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+        evicted: analyzed.reduce((n, a) => n + a.evicted, 0),
+        maxListedConnections: options.maxListedConnections ?? DEFAULT_MAX_LISTED_CONNECTIONS,
+        unlisted,
+      },
+    };
+    const order2 = mergeOrder(rendered);
+    const kept = new Set<number>();
+    for (const r of rendered) for (const id of r.ids) kept.add(id);
+    const shown = viewFindings(findings, kept, view);
+    if (format === 'json') writeJsonDocument(result, order2.map(([s, i]) => rendered[s]!.lines[i]!), shown, write);
+    else writeTableDocument(result, order2.map(([s, i]) => rendered[s]!.rows[i]!), shown, width, write);
+    return { result, shown };
+  } finally {
+    await Promise.all(others.map((t) => t.stop()));
+  }
+}
+
+/** 1-based rank of `ordinal` in the sorted `all`. */
+function rankOf(all: Float64Array, ordinal: number): number {
+  let lo = 0;
+  let hi = all.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (all[mid]! < ordinal) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo + 1;
+}
+
+/** [shard, index] of every rendered connection, in id order (each shard's list is already in order). */
+function mergeOrder(rendered: Rendered[]): [number, number][] {
+  const out: [number, number][] = [];
+  for (let s = 0; s < rendered.length; s++) for (let i = 0; i < rendered[s]!.ids.length; i++) out.push([s, i]);
+  return out.sort((a, b) => rendered[a[0]]!.ids[a[1]]! - rendered[b[0]]!.ids[b[1]]!);
+}

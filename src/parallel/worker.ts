@@ -1,0 +1,20 @@
+/**
+ * A worker thread's shard of a sharded analysis (see sharded.ts): analyse, report
+ * the connections opened and the findings, then render its connections once the
+ * main thread has numbered them.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { analyzeShard } from '../analyze.js';
+import { analyzedOf, renderShard, type RenderRequest, type ShardJob } from './sharded.js';
+
+const job = workerData as ShardJob;
+const port = parentPort!;
+const { result, openedAt } = await analyzeShard(job.inputs, job.options, job.shard);
+// Phase 2 renders with the findings as they were counted here (provisional ids).
+const counted = result.findings.map((f) => ({ ...f }));
+port.once('message', (req: RenderRequest) => {
+  const rendered = renderShard(result.connections, counted, job.shard.count, req);
+  port.postMessage(rendered);
+  port.close();
+});
+port.postMessage(analyzedOf(result, openedAt));
