@@ -8,7 +8,7 @@ import { DetectorEngine } from './detect/engine.js';
 import type { Finding } from './detect/finding.js';
 import { DEFAULT_DETECT_OPTIONS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_LISTED_CONNECTIONS, type DetectOptions } from './detect/options.js';
 import type { Connection } from './track/connection.js';
-import { flowHash } from './track/flow-table.js';
+import { stableFlowHash } from './track/flow-table.js';
 import { ConnectionTracker, DEFAULT_TRACK_OPTIONS, type SegmentInfo } from './track/tracker.js';
 
 /** A problem with a capture file, located. */
@@ -72,10 +72,10 @@ export interface Shard {
 
 /** The shard a TCP packet (or the segment an ICMP error quotes) belongs to: both directions alike. */
 function shardOf(p: Packet, count: number): number {
-  if (p.kind === 'tcp') return flowHash(p.ip.version === 4 ? 4 : 16, p.ip.src, p.tcp.srcPort, p.ip.dst, p.tcp.dstPort) % count;
+  if (p.kind === 'tcp') return stableFlowHash(p.ip.version === 4 ? 4 : 16, p.ip.src, p.tcp.srcPort, p.ip.dst, p.tcp.dstPort) % count;
   if (p.kind === 'icmp-error') {
     const q = p.icmp.quoted;
-    return flowHash(q.ip.version === 4 ? 4 : 16, q.ip.src, q.srcPort, q.ip.dst, q.dstPort) % count;
+    return stableFlowHash(q.ip.version === 4 ? 4 : 16, q.ip.src, q.srcPort, q.ip.dst, q.dstPort) % count;
   }
   return -1;
 }
@@ -207,7 +207,7 @@ const MAX_INTERFACES = 1000;
 
 /** Per-capture bookkeeping done for every frame. */
 class CaptureAccount implements CaptureSink {
-  readonly linkCounts = new Map<number, number>();
+  private readonly counts = new Map<number, number>();
   readonly interfaces: InterfaceInfo[] = [];
   interfacesDropped = 0;
   readonly warnings: CaptureProblem[] = [];
@@ -237,9 +237,28 @@ class CaptureAccount implements CaptureSink {
     else this.warningsDropped++;
   }
 
+  /** Frames of the current run of one link type, added to linkCounts when it changes (a Map update per frame costs). */
+  private runLinkType = NaN;
+  private run = 0;
+
+  /** Frames per link type, complete. */
+  get linkCounts(): Map<number, number> {
+    this.flushRun();
+    return this.counts;
+  }
+
+  private flushRun(): void {
+    if (this.run > 0) this.counts.set(this.runLinkType, (this.counts.get(this.runLinkType) ?? 0) + this.run);
+    this.run = 0;
+  }
+
   onFrame(frame: Frame): void {
     const lt = frame.linkType;
-    this.linkCounts.set(lt, (this.linkCounts.get(lt) ?? 0) + 1);
+    if (lt !== this.runLinkType) {
+      this.flushRun();
+      this.runLinkType = lt;
+    }
+    this.run++;
     if (frame.hasTime) {
       const { sec, nsec } = frame;
       if (sec < this.firstSec || (sec === this.firstSec && nsec < this.firstNsec)) {

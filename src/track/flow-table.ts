@@ -3,6 +3,7 @@
  * mapping to the same entry. Lookups hash the tuple in place and compare bytes,
  * so finding a connection allocates nothing (no string keys per packet).
  */
+import { randomBytes } from 'node:crypto';
 
 export interface FlowKeyed {
   readonly version: 4 | 6;
@@ -13,9 +14,16 @@ export interface FlowKeyed {
   readonly portB: number;
 }
 
-function hashEndpoint(addr: Uint8Array, len: number, port: number): number {
+/**
+ * FNV-1a offset basis, salted per process: a capture crafted so that many tuples
+ * share one bucket (quadratic lookups) cannot know this process's salt.
+ */
+const SEEDED_BASIS = (0x811c9dc5 ^ randomBytes(4).readUInt32LE(0)) | 0;
+const FNV_BASIS = 0x811c9dc5 | 0;
+
+function hashEndpoint(addr: Uint8Array, len: number, port: number, basis: number): number {
   // FNV-1a over the address and port.
-  let h = 0x811c9dc5;
+  let h = basis;
   for (let i = 0; i < len; i++) h = Math.imul(h ^ addr[i]!, 0x01000193);
   h = Math.imul(h ^ (port >>> 8), 0x01000193);
   h = Math.imul(h ^ (port & 0xff), 0x01000193);
@@ -23,9 +31,14 @@ function hashEndpoint(addr: Uint8Array, len: number, port: number): number {
   return h & 0x1fffffff;
 }
 
-/** Same value for (src, dst) and (dst, src): the sum of the two endpoint hashes. */
+/** Same value for (src, dst) and (dst, src): the sum of the two endpoint hashes. Salted: for this process's tables only. */
 export function flowHash(addrLen: number, src: Uint8Array, sport: number, dst: Uint8Array, dport: number): number {
-  return (hashEndpoint(src, addrLen, sport) + hashEndpoint(dst, addrLen, dport)) & 0x3fffffff;
+  return (hashEndpoint(src, addrLen, sport, SEEDED_BASIS) + hashEndpoint(dst, addrLen, dport, SEEDED_BASIS)) & 0x3fffffff;
+}
+
+/** flowHash without the salt: the same in every thread and process (sharding connections over threads). */
+export function stableFlowHash(addrLen: number, src: Uint8Array, sport: number, dst: Uint8Array, dport: number): number {
+  return (hashEndpoint(src, addrLen, sport, FNV_BASIS) + hashEndpoint(dst, addrLen, dport, FNV_BASIS)) & 0x3fffffff;
 }
 
 function sameAddr(a: Uint8Array, b: Uint8Array, len: number): boolean {

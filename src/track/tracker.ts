@@ -262,7 +262,8 @@ export class ConnectionTracker {
     // Half-open evidence: retransmissions and probes the peer never answers.
     to.unanswered = 0;
     to.unansweredProbes = 0;
-    to.unansweredTimes.length = 0;
+    // Setting an array's length is a runtime call, not free: only when there is something to clear.
+    if (to.unansweredTimes.length !== 0) to.unansweredTimes.length = 0;
     to.unansweredFirst = null;
     if (seg.retransmission) from.retransmissions++;
     if (seg.keepAlive || seg.windowProbe) from.probes++;
