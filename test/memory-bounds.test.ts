@@ -13,42 +13,17 @@ import { CORPUS, HAVE_CORPUS, REPO } from './helpers/env.js';
 import { analyzeCaptures } from '../src/analyze.js';
 import { DEFAULT_DETECT_OPTIONS } from '../src/detect/options.js';
 import { toJson } from '../src/report/json.js';
-import { pcapHeader } from './helpers/build.js';
+import { BulkPcap } from './helpers/build.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tcpsleuth-flood-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A pcap of `n` SYNs from distinct spoofed sources to one server, 10 us apart. Built directly: it is big. */
+/** A pcap of `n` SYNs from distinct spoofed sources to one server, 10 us apart. */
 function synFlood(n: number): string {
-  const frame = 14 + 20 + 20;
-  const rec = 16 + frame;
-  const buf = Buffer.alloc(rec * n);
-  for (let i = 0; i < n; i++) {
-    const o = i * rec;
-    const t = i * 10; // microseconds
-    buf.writeUInt32LE(1700000000 + Math.floor(t / 1e6), o);
-    buf.writeUInt32LE(t % 1e6, o + 4);
-    buf.writeUInt32LE(frame, o + 8);
-    buf.writeUInt32LE(frame, o + 12);
-    const e = o + 16;
-    buf.writeUInt16BE(0x0800, e + 12);
-    const ip = e + 14;
-    buf[ip] = 0x45;
-    buf.writeUInt16BE(40, ip + 2);
-    buf[ip + 8] = 64;
-    buf[ip + 9] = 6;
-    buf.writeUInt32BE((0x0a000000 + (i >>> 8)) >>> 0, ip + 12); // 10.x.y.z sources
-    buf.writeUInt32BE(0xc0000201, ip + 16); // 192.0.2.1
-    const tcp = ip + 20;
-    buf.writeUInt16BE(1024 + (i & 0xff) * 200, tcp);
-    buf.writeUInt16BE(80, tcp + 2);
-    buf.writeUInt32BE((i * 2654435761) >>> 0, tcp + 4);
-    buf[tcp + 12] = 0x50;
-    buf[tcp + 13] = 0x02;
-    buf.writeUInt16BE(64240, tcp + 14);
-  }
+  const p = new BulkPcap(n);
+  for (let i = 0; i < n; i++) p.tcp(i * 10, 0x0a000000 + (i >>> 8), 0xc0000201, 1024 + (i & 0xff) * 200, 80, (i * 2654435761) >>> 0, 0, 0x02);
   const file = join(dir, `flood-${n}.pcap`);
-  writeFileSync(file, Buffer.concat([pcapHeader(), buf]));
+  writeFileSync(file, p.buf);
   return file;
 }
 

@@ -37,6 +37,7 @@ import {
   NH,
   OPT,
   PROTO,
+  BulkPcap,
   Pcapng,
   asType,
   asV4,
@@ -679,49 +680,17 @@ describe('reports never break on odd content', () => {
   });
 });
 
-/** n connections refused: SYN, then RST+ACK from the server, 20 us apart. Built directly: it is big. */
+/** n connections refused: SYN, then RST+ACK from the server, 20 us apart. */
 function refusedConnections(n: number): Buffer {
-  const frame = 14 + 20 + 20;
-  const rec = 16 + frame;
-  const buf = Buffer.alloc(24 + rec * n * 2);
-  buf.writeUInt32LE(0xa1b2c3d4, 0);
-  buf.writeUInt16LE(2, 4);
-  buf.writeUInt16LE(4, 6);
-  buf.writeUInt32LE(262144, 16);
-  buf.writeUInt32LE(1, 20);
-  let o = 24;
-  const packet = (t: number, src: number, dst: number, sport: number, dport: number, seq: number, ack: number, flags: number): void => {
-    buf.writeUInt32LE(1_700_000_000 + Math.floor(t / 1e6), o);
-    buf.writeUInt32LE(t % 1e6, o + 4);
-    buf.writeUInt32LE(frame, o + 8);
-    buf.writeUInt32LE(frame, o + 12);
-    const e = o + 16;
-    buf.writeUInt16BE(0x0800, e + 12);
-    const ip = e + 14;
-    buf[ip] = 0x45;
-    buf.writeUInt16BE(40, ip + 2);
-    buf[ip + 8] = 64;
-    buf[ip + 9] = 6;
-    buf.writeUInt32BE(src >>> 0, ip + 12);
-    buf.writeUInt32BE(dst >>> 0, ip + 16);
-    const t4 = ip + 20;
-    buf.writeUInt16BE(sport, t4);
-    buf.writeUInt16BE(dport, t4 + 2);
-    buf.writeUInt32BE(seq >>> 0, t4 + 4);
-    buf.writeUInt32BE(ack >>> 0, t4 + 8);
-    buf[t4 + 12] = 0x50;
-    buf[t4 + 13] = flags;
-    buf.writeUInt16BE(64240, t4 + 14);
-    o += rec;
-  };
+  const p = new BulkPcap(n * 2);
   for (let i = 0; i < n; i++) {
     const client = (0x0a000000 + (i >>> 14)) >>> 0;
     const sport = 1024 + (i & 0x3fff);
     const isn = (i * 2654435761) >>> 0;
-    packet(i * 20, client, 0xc0000201, sport, 80, isn, 0, 0x02);
-    packet(i * 20 + 5, 0xc0000201, client, 80, sport, 0, isn + 1, 0x14);
+    p.tcp(i * 20, client, 0xc0000201, sport, 80, isn, 0, 0x02);
+    p.tcp(i * 20 + 5, 0xc0000201, client, 80, sport, 0, isn + 1, 0x14);
   }
-  return buf;
+  return p.buf;
 }
 
 /** Run the CLI with stdout to a file; resolves to the exit code, stderr, wall time and peak RSS. */

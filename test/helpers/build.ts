@@ -587,6 +587,49 @@ export function pcapFile(records: PcapRecordSpec[], o: PcapOptions = {}): Buffer
   return cat(pcapHeader(o), ...records.map((r) => pcapRecord(r, o)));
 }
 
+/**
+ * A big pcap of minimal Ethernet/IPv4/TCP segments written straight into one buffer
+ * (hundreds of thousands of records: the builders above would be slow).
+ */
+export class BulkPcap {
+  static readonly FRAME = 14 + 20 + 20;
+  private static readonly REC = 16 + BulkPcap.FRAME;
+  readonly buf: Buffer;
+  private o = 24;
+
+  constructor(records: number) {
+    this.buf = Buffer.alloc(24 + BulkPcap.REC * records);
+    pcapHeader().copy(this.buf, 0);
+  }
+
+  /** One segment at `us` microseconds after 1700000000; addresses as 32-bit numbers. */
+  tcp(us: number, src: number, dst: number, sport: number, dport: number, seq: number, ack: number, flags: number): void {
+    const { buf, o } = this;
+    buf.writeUInt32LE(1_700_000_000 + Math.floor(us / 1e6), o);
+    buf.writeUInt32LE(us % 1e6, o + 4);
+    buf.writeUInt32LE(BulkPcap.FRAME, o + 8);
+    buf.writeUInt32LE(BulkPcap.FRAME, o + 12);
+    const e = o + 16;
+    buf.writeUInt16BE(0x0800, e + 12);
+    const ip = e + 14;
+    buf[ip] = 0x45;
+    buf.writeUInt16BE(40, ip + 2);
+    buf[ip + 8] = 64;
+    buf[ip + 9] = 6;
+    buf.writeUInt32BE(src >>> 0, ip + 12);
+    buf.writeUInt32BE(dst >>> 0, ip + 16);
+    const t = ip + 20;
+    buf.writeUInt16BE(sport, t);
+    buf.writeUInt16BE(dport, t + 2);
+    buf.writeUInt32BE(seq >>> 0, t + 4);
+    buf.writeUInt32BE(ack >>> 0, t + 8);
+    buf[t + 12] = 0x50;
+    buf[t + 13] = flags;
+    buf.writeUInt16BE(64240, t + 14);
+    this.o += BulkPcap.REC;
+  }
+}
+
 // ---------------------------------------------------------------------------
 // pcapng writer
 // ---------------------------------------------------------------------------
