@@ -3,7 +3,8 @@
  * set (given in any order), or dealt out over two "interfaces" that each saw part of
  * every connection, gives the same analysis as the whole file.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { gzipSync } from 'node:zlib';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -13,6 +14,7 @@ import { toJson } from '../src/report/json.js';
 import { CAPTURES, CORPUS, HAVE_CORPUS, REPO } from './helpers/env.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tcpsleuth-merge-'));
+const CLI = join(REPO, 'bin', 'tcpsleuth.js');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 interface Pcap {
@@ -104,4 +106,49 @@ describe('several captures are merged in timestamp order', () => {
     const shuffled = parts.map((f, i) => [f, (i * 7919) % parts.length] as const).sort((a, b) => a[1] - b[1]).map(([f]) => f);
     expect(comparable(run(shuffled).connections)).toEqual(comparable(run([file]).connections));
   });
+
+  it('mixed inputs (pcap, pcapng, gzip, standard input) merge like plain files', () => {
+    const file = join(CAPTURES, 'half-close.pcap');
+    const p = readPcap(file);
+    const [a, b, c, d] = split(p, 'mixed', 4, (i) => i % 4);
+    // b as pcapng (tcpsleuth annotate writes the same packets as pcapng), c gzip-compressed, d on standard input.
+    const ng = join(dir, 'mixed.ng.pcapng');
+    execFileSync(process.execPath, [CLI, 'annotate', '--annotate', 'findings', b!, '-o', ng]);
+    const gz = join(dir, 'mixed.gz');
+    writeFileSync(gz, gzipSync(readFileSync(c!)));
+    const mixed = JSON.parse(execFileSync(process.execPath, [CLI, 'analyze', '--format', 'json', a!, ng, gz, '-'], { input: readFileSync(d!), encoding: 'utf8' })) as Doc;
+    expect(mixed.captures.map((x) => x.format)).toEqual(['pcap-us', 'pcapng', 'pcap-us', 'pcap-us']);
+    expect(mixed.captures.map((x) => x.errors.length)).toEqual([0, 0, 0, 0]);
+    expect(comparable(mixed.connections)).toEqual(comparable(cli([file]).doc.connections));
+  });
+
+  it('a damaged or missing file among several: located error, exit 2, the others analysed in full', () => {
+    const file = join(CAPTURES, 'port-reuse.pcap');
+    const p = readPcap(file);
+    const [early, late] = split(p, 'damaged', 2, (i) => (i < p.records.length / 2 ? 0 : 1));
+    // Cut the later half in the middle of its third record.
+    const cut = join(dir, 'damaged.cut.pcap');
+    const bytes = readFileSync(late!);
+    const third = 24 + p.records.slice(Math.ceil(p.records.length / 2), Math.ceil(p.records.length / 2) + 2).reduce((n, r) => n + r.bytes.length, 0);
+    writeFileSync(cut, bytes.subarray(0, third + 20));
+    const r = cli([cut, join(dir, 'no-such-file.pcap'), early!]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${cut}: file ends in the middle of a record`);
+    expect(r.stderr).toContain(`(byte offset ${third}, packet 3)`);
+    expect(r.stderr).toContain('no-such-file.pcap: cannot open: no such file');
+    expect(r.doc.captures.map((x) => x.packets)).toEqual([2, 0, readPcap(early!).records.length]);
+    // Everything before the damage is analysed: the early half's connections are all there.
+    const whole = cli([early!]).doc;
+    expect(r.doc.connections.length).toBeGreaterThanOrEqual(whole.connections.length);
+  });
 });
+
+interface Doc {
+  captures: { format: string; packets: number; errors: unknown[] }[];
+  connections: unknown[];
+}
+
+function cli(args: string[]): { doc: Doc; code: number; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, 'analyze', '--format', 'json', ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  return { doc: JSON.parse(r.stdout) as Doc, code: r.status ?? -1, stderr: r.stderr };
+}
