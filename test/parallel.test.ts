@@ -98,6 +98,14 @@ describe('one thread and several write the same document', () => {
     expect((await analyze(['--fail-on', 'error', '--threads', '2', '--port', '1', f])).code).toBe(0);
   });
 
+  it('a pipe is read by one thread whatever --threads says (every thread would read from it)', async () => {
+    const f = refusalsAndReuse(); // thirteen tuples: both shards have connections
+    const viaPipe = await run('bash', ['-c', `"${process.execPath}" "${CLI}" analyze --format json --threads 2 <(cat "${f}")`]);
+    const direct = await analyze(['--format', 'json', f]);
+    const conns = (s: string): unknown => (JSON.parse(s) as { connections: unknown }).connections;
+    expect(conns(viaPipe.stdout)).toEqual(conns(direct.stdout));
+  });
+
   it('standard input is read by one thread whatever --threads says', async () => {
     const f = join(CAPTURES, 'peer-reset.pcap');
     const { stdout } = await run('sh', ['-c', `"${process.execPath}" "${CLI}" analyze --format json --threads 2 - < "${f}"`]);

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { analyzeCaptures, type AnalysisResult } from '../analyze.js';
 import { SEVERITIES, severityRank, type Finding, type Severity } from '../detect/finding.js';
@@ -75,9 +76,21 @@ a finding; 2 on a usage error or when a capture is missing, damaged or truncated
     });
 }
 
-/** Threads for this run: standard input can be read only once, so it gets one. */
+/**
+ * Threads for this run. Every thread reads every input, so only regular files can be
+ * shared out: standard input, a pipe (`<(tcpdump ...)`) or a FIFO is read by one thread.
+ */
 function threadsFor(captures: string[], asked: number | undefined): number {
-  return captures.includes('-') ? 1 : Math.max(1, asked ?? 1);
+  const n = Math.max(1, asked ?? 1);
+  if (n === 1) return 1;
+  for (const c of captures) {
+    try {
+      if (c === '-' || !statSync(c).isFile()) return 1;
+    } catch {
+      return 1; // Missing or unreadable: the one-thread path reports it.
+    }
+  }
+  return n;
 }
 
 async function runAnalyze(captures: string[], opts: AnalyzeOptions): Promise<number> {
