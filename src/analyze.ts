@@ -189,6 +189,14 @@ export class Pipeline {
     this.engine.clock(this.tracker.active, { sec, nsec });
   }
 
+  /** The input went on, silent, until `sec.nsec` (a pcapng ISB's end time). */
+  extendEnd(sec: number, nsec: number): void {
+    if (sec > this.endSec || (sec === this.endSec && nsec > this.endNsec)) {
+      this.endSec = sec;
+      this.endNsec = nsec;
+    }
+  }
+
   /** End of input at `sec.nsec` (the last packet's time for files). */
   finish(): { sec: number; nsec: number } | null {
     if (this.endSec === -Infinity) return null;
@@ -230,6 +238,11 @@ class CaptureAccount implements CaptureSink {
   onInterface(info: InterfaceInfo): void {
     if (this.interfaces.length < MAX_INTERFACES) this.interfaces.push({ ...info });
     else this.interfacesDropped++;
+  }
+
+  /** The capture ran on after its last packet (pcapng ISB): the analysis ends there, not at the last packet. */
+  onCaptureEnd(sec: number, nsec: number): void {
+    this.pipeline.extendEnd(sec, nsec);
   }
 
   onWarning(message: string, offset: number, packet: number): void {

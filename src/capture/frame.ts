@@ -51,6 +51,8 @@ export interface CaptureSink {
   onFrame(frame: Frame): void;
   /** Problems that do not stop reading (damaged options, odd lengths). */
   onWarning(message: string, fileOffset: number, packet: number): void;
+  /** Optional, pcapng only: an interface statistics block says the capture ran until `sec.nsec`. */
+  onCaptureEnd?(sec: number, nsec: number): void;
   /**
    * Optional, pcapng only, for rewriters: every block whose framing is sound, as read
    * and before the interface or frame it gives is delivered: its type, its section's

@@ -117,6 +117,10 @@ class Cursor implements CaptureSink {
     this.sink.onWarning(message, fileOffset, packet);
   }
 
+  onCaptureEnd(sec: number, nsec: number): void {
+    this.sink.onCaptureEnd?.(sec, nsec);
+  }
+
   onFrame(frame: Frame): void {
     this.frame = frame;
     this.ready = true;

@@ -14,7 +14,12 @@ export const BT_SHB = 0x0a0d0d0a;
 const BT_IDB = 1;
 const BT_PB = 2; // obsolete Packet Block
 const BT_SPB = 3;
+const BT_ISB = 5;
 const BT_EPB = 6;
+/** isb_endtime: when the capture on the interface stopped. */
+const ISB_ENDTIME = 3;
+/** An ISB end time further than this after the last packet is not believed (a week). */
+const MAX_QUIET_SECONDS = 7 * 24 * 3600;
 const BT_SYSTEMD_JOURNAL = 9;
 const BT_CUSTOM = 0x00000bad;
 const BT_CUSTOM_NOCOPY = 0x40000bad;
@@ -59,6 +64,9 @@ export class PcapngParser implements RecordParser {
   private sections = 0;
   private readonly frame = new Frame();
   stopAfterFrame = false;
+  /** Latest packet time read (ISB end times before it say nothing new). */
+  private lastSec = -1;
+  private lastNsec = 0;
   private readonly t = new SplitTime();
 
   constructor(private readonly sink: CaptureSink) {}
@@ -144,8 +152,10 @@ export class PcapngParser implements RecordParser {
         return this.pseudoFrame(buf, pos, len, at, LINKTYPE_PCAPNG_CUSTOM);
       case BT_SYSTEMD_JOURNAL:
         return this.pseudoFrame(buf, pos, len, at, LINKTYPE_SYSTEMD_JOURNAL);
+      case BT_ISB:
+        return this.statistics(buf, pos, len, at);
       default:
-        // NRB, ISB, DSB and blocks we do not know: skipped by their length.
+        // NRB, DSB and blocks we do not know: skipped by their length.
         return;
     }
   }
@@ -250,12 +260,51 @@ export class PcapngParser implements RecordParser {
     f.sec = this.t.sec + iface.tsOffsetSeconds;
     f.nsec = this.t.nsec;
     f.hasTime = true;
+    if (f.sec > this.lastSec || (f.sec === this.lastSec && f.nsec > this.lastNsec)) {
+      this.lastSec = f.sec;
+      this.lastNsec = f.nsec;
+    }
     f.capLen = capLen;
     f.origLen = u32(buf, pos + 24, this.le);
     this.fill(f, iface, buf, pos + fixed, at);
     const optStart = pos + fixed + ((capLen + 3) & ~3);
     f.comments = optStart < pos + len - 4 ? this.comments(buf, optStart, pos + len - 4, pos, at) : null;
     this.sink.onFrame(f);
+  }
+
+  /**
+   * An Interface Statistics Block: of its counters only the end of the capture
+   * matters here (isb_endtime, else the block's own time, when the statistics were
+   * taken). Silence until then is evidence: a socket still in CLOSE-WAIT at the last
+   * packet was still in it when the capture stopped. A damaged ISB is a warning only.
+   */
+  private statistics(buf: Buffer, pos: number, len: number, at: number): void {
+    if (this.sink.onCaptureEnd === undefined) return;
+    if (len < 24) {
+      this.sink.onWarning(`interface statistics block is ${len} bytes, less than 24: ignored`, at + 4, this.frame.index + 1);
+      return;
+    }
+    const iface = this.ifaces[u32(buf, pos + 8, this.le)];
+    if (iface === undefined) return;
+    let hi = u32(buf, pos + 12, this.le);
+    let lo = u32(buf, pos + 16, this.le);
+    this.options(buf, pos + 20, pos + len - 4, pos, at, this.frame.index + 1, (code, vo, vl) => {
+      if (code === ISB_ENDTIME && vl === 8) {
+        hi = u32(buf, vo, this.le);
+        lo = u32(buf, vo + 4, this.le);
+      }
+    });
+    if (hi === 0 && lo === 0) return;
+    splitUnits(hi, lo, iface.unitsPerSec, this.t);
+    const sec = this.t.sec + iface.tsOffsetSeconds;
+    const nsec = this.t.nsec;
+    // Only after packets, only forward, and not absurdly far: a lying timestamp must not age every connection by years.
+    if (this.lastSec < 0 || sec < this.lastSec || (sec === this.lastSec && nsec <= this.lastNsec)) return;
+    if (sec - this.lastSec > MAX_QUIET_SECONDS) {
+      this.sink.onWarning(`interface statistics block says the capture ran ${sec - this.lastSec} s past its last packet: end time ignored`, at + 12, this.frame.index + 1);
+      return;
+    }
+    this.sink.onCaptureEnd(sec, nsec);
   }
 
   private simplePacket(buf: Buffer, pos: number, len: number, at: number): void {
