@@ -9,6 +9,7 @@ import { rstMeaning } from './rst-kind.js';
  */
 export const abortiveClose: Detector = {
   kind: 'abortive-close',
+  segments: 'rst',
   onSegment(seg, ctx) {
     if (rstMeaning(seg, ctx.options) !== 'abortive') return;
     const c = seg.conn;

@@ -46,6 +46,7 @@ function check(c: Connection, e: Endpoint, entered: Moment, now: Instant, ctx: D
 
 export const closeWaitStuck: Detector = {
   kind: 'close-wait-stuck',
+  segments: 'state-change',
   onSegment(seg, ctx) {
     // Leaving CLOSE-WAIT late is still a finding, even if no clock tick fell in between.
     if (seg.fromBefore === 'CLOSE-WAIT' && seg.from.state !== 'CLOSE-WAIT') {

@@ -31,6 +31,7 @@ export function renumberRefusals(findings: Finding[]): void {
 /** PATTERNS 6: the SYN was answered by RST+ACK: nothing listens on that port. */
 export const connectionRefused: Detector = {
   kind: 'connection-refused',
+  segments: 'rst',
   onSegment(seg, ctx) {
     if (rstMeaning(seg, ctx.options) !== 'refused') return;
     const c = seg.conn;

@@ -25,6 +25,12 @@ export interface DetectContext {
  */
 export interface Detector {
   readonly kind: FindingKind;
+  /**
+   * Which segments onSegment can act on, so the engine calls it for no other (most
+   * segments are plain data and ACKs): any segment (the default), or only those with
+   * RST, with FIN, or that changed an endpoint's state.
+   */
+  readonly segments?: 'all' | 'rst' | 'fin' | 'state-change';
   onConnection?(c: Connection, ctx: DetectContext): void;
   onSegment?(seg: SegmentInfo, ctx: DetectContext): void;
   onIcmp?(c: Connection, ev: IcmpEvent, ctx: DetectContext): void;

@@ -4,8 +4,16 @@ import type { DetectContext, Detector, Instant } from './detector.js';
 import { FINDING_KINDS, type Finding, type FindingKind, type FindingOf } from './finding.js';
 import { DEFAULT_DETECT_OPTIONS, type DetectOptions } from './options.js';
 import { DETECTORS } from './registry.js';
+import { TCP_FIN, TCP_RST } from '../decode/packet.js';
 
 const BIT = new Map<FindingKind, number>(FINDING_KINDS.map((k, i) => [k, 1 << i]));
+
+// What a segment is, as a bit set: any segment; with RST; with FIN; one that changed a state.
+const SEG_ANY = 1;
+const SEG_RST = 2;
+const SEG_FIN = 4;
+const SEG_CHANGE = 8;
+const SEGMENT_BIT = { all: SEG_ANY, rst: SEG_RST, fin: SEG_FIN, 'state-change': SEG_CHANGE } as const;
 
 /**
  * Runs the detectors at their three moments and collects findings, one per kind
@@ -19,7 +27,7 @@ export class DetectorEngine implements DetectContext {
 
   // Each moment's detectors, gathered once: the per-segment loop calls only those that listen.
   private readonly onConn: Detector[];
-  private readonly onSeg: Detector[];
+  private readonly bySegment: Detector[][];
   private readonly onIcmpD: Detector[];
   private readonly onClockD: Detector[];
   private readonly onEndD: Detector[];
@@ -29,7 +37,9 @@ export class DetectorEngine implements DetectContext {
     detectors: readonly Detector[] = DETECTORS,
   ) {
     this.onConn = detectors.filter((d) => d.onConnection);
-    this.onSeg = detectors.filter((d) => d.onSegment);
+    const onSeg = detectors.filter((d) => d.onSegment);
+    // For each kind of segment, the detectors that want it, in registry order (findings keep their order).
+    this.bySegment = Array.from({ length: 16 }, (_, m) => onSeg.filter((d) => (SEGMENT_BIT[d.segments ?? 'all'] & m) !== 0));
     this.onIcmpD = detectors.filter((d) => d.onIcmp);
     this.onClockD = detectors.filter((d) => d.onClock);
     this.onEndD = detectors.filter((d) => d.onEnd);
@@ -62,7 +72,11 @@ export class DetectorEngine implements DetectContext {
   }
 
   segment(seg: SegmentInfo): void {
-    for (const d of this.onSeg) d.onSegment!(seg, this);
+    let m = SEG_ANY;
+    if (seg.flags & TCP_RST) m |= SEG_RST;
+    if (seg.flags & TCP_FIN) m |= SEG_FIN;
+    if (seg.from.state !== seg.fromBefore || seg.to.state !== seg.toBefore) m |= SEG_CHANGE;
+    for (const d of this.bySegment[m]!) d.onSegment!(seg, this);
   }
 
   icmp(c: Connection, ev: IcmpEvent): void {

@@ -9,6 +9,7 @@ import { makeFinding } from './make.js';
  */
 export const halfClose: Detector = {
   kind: 'half-close',
+  segments: 'fin',
   onSegment(seg, ctx) {
     if (!(seg.flags & TCP_FIN) || seg.from.finAt?.frame !== seg.now.frame) return;
     const b = seg.from; // closes last

@@ -6,6 +6,7 @@ import { rstMeaning } from './rst-kind.js';
 /** PATTERNS 8: the handshake completed, then the client reset before any data. */
 export const handshakeAbort: Detector = {
   kind: 'handshake-abort',
+  segments: 'rst',
   onSegment(seg, ctx) {
     if (rstMeaning(seg, ctx.options) !== 'handshake-abort') return;
     const c = seg.conn;

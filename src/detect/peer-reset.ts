@@ -8,6 +8,7 @@ import { rstMeaning } from './rst-kind.js';
  */
 export const peerReset: Detector = {
   kind: 'peer-reset',
+  segments: 'rst',
   onSegment(seg, ctx) {
     if (rstMeaning(seg, ctx.options) !== 'peer-reset') return;
     const c = seg.conn;

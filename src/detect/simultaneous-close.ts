@@ -4,6 +4,7 @@ import { makeFinding } from './make.js';
 /** PATTERNS 13: both FINs crossed; both sides went through CLOSING into TIME-WAIT. */
 export const simultaneousClose: Detector = {
   kind: 'simultaneous-close',
+  segments: 'state-change',
   onSegment(seg, ctx) {
     // Only a segment that moved someone into CLOSING or TIME-WAIT can complete the picture.
     if (seg.from.state === seg.fromBefore && seg.to.state === seg.toBefore) return;

@@ -8,6 +8,7 @@ import { rstMeaning } from './rst-kind.js';
  */
 export const writeAfterFin: Detector = {
   kind: 'write-after-fin',
+  segments: 'rst',
   onSegment(seg, ctx) {
     if (rstMeaning(seg, ctx.options) !== 'write-after-fin') return;
     const c = seg.conn;
