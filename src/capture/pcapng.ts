@@ -14,10 +14,11 @@ export const BT_SHB = 0x0a0d0d0a;
 const BT_IDB = 1;
 const BT_PB = 2; // obsolete Packet Block
 const BT_SPB = 3;
-const BT_ISB = 5;
+/** Interface Statistics Block (draft-ietf-opsawg-pcapng 4.6). */
+export const BT_ISB = 5;
 const BT_EPB = 6;
 /** isb_endtime: when the capture on the interface stopped. */
-const ISB_ENDTIME = 3;
+export const ISB_ENDTIME = 3;
 /** An ISB end time further than this after the last packet is not believed (a week). */
 const MAX_QUIET_SECONDS = 7 * 24 * 3600;
 const BT_SYSTEMD_JOURNAL = 9;

@@ -2,7 +2,7 @@ import { gunzipSync } from 'node:zlib';
 import { be32, u16, u32 } from '../capture/bytes.js';
 import type { CaptureSink, Frame } from '../capture/frame.js';
 import { PcapParser, pcapVariant } from '../capture/pcap.js';
-import { BT_SHB, PcapngParser } from '../capture/pcapng.js';
+import { BT_ISB, BT_SHB, PcapngParser } from '../capture/pcapng.js';
 import type { RecordParser } from '../capture/record-parser.js';
 import { Decoder } from '../decode/decoder.js';
 
@@ -171,7 +171,6 @@ function runParser(p: RecordParser, b: Buffer): void {
 const BT_IDB = 1;
 const BT_PB = 2;
 const BT_SPB = 3;
-const BT_ISB = 5;
 const BT_EPB = 6;
 
 function blockFields(layout: Layout, b: Buffer, type: number, pos: number, len: number, le: boolean): void {

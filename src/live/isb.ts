@@ -1,9 +1,9 @@
+import { BT_ISB, ISB_ENDTIME } from '../capture/pcapng.js';
 import { timestampUnits } from '../capture/pcapng-writer.js';
 
-/** pcapng Interface Statistics Block (draft-ietf-opsawg-pcapng 4.6). */
-export const BT_ISB = 5;
+export { BT_ISB };
+// Interface Statistics Block options (draft-ietf-opsawg-pcapng 4.6).
 const ISB_STARTTIME = 2;
-const ISB_ENDTIME = 3;
 const ISB_IFDROP = 5;
 const ISB_FILTERACCEPT = 6;
 const ISB_OSDROP = 7;
