@@ -61,6 +61,7 @@ Examples:
   $ tcpsleuth analyze captures/close-wait-stuck.pcap
   $ tcpsleuth analyze --format json server.pcapng.gz > report.json
   $ tcpsleuth analyze --format html incident.pcap > incident.html
+  $ tcpsleuth analyze ring.pcap*          # a tcpdump -C/-G set: merged in time order
   $ tcpdump -i any -w - 'tcp port 8080' | tcpsleuth analyze -
   $ tcpsleuth analyze --port 5432 --min-severity warning db.pcap
   $ tcpsleuth analyze --fail-on error nightly.pcap || echo "connection problems"
