@@ -107,6 +107,17 @@ describe('several captures are merged in timestamp order', () => {
     expect(comparable(run(shuffled).connections)).toEqual(comparable(run([file]).connections));
   });
 
+  it('three hundred files that all overlap in time (all open at once) merge like the whole file', () => {
+    // Each part holds every 300th packet of the whole: all of them span its whole time.
+    const file = HAVE_CORPUS ? join(CORPUS, 'zeek/ssh/ssh.pcap') : join(CAPTURES, 'zero-window.pcap');
+    const p = readPcap(file);
+    const n = Math.min(300, Math.floor(p.records.length / 4));
+    const parts = split(p, 'overlap', n, (i) => i % n);
+    const r = cli(parts);
+    expect(r.code).toBe(0);
+    expect(comparable(r.doc.connections)).toEqual(comparable(cli([file]).doc.connections));
+  });
+
   it('mixed inputs (pcap, pcapng, gzip, standard input) merge like plain files', () => {
     const file = join(CAPTURES, 'half-close.pcap');
     const p = readPcap(file);

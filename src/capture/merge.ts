@@ -1,5 +1,10 @@
 import type { CaptureSink, Frame, InterfaceInfo } from './frame.js';
 import { CaptureReader, type ReadResult } from './read-capture.js';
+import { CHUNK_BYTES } from './window.js';
+
+/** Read buffers of all open files together stay about this size (each has two: the window and the read ahead). */
+const MERGE_BUFFER_BUDGET = 64 * 1024 * 1024;
+const MIN_CHUNK = 64 * 1024;
 
 /**
  * Several captures read as one stream in timestamp order, as mergecap does: a
@@ -8,7 +13,8 @@ import { CaptureReader, type ReadResult } from './read-capture.js';
  * frame without a timestamp (pcapng SPB) keeps its place after its file's previous one.
  *
  * Files are opened only when the merged clock reaches their first packet, so a
- * rotation set of hundreds of files holds one or two open at a time.
+ * rotation set of hundreds of files holds one or two open at a time; files that
+ * overlap in time are all open, each reading in smaller chunks.
  */
 export async function readMerged(
   inputs: readonly string[],
@@ -17,12 +23,14 @@ export async function readMerged(
   stdin: NodeJS.ReadableStream = process.stdin,
 ): Promise<void> {
   const heap = new CursorHeap();
+  // Files that overlap in time are all open at once: their buffers share a budget.
+  const chunk = Math.max(MIN_CHUNK, Math.min(CHUNK_BYTES, Math.floor(MERGE_BUFFER_BUDGET / Math.max(1, inputs.length))));
   // Standard input cannot be read twice: it is opened once, for real, up front.
   const pending: { index: number; first: Time | null; cursor: Cursor | null }[] = [];
   for (let i = 0; i < inputs.length; i++) {
     const input = inputs[i]!;
     if (input === '-') {
-      const cursor = new Cursor(i, input, sinkFor(i), stdin);
+      const cursor = new Cursor(i, input, sinkFor(i), stdin, chunk);
       await cursor.start();
       pending.push({ index: i, first: cursor.ready ? { sec: cursor.sec, nsec: cursor.nsec } : null, cursor });
     } else {
@@ -40,7 +48,7 @@ export async function readMerged(
       const head = heap.peek();
       if (head !== null && p.first !== null && before(head, p.first)) break;
       next++;
-      const cursor = p.cursor ?? new Cursor(p.index, inputs[p.index]!, sinkFor(p.index), stdin);
+      const cursor = p.cursor ?? new Cursor(p.index, inputs[p.index]!, sinkFor(p.index), stdin, chunk);
       if (p.cursor === null) await cursor.start();
       if (cursor.ready) heap.push(cursor);
       else onDone(cursor.index, await cursor.reader.close());
@@ -93,8 +101,9 @@ class Cursor implements CaptureSink {
     input: string,
     readonly sink: CaptureSink,
     stdin: NodeJS.ReadableStream,
+    chunk: number,
   ) {
-    this.reader = new CaptureReader(input, this, stdin, true);
+    this.reader = new CaptureReader(input, this, stdin, true, chunk);
   }
 
   async start(): Promise<void> {

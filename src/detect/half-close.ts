@@ -1,4 +1,5 @@
 import { TCP_FIN } from '../decode/packet.js';
+import { samePacket } from '../track/moment.js';
 import { frames, who, type Detector } from './detector.js';
 import { makeFinding } from './make.js';
 
@@ -11,7 +12,7 @@ export const halfClose: Detector = {
   kind: 'half-close',
   segments: 'fin',
   onSegment(seg, ctx) {
-    if (!(seg.flags & TCP_FIN) || seg.from.finAt?.frame !== seg.now.frame) return;
+    if (!(seg.flags & TCP_FIN) || seg.from.finAt === null || !samePacket(seg.from.finAt, seg.now)) return;
     const b = seg.from; // closes last
     const a = seg.to; // half-closed first
     if (a.finAt === null || a.rstAt !== null || b.dataAfterPeerFin === 0) return;

@@ -1,4 +1,5 @@
 import { TCP_RST } from '../decode/packet.js';
+import { samePacket } from '../track/moment.js';
 import type { SegmentInfo } from '../track/tracker.js';
 import type { DetectOptions } from './options.js';
 
@@ -18,7 +19,7 @@ export function rstMeaning(seg: SegmentInfo, o: DetectOptions): RstMeaning {
   const c = seg.conn;
   if (seg.toBefore === 'SYN-SENT' && y.state === 'CLOSED' && x === c.server) return 'refused';
   if (seg.fromBefore === 'CLOSED' || seg.fromBefore === 'LISTEN' || seg.fromBefore === 'SYN-SENT') return null;
-  const finBefore = x.finAt !== null && x.finAt.frame !== seg.now.frame;
+  const finBefore = x.finAt !== null && !samePacket(x.finAt, seg.now);
   if (finBefore && y.dataAfterPeerFin > 0) return 'write-after-fin';
   if (finBefore) return null;
   // The kernel giving up on a silent peer: after enough retransmissions, or when

@@ -8,6 +8,11 @@ export interface Moment {
   capture: number;
 }
 
+/** The same packet: frame numbers restart in each capture file, so both must match. */
+export function samePacket(a: Moment, b: Moment): boolean {
+  return a.frame === b.frame && a.capture === b.capture;
+}
+
 export function momentSeconds(m: Moment): number {
   return m.sec + m.nsec / 1e9;
 }

@@ -1,5 +1,6 @@
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpHeader } from '../decode/packet.js';
 import type { Endpoint } from './endpoint.js';
+import { samePacket } from './moment.js';
 import type { Now } from './now.js';
 import { seqAdd, seqGe, seqGt, seqLt } from './seq.js';
 import { isSynchronized } from './states.js';
@@ -68,7 +69,7 @@ function acknowledgment(from: Endpoint, to: Endpoint, ack: number, isSyn: boolea
  * in order, so `to` has it by the time a later segment of `from` reaches it.
  */
 function deliverPendingFin(from: Endpoint, to: Endpoint, now: Now): void {
-  if (from.finSeq >= 0 && !to.gotPeerFin && from.finAt !== null && from.finAt.frame !== now.frame) receiveFin(to, now, 'received the FIN');
+  if (from.finSeq >= 0 && !to.gotPeerFin && from.finAt !== null && !samePacket(from.finAt, now)) receiveFin(to, now, 'received the FIN');
 }
 
 /** RFC 9293 3.10.7.4, eighth step: the receiver of a FIN. */
