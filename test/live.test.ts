@@ -156,6 +156,23 @@ describe.skipIf(!CAN_RUN)(NAME, () => {
     expect(p.stdout).toMatch(/connection-refused #1:/);
   });
 
+  it('a CLOSE-WAIT stuck by the clock alone, no packet after it, is stuck in the -w file too (its ISB holds the stop time)', async () => {
+    const out = join(tmp, 'stopped.pcapng');
+    const p = await live(['-i', pair.ifB, '--format', 'json', '--close-wait', '1s', '-w', out, 'tcp', 'and', 'host', pair.addrA]);
+    await client(pair, BASE, ['closewait']);
+    await p.until((x) => x.stdout.includes('"kind":"close-wait-stuck"'), 8_000, 'close-wait-stuck printed live');
+    p.kill('SIGINT');
+    expect(await p.exited).toBe(0);
+    const report = JSON.parse(p.stdout.trim().split('\n').at(-1)!) as Report;
+    const analysed = JSON.parse(execFileSync(process.execPath, [BIN, 'analyze', '--format', 'json', '--close-wait', '1s', out], { encoding: 'utf8' })) as {
+      findings: FindingRecord[];
+      captures: { packets: number; lastTime: string }[];
+    };
+    expect(analysed.captures[0]!.packets).toBe(report.live.packets);
+    expect(analysed.findings.map(key).sort()).toEqual(report.findings.map(key).sort());
+    expect(analysed.findings.map((f) => f.kind)).toContain('close-wait-stuck');
+  });
+
   it('leaves a readable -w file when killed with SIGKILL (flushed about once a second)', async () => {
     const out = join(tmp, 'killed.pcapng');
     const p = await live(['-i', pair.ifB, '-w', out, 'tcp']);
