@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { analyzeCaptures } from '../src/analyze.js';
+import type { Finding } from '../src/detect/finding.js';
 import { toJson } from '../src/report/json.js';
 import { CAPTURES, CORPUS, HAVE_CORPUS, REPO } from './helpers/env.js';
 
@@ -58,7 +59,7 @@ function comparable(j: unknown): unknown {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(j)) {
       if (k === 'captures' || /(^f|F)rames?$|(^c|C)apture$/.test(k)) continue;
-      if (k === 'packets' && Array.isArray(v)) continue;
+      if ((k === 'packets' || k === 'otherPackets') && Array.isArray(v)) continue;
       out[k] = comparable(v);
     }
     return out;
@@ -94,6 +95,23 @@ describe('several captures are merged in timestamp order', () => {
     // Two interfaces, each with every other packet: the merge must interleave them packet by packet.
     const halves = split(p, `${name}.alt`, 2, (i) => i % 2);
     expect(comparable(toJson(await analyzeCaptures(halves)))).toEqual(whole);
+  });
+
+  it.each(files.map((f) => [relative(join(REPO, '..'), f), f] as const))('%s: findings name the same packets, each in the file that holds it', async (_rel, file) => {
+    const p = readPcap(file);
+    const whole = await analyzeCaptures([file]);
+    const n = p.records.length;
+    const name = `${_rel.replace(/\W/g, '_')}.refs`;
+    // Consecutive halves, and alternate packets: file k's frame j is frame global(k, j) of the whole.
+    const layouts: [string[], (k: number, j: number) => number][] = [
+      [split(p, `${name}.rot`, 2, (i) => (i < Math.floor(n / 2) ? 0 : 1)), (k, j) => (k === 0 ? j : Math.floor(n / 2) + j)],
+      [split(p, `${name}.alt`, 2, (i) => i % 2), (k, j) => 2 * (j - 1) + k + 1],
+    ];
+    for (const [parts, global] of layouts) {
+      const r = await analyzeCaptures(parts);
+      const refs = (f: Finding): number[] => [...f.packets.map((j) => global(f.capture, j)), ...f.otherPackets.map((q) => global(q.capture, q.frame))].sort((a, b) => a - b);
+      expect(r.findings.map((f) => `${f.kind} ${refs(f).join(',')}`)).toEqual(whole.findings.map((f) => `${f.kind} ${f.packets.join(',')}`));
+    }
   });
 
   it('a long rotation set, one packet a file, on the command line', () => {

@@ -1,5 +1,5 @@
 import { secondsBetween } from '../track/moment.js';
-import { frames, who, type Detector } from './detector.js';
+import { at, packetsOf, who, type Detector } from './detector.js';
 import { makeFinding } from './make.js';
 import { rstMeaning } from './rst-kind.js';
 
@@ -32,7 +32,7 @@ export const abortiveClose: Detector = {
     ].join('');
     ctx.raise(
       c,
-      makeFinding('abortive-close', 'warning', c, a, seg.now.capture, frames(unread ? b.lastDataFrame : 0, seg.now.frame), seg.now, summary, explanation, {
+      makeFinding('abortive-close', 'warning', c, a, seg.now.capture, packetsOf(seg.now.capture, unread ? at(b.lastDataCapture, b.lastDataFrame) : null, seg.now), seg.now, summary, explanation, {
         likelyCause: unread ? 'unread-data' : 'so-linger-zero',
         peerUnreadBytesLikely: unread,
       }),

@@ -1,7 +1,7 @@
 import type { Connection } from '../track/connection.js';
 import type { Endpoint } from '../track/endpoint.js';
 import { secondsBetween, type Moment } from '../track/moment.js';
-import { frames, secs, who, type DetectContext, type Detector, type Instant } from './detector.js';
+import { at, packetsOf, secs, who, type DetectContext, type Detector, type Instant } from './detector.js';
 import { makeFinding } from './make.js';
 
 /**
@@ -33,7 +33,7 @@ function check(c: Connection, e: Endpoint, entered: Moment, now: Instant, ctx: D
     `Fix: on read() == 0 (or an EOF/closed-stream event in your framework), close the socket, on every code path including errors; look for a leaked connection object or a missing finally/defer. `,
     `A forking server whose children never exit shows the same picture.`,
   ].join('');
-  const packets = frames(peer.finAt?.frame ?? 0, entered.frame, quietFrom !== entered ? e.lastDataFrame : 0);
+  const packets = packetsOf(entered.capture, peer.finAt, entered, quietFrom !== entered ? at(e.lastDataCapture, e.lastDataFrame) : null);
   ctx.raise(
     c,
     makeFinding('close-wait-stuck', 'warning', c, e, entered.capture, packets, now, summary, explanation, {

@@ -1,4 +1,4 @@
-import { frames, who, type Detector } from './detector.js';
+import { packetsOf, who, type Detector } from './detector.js';
 import type { Finding } from './finding.js';
 import { makeFinding } from './make.js';
 import { rstMeaning } from './rst-kind.js';
@@ -48,6 +48,6 @@ export const connectionRefused: Detector = {
       `Fix: check that the service runs and listens on that address and port (ss -ltn on the server), that it listens on the right interface (0.0.0.0 or :: rather than 127.0.0.1), `,
       `and that clients retry with back-off while a server restarts.`,
     ].join('');
-    ctx.raise(c, makeFinding('connection-refused', 'warning', c, server, seg.now.capture, frames(client.lastSynAt?.frame ?? 0, seg.now.frame), seg.now, summary, explanation, { refusalsOfThisPort: n }));
+    ctx.raise(c, makeFinding('connection-refused', 'warning', c, server, seg.now.capture, packetsOf(seg.now.capture, client.lastSynAt, seg.now), seg.now, summary, explanation, { refusalsOfThisPort: n }));
   },
 };

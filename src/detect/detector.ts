@@ -1,7 +1,7 @@
 import type { Connection, IcmpEvent } from '../track/connection.js';
 import type { Endpoint } from '../track/endpoint.js';
 import type { SegmentInfo } from '../track/tracker.js';
-import type { Finding, FindingKind, FindingOf } from './finding.js';
+import type { Finding, FindingKind, FindingOf, PacketRef } from './finding.js';
 import type { DetectOptions } from './options.js';
 
 export interface Instant {
@@ -56,16 +56,54 @@ const KEEP_HEAD = 3;
 const KEEP_TAIL = 9;
 
 /**
- * Add `frame` to a finding's packet list that grows with a run (retransmissions,
- * SYNs): keeps the first and the latest frames only, in constant time per call.
+ * Add a packet to a finding whose packet list grows with a run (retransmissions,
+ * SYNs): keeps the first and the latest only, in constant time per call.
  */
-export function appendBounded(packets: number[], frame: number): void {
-  if (frame <= 0 || packets[packets.length - 1] === frame) return;
-  packets.push(frame);
-  if (packets.length > KEEP_HEAD + KEEP_TAIL) packets.splice(KEEP_HEAD, 1);
+export function appendBounded(f: Finding, capture: number, frame: number): void {
+  if (frame <= 0) return;
+  let run = runs.get(f);
+  if (run === undefined) {
+    // As raised: its first packet and the current one, the earlier files' first.
+    run = [...f.otherPackets, ...f.packets.map((n) => ({ capture: f.capture, frame: n }))];
+    runs.set(f, run);
+  }
+  const last = run[run.length - 1];
+  if (last !== undefined && last.capture === capture && last.frame === frame) return;
+  run.push({ capture, frame });
+  if (run.length > KEEP_HEAD + KEEP_TAIL) run.splice(KEEP_HEAD, 1);
+  // One bound over all the packets, wherever they are; each list in the order they came.
+  f.packets = run.filter((r) => r.capture === f.capture).map((r) => r.frame);
+  f.otherPackets = run.filter((r) => r.capture !== f.capture);
 }
 
-/** Sorted, de-duplicated, positive frame numbers (0 stands for "the clock", not a packet). */
-export function frames(...n: number[]): number[] {
-  return [...new Set(n.filter((x) => x > 0))].sort((a, b) => a - b);
+/** The packets of growing findings in the order they came (bounded). */
+const runs = new WeakMap<Finding, PacketRef[]>();
+
+/** A finding's packets: frame numbers in its own capture, and those in others. */
+export interface Packets {
+  packets: number[];
+  otherPackets: PacketRef[];
+}
+
+/**
+ * The packets that show a finding about `capture`: sorted and de-duplicated; a
+ * frame 0 (or null) stands for "the clock", not a packet, and is left out.
+ */
+export function packetsOf(capture: number, ...refs: (PacketRef | null | undefined)[]): Packets {
+  const own = new Set<number>();
+  const other = new Map<string, PacketRef>();
+  for (const r of refs) {
+    if (r === null || r === undefined || r.frame <= 0) continue;
+    if (r.capture === capture) own.add(r.frame);
+    else other.set(`${r.capture}:${r.frame}`, { capture: r.capture, frame: r.frame });
+  }
+  return {
+    packets: [...own].sort((a, b) => a - b),
+    otherPackets: [...other.values()].sort((a, b) => a.capture - b.capture || a.frame - b.frame),
+  };
+}
+
+/** A packet reference from a capture index and a frame number kept apart. */
+export function at(capture: number, frame: number): PacketRef {
+  return { capture, frame };
 }

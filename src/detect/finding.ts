@@ -26,6 +26,12 @@ export function severityRank(s: Severity): number {
   return s === 'error' ? 3 : s === 'warning' ? 2 : 1;
 }
 
+/** A packet: its capture (index of the file) and frame number in it. */
+export interface PacketRef {
+  capture: number;
+  frame: number;
+}
+
 interface FindingBase<K extends FindingKind, D> {
   kind: K;
   severity: Severity;
@@ -38,6 +44,8 @@ interface FindingBase<K extends FindingKind, D> {
   /** Capture (index) and 1-based frame numbers, as Wireshark numbers them, that show it. */
   capture: number;
   packets: number[];
+  /** Its packets in other captures than `capture` (several files merged: a connection can span them); empty for one file. */
+  otherPackets: PacketRef[];
   /** When it became true: epoch seconds and nanoseconds. */
   sec: number;
   nsec: number;

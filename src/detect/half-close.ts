@@ -1,6 +1,6 @@
 import { TCP_FIN } from '../decode/packet.js';
 import { samePacket } from '../track/moment.js';
-import { frames, who, type Detector } from './detector.js';
+import { packetsOf, who, type Detector } from './detector.js';
 import { makeFinding } from './make.js';
 
 /**
@@ -24,6 +24,6 @@ export const halfClose: Detector = {
       `That is shutdown(SHUT_WR): "I have nothing more to send, but tell me everything you have". It is the right way to make sure the peer has received all data before the connection goes, `,
       `and it is not a stuck CLOSE-WAIT: the ${b.role} was in CLOSE-WAIT only while it finished sending.`,
     ].join('');
-    ctx.raise(c, makeFinding('half-close', 'info', c, a, seg.now.capture, frames(a.finAt.frame, b.dataAfterPeerFinAt?.frame ?? 0, seg.now.frame), seg.now, summary, explanation, { bytesAfterHalfClose: b.dataAfterPeerFin }));
+    ctx.raise(c, makeFinding('half-close', 'info', c, a, seg.now.capture, packetsOf(seg.now.capture, a.finAt, b.dataAfterPeerFinAt, seg.now), seg.now, summary, explanation, { bytesAfterHalfClose: b.dataAfterPeerFin }));
   },
 };

@@ -3,7 +3,7 @@ import type { Connection } from '../track/connection.js';
 import type { Endpoint } from '../track/endpoint.js';
 import { secondsBetween } from '../track/moment.js';
 import { isSynchronized } from '../track/states.js';
-import { appendBounded, frames, secs, who, type DetectContext, type Detector, type Instant } from './detector.js';
+import { appendBounded, at, packetsOf, secs, who, type DetectContext, type Detector, type Instant } from './detector.js';
 import type { FindingOf } from './finding.js';
 import { makeFinding } from './make.js';
 import { rstMeaning } from './rst-kind.js';
@@ -49,10 +49,10 @@ function raiseOrUpdate(c: Connection, b: Endpoint, now: Instant, frame: number, 
     existing.summary = d.summary;
     existing.explanation = d.explanation;
     existing.details = d.details;
-    appendBounded(existing.packets, frame);
+    appendBounded(existing, capture, frame);
     return;
   }
-  ctx.raise(c, makeFinding('half-open', 'error', c, a, capture, frames(b.unansweredFirst?.frame ?? 0, frame), now, d.summary, d.explanation, d.details));
+  ctx.raise(c, makeFinding('half-open', 'error', c, a, capture, packetsOf(capture, b.unansweredFirst, at(capture, frame)), now, d.summary, d.explanation, d.details));
 }
 
 /**

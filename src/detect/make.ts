@@ -1,6 +1,6 @@
 import type { Connection } from '../track/connection.js';
 import type { Endpoint } from '../track/endpoint.js';
-import type { Instant } from './detector.js';
+import type { Instant, Packets } from './detector.js';
 import type { FindingKind, FindingOf, Severity } from './finding.js';
 
 /** Assemble a finding's common fields. */
@@ -10,7 +10,7 @@ export function makeFinding<K extends FindingKind>(
   c: Connection,
   about: Endpoint,
   capture: number,
-  packets: number[],
+  packets: Packets,
   at: Instant,
   summary: string,
   explanation: string,
@@ -23,7 +23,8 @@ export function makeFinding<K extends FindingKind>(
     endpoint: about.role,
     endpointAddress: c.address(about.role),
     capture,
-    packets,
+    packets: packets.packets,
+    otherPackets: packets.otherPackets,
     sec: at.sec,
     nsec: at.nsec,
     summary,

@@ -1,4 +1,4 @@
-import { frames, who, type Detector } from './detector.js';
+import { at, packetsOf, who, type Detector } from './detector.js';
 import { makeFinding } from './make.js';
 import { rstMeaning } from './rst-kind.js';
 
@@ -25,7 +25,7 @@ export const peerReset: Detector = {
     ].join('');
     ctx.raise(
       c,
-      makeFinding('peer-reset', 'error', c, a, seg.now.capture, frames(answered, seg.now.frame), seg.now, summary, explanation, {
+      makeFinding('peer-reset', 'error', c, a, seg.now.capture, packetsOf(seg.now.capture, at(b.lastSentCapture, answered), seg.now), seg.now, summary, explanation, {
         rstFrame: seg.now.frame,
         answeredFrame: answered,
       }),

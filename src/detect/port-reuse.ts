@@ -1,5 +1,5 @@
 import { secondsBetween } from '../track/moment.js';
-import { frames, secs, type Detector } from './detector.js';
+import { at, packetsOf, secs, type Detector } from './detector.js';
 import type { Finding } from './finding.js';
 import { makeFinding } from './make.js';
 
@@ -45,7 +45,7 @@ export const portReuse: Detector = {
     ].join('');
     ctx.raise(
       c,
-      makeFinding('port-reuse', inTw ? 'warning' : 'info', c, c.client, c.firstCapture, frames(old.lastFrame, c.firstFrame), start, summary, explanation, {
+      makeFinding('port-reuse', inTw ? 'warning' : 'info', c, c.client, c.firstCapture, packetsOf(c.firstCapture, at(old.lastCapture, old.lastFrame), at(c.firstCapture, c.firstFrame)), start, summary, explanation, {
         previousConnection: old.id,
         gapSeconds: Number(gap.toFixed(6)),
         timeWaitHolder: holder?.role ?? null,

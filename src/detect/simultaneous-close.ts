@@ -1,4 +1,4 @@
-import { frames, type Detector } from './detector.js';
+import { packetsOf, type Detector } from './detector.js';
 import { makeFinding } from './make.js';
 
 /** PATTERNS 13: both FINs crossed; both sides went through CLOSING into TIME-WAIT. */
@@ -18,6 +18,6 @@ export const simultaneousClose: Detector = {
       `RFC 9293 handles this: each side moves FIN-WAIT-1 -> CLOSING -> TIME-WAIT, so both hold the connection in TIME-WAIT afterwards (twice the usual TIME-WAIT cost, harmless unless it happens at a very high rate). `,
       `Nothing to fix; it is shown so that the crossing FINs are not mistaken for lost packets.`,
     ].join('');
-    ctx.raise(c, makeFinding('simultaneous-close', 'info', c, c.client, seg.now.capture, frames(c.client.finAt?.frame ?? 0, c.server.finAt?.frame ?? 0, cc.at.frame, sc.at.frame), seg.now, summary, explanation, {}));
+    ctx.raise(c, makeFinding('simultaneous-close', 'info', c, c.client, seg.now.capture, packetsOf(seg.now.capture, c.client.finAt, c.server.finAt, cc.at, sc.at), seg.now, summary, explanation, {}));
   },
 };

@@ -1,6 +1,6 @@
 import type { Connection } from '../track/connection.js';
 import { secondsBetween } from '../track/moment.js';
-import { appendBounded, frames, secs, who, type DetectContext, type Detector, type Instant } from './detector.js';
+import { appendBounded, at, packetsOf, secs, who, type DetectContext, type Detector, type Instant } from './detector.js';
 import { makeFinding } from './make.js';
 
 function intervals(c: Connection): number[] {
@@ -34,10 +34,10 @@ function check(c: Connection, now: Instant, frame: number, capture: number, ctx:
     existing.summary = summary;
     existing.explanation = explanation;
     existing.details = d;
-    appendBounded(existing.packets, frame);
+    appendBounded(existing, capture, frame);
     return;
   }
-  ctx.raise(c, makeFinding('syn-timeout', 'warning', c, server, capture, frames(client.firstSynAt?.frame ?? 0, frame), now, summary, explanation, d));
+  ctx.raise(c, makeFinding('syn-timeout', 'warning', c, server, capture, packetsOf(capture, client.firstSynAt, at(capture, frame)), now, summary, explanation, d));
 }
 
 /** PATTERNS 7: the SYN retransmitted with no answer at all. */

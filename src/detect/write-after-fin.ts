@@ -1,4 +1,4 @@
-import { frames, who, type Detector } from './detector.js';
+import { packetsOf, who, type Detector } from './detector.js';
 import { makeFinding } from './make.js';
 import { rstMeaning } from './rst-kind.js';
 
@@ -28,7 +28,7 @@ export const writeAfterFin: Detector = {
     ].join('');
     ctx.raise(
       c,
-      makeFinding('write-after-fin', 'error', c, writer, seg.now.capture, frames(finFrame, dataFrame, seg.now.frame), seg.now, summary, explanation, {
+      makeFinding('write-after-fin', 'error', c, writer, seg.now.capture, packetsOf(seg.now.capture, closer.finAt, writer.dataAfterPeerFinAt, seg.now), seg.now, summary, explanation, {
         bytesWrittenAfterFin: writer.dataAfterPeerFin,
         finFrame,
         rstFrame: seg.now.frame,

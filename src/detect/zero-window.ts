@@ -1,10 +1,11 @@
 import type { Connection } from '../track/connection.js';
 import type { Endpoint } from '../track/endpoint.js';
 import { secondsBetween } from '../track/moment.js';
-import { frames, secs, who, type DetectContext, type Detector, type Instant } from './detector.js';
+import { packetsOf, secs, who, type DetectContext, type Detector, type Instant } from './detector.js';
+import type { PacketRef } from './finding.js';
 import { makeFinding } from './make.js';
 
-function check(c: Connection, e: Endpoint, now: Instant, frame: number, ctx: DetectContext, atEnd: boolean): void {
+function check(c: Connection, e: Endpoint, now: Instant, packet: PacketRef | null, ctx: DetectContext, atEnd: boolean): void {
   // The current episode, or the longest finished one.
   const open = e.zeroWindowSince !== null;
   const dur = open ? secondsBetween(e.zeroWindowSince!, now) : e.zeroWindowLongest;
@@ -30,7 +31,7 @@ function check(c: Connection, e: Endpoint, now: Instant, frame: number, ctx: Det
     }
     return;
   }
-  ctx.raise(c, makeFinding('zero-window', 'warning', c, e, start.capture, frames(start.frame, frame), now, summary, explanation, d));
+  ctx.raise(c, makeFinding('zero-window', 'warning', c, e, start.capture, packetsOf(start.capture, start, packet), now, summary, explanation, d));
 }
 
 /** PATTERNS 9: a receiver advertised a zero window for longer than the threshold. */
@@ -38,12 +39,12 @@ export const zeroWindow: Detector = {
   kind: 'zero-window',
   onSegment(seg, ctx) {
     // An episode that just ended (window reopened) or one that is still going.
-    for (const e of seg.conn.both) if (e.zeroWindowSince !== null || e.zeroWindowLongest > 0) check(seg.conn, e, seg.now, seg.now.frame, ctx, false);
+    for (const e of seg.conn.both) if (e.zeroWindowSince !== null || e.zeroWindowLongest > 0) check(seg.conn, e, seg.now, seg.now, ctx, false);
   },
   onClock(c, now, ctx) {
-    for (const e of c.both) if (e.zeroWindowSince !== null) check(c, e, now, 0, ctx, false);
+    for (const e of c.both) if (e.zeroWindowSince !== null) check(c, e, now, null, ctx, false);
   },
   onEnd(c, end, ctx) {
-    for (const e of c.both) if (e.zeroWindowSince !== null || e.zeroWindowLongest > 0) check(c, e, end, 0, ctx, true);
+    for (const e of c.both) if (e.zeroWindowSince !== null || e.zeroWindowLongest > 0) check(c, e, end, null, ctx, true);
   },
 };

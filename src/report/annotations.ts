@@ -70,9 +70,12 @@ export function packetAnnotations(r: AnalysisResult, o: AnnotationOptions): Map<
   }
   if (o.annotate !== 'states') {
     const min = severityRank(o.minSeverity);
-    const fs = r.findings.filter((f) => f.capture === capture && severityRank(f.severity) >= min);
+    const fs = r.findings.filter((f) => (f.capture === capture || f.otherPackets.some((p) => p.capture === capture)) && severityRank(f.severity) >= min);
     fs.sort((a, b) => severityRank(b.severity) - severityRank(a.severity));
-    for (const f of fs) for (const p of f.packets) add(p, findingComment(f));
+    for (const f of fs) {
+      if (f.capture === capture) for (const p of f.packets) add(p, findingComment(f));
+      for (const p of f.otherPackets) if (p.capture === capture) add(p.frame, findingComment(f));
+    }
   }
   return out;
 }

@@ -240,8 +240,10 @@ export function oneDay(v: View): boolean {
 
 /** "frame 9", "frames 8, 9". */
 export function framesText(f: Finding, multi: boolean): string {
-  if (!f.packets.length) return 'none';
-  return `${f.packets.length === 1 ? 'frame' : 'frames'} ${f.packets.join(', ')}${multi ? ` of capture ${f.capture + 1}` : ''}`;
+  if (!f.packets.length && !f.otherPackets.length) return 'none';
+  const own = f.packets.length ? `${f.packets.length === 1 ? 'frame' : 'frames'} ${f.packets.join(', ')}${multi ? ` of capture ${f.capture + 1}` : ''}` : '';
+  const other = f.otherPackets.map((p) => `frame ${p.frame} of capture ${p.capture + 1}`);
+  return [own, ...other].filter(Boolean).join(', ');
 }
 
 /** What the memory bounds left out, as the table says it (empty when nothing was). */

@@ -145,6 +145,7 @@ export function findingJson(f: Finding): Record<string, unknown> {
     endpointAddress: f.endpointAddress,
     capture: f.capture,
     packets: f.packets,
+    otherPackets: f.otherPackets,
     time: formatEpoch(f.sec, f.nsec),
     summary: f.summary,
     explanation: f.explanation,

@@ -24,14 +24,16 @@ export type FindingIndex = Map<number, Map<number, Finding[]>>;
 
 export function indexFindings(findings: readonly Finding[]): FindingIndex {
   const idx: FindingIndex = new Map();
+  const add = (f: Finding, capture: number, frame: number): void => {
+    let frames = idx.get(capture);
+    if (frames === undefined) idx.set(capture, (frames = new Map()));
+    const list = frames.get(frame);
+    if (list === undefined) frames.set(frame, [f]);
+    else if (!list.includes(f)) list.push(f);
+  };
   for (const f of findings) {
-    let frames = idx.get(f.capture);
-    if (frames === undefined) idx.set(f.capture, (frames = new Map()));
-    for (const n of f.packets) {
-      const list = frames.get(n);
-      if (list === undefined) frames.set(n, [f]);
-      else if (!list.includes(f)) list.push(f);
-    }
+    for (const n of f.packets) add(f, f.capture, n);
+    for (const p of f.otherPackets) add(f, p.capture, p.frame);
   }
   return idx;
 }

@@ -45,7 +45,9 @@ function secs(s: number): string {
 
 function findingBlock(f: Finding, width: number): string {
   const head = `  [${f.kind}] connection ${f.connection}, ${f.endpoint} ${f.endpointAddress}`;
-  const pk = f.packets.length ? `      packets: ${f.packets.join(', ')}${f.capture > 0 ? ` (capture ${f.capture + 1})` : ''}` : '';
+  const own = f.packets.length ? `${f.packets.join(', ')}${f.capture > 0 || f.otherPackets.length ? ` (capture ${f.capture + 1})` : ''}` : '';
+  const other = f.otherPackets.map((p) => `${p.frame} (capture ${p.capture + 1})`);
+  const pk = own || other.length ? `      packets: ${[own, ...other].filter(Boolean).join(', ')}` : '';
   return [head, wrap(f.summary, width, '      '), wrap(f.explanation, width, '      '), pk].filter(Boolean).join('\n');
 }
 

@@ -73,9 +73,11 @@ export class Endpoint {
   lastDataSec = 0;
   lastDataNsec = 0;
   lastDataFrame = 0;
+  lastDataCapture = 0;
   lastSentSec = 0;
   lastSentNsec = 0;
   lastSentFrame = 0;
+  lastSentCapture = 0;
   /** Payload bytes it sent after its peer's FIN was sent, and the first such segment. */
   dataAfterPeerFin = 0;
   dataAfterPeerFinAt: Moment | null = null;

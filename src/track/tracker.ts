@@ -221,6 +221,7 @@ export class ConnectionTracker {
     from.lastSentSec = now.sec;
     from.lastSentNsec = now.nsec;
     from.lastSentFrame = now.frame;
+    from.lastSentCapture = now.capture;
 
     if (f & TCP_SYN) {
       from.synCount++;
@@ -253,6 +254,7 @@ export class ConnectionTracker {
       from.lastDataSec = now.sec;
       from.lastDataNsec = now.nsec;
       from.lastDataFrame = now.frame;
+      from.lastDataCapture = now.capture;
       if (to.finSeq >= 0 && !seg.retransmission) {
         from.dataAfterPeerFin += tcp.payloadLength;
         from.dataAfterPeerFinAt ??= now.moment();
