@@ -3,8 +3,9 @@ import { formatEpoch } from '../capture/timestamp.js';
 import type { Finding } from '../detect/finding.js';
 import type { Connection } from '../track/connection.js';
 import type { Endpoint } from '../track/endpoint.js';
+import { connectionLine } from './connection-line.js';
 import { flagNames } from './flags.js';
-import { makeView, openAtEnd, secondsInState, type ViewOptions } from './view.js';
+import { durationSeconds, makeView, openAtEnd, secondsInState, type ViewOptions } from './view.js';
 
 /**
  * The JSON contract (README "JSON output"): later versions add fields, never
@@ -105,9 +106,7 @@ export function connectionEndpoints(c: Connection): { client: string; server: st
   return { client: c.address('client'), server: c.address('server') };
 }
 
-export function durationSeconds(c: Connection): number {
-  return c.lastSec - c.firstSec + (c.lastNsec - c.firstNsec) / 1e9;
-}
+export { durationSeconds };
 
 function connectionJson(c: Connection, end: AnalysisResult['end']): Record<string, unknown> {
   return {
@@ -164,10 +163,7 @@ export function toJson(r: AnalysisResult, view?: ViewOptions): Record<string, un
   };
 }
 
-/** One connection as a line of the JSON document. */
-export function connectionLine(c: Connection, end: AnalysisResult['end']): string {
-  return JSON.stringify(connectionJson(c, end));
-}
+export { connectionLine };
 
 /**
  * Write the JSON document piece by piece: one connection or finding per line, so

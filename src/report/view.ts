@@ -58,6 +58,11 @@ export function secondsInState(c: Connection, role: 'client' | 'server', end: { 
   return end === null ? 0 : Math.max(0, secondsBetween(e.since, end));
 }
 
+/** Seconds from the connection's first packet to its last. */
+export function durationSeconds(c: Connection): number {
+  return c.lastSec - c.firstSec + (c.lastNsec - c.firstNsec) / 1e9;
+}
+
 /** Neither endpoint has finished with the connection. */
 export function openAtEnd(c: Connection): boolean {
   const done = (s: string): boolean => s === 'CLOSED' || s === 'TIME-WAIT' || s === 'LISTEN';
