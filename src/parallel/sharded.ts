@@ -81,7 +81,7 @@ export function renderShard(connections: Connection[], findings: readonly Findin
     c.previousId = finalId(c.previousId);
     if (!keepConnection(c, req.view)) continue;
     out.ids[n++] = c.id;
-    if (req.format === 'json') out.lines.push(connectionLine(c, req.end));
+    if (req.format === 'json') out.lines.push(flat(connectionLine(c, req.end)));
     else out.rows.push(tableRow(c, findingsShown, req.end, req.multi));
   }
   out.ids = out.ids.slice(0, n);
@@ -230,4 +230,14 @@ function mergeOrder(rendered: Rendered[]): [number, number][] {
   const out: [number, number][] = [];
   for (let s = 0; s < rendered.length; s++) for (let i = 0; i < rendered[s]!.ids.length; i++) out.push([s, i]);
   return out.sort((a, b) => rendered[a[0]]!.ids[a[1]]! - rendered[b[0]]!.ids[b[1]]!);
+}
+
+/**
+ * A string built by many concatenations is a tree of pieces in V8 until something
+ * reads it; lines kept until the document is written are made flat first (reading a
+ * character does it), or the pieces would take several times the line's size.
+ */
+function flat(s: string): string {
+  s.charCodeAt(0);
+  return s;
 }
