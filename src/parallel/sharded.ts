@@ -91,40 +91,36 @@ export function renderShard(connections: Connection[], findings: readonly Findin
 /** A worker thread running one shard through both phases. */
 class ShardThread {
   private readonly worker: Worker;
+  /** Those waiting for the worker's next message, in order. */
+  private readonly waiting: { resolve: (m: unknown) => void; reject: (e: Error) => void }[] = [];
   readonly analyzed: Promise<Analyzed>;
-  private rendered: Promise<Rendered> | null = null;
-  private failed: (e: Error) => void = () => undefined;
 
   constructor(job: ShardJob) {
     this.worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: job });
-    const messages: ((m: unknown) => void)[] = [];
-    this.worker.on('message', (m: unknown) => messages.shift()?.(m));
-    const next = <T>(): Promise<T> =>
-      new Promise<T>((resolve, reject) => {
-        messages.push((m) => resolve(m as T));
-        const prev = this.failed;
-        this.failed = (e) => {
-          prev(e);
-          reject(e);
-        };
-      });
-    this.analyzed = next<Analyzed>();
-    this.next = next;
+    this.worker.on('message', (m: unknown) => this.waiting.shift()?.resolve(m));
     // A worker error is a bug (bad input is reported in the result): it fails the run.
-    this.worker.once('error', (e) => this.failed(e));
-    this.worker.once('exit', (code) => this.failed(new Error(`analysis thread ${job.shard.index} ended (code ${code}) before its work was done`)));
+    const fail = (e: Error): void => {
+      for (const w of this.waiting.splice(0)) w.reject(e);
+    };
+    this.worker.once('error', fail);
+    this.worker.once('exit', (code) => fail(new Error(`analysis thread ${job.shard.index} ended (code ${code}) before its work was done`)));
+    this.analyzed = this.next<Analyzed>();
+    // Awaited only once the main thread's own shard is done: until then a failure must not count as unhandled.
+    this.analyzed.catch(() => undefined);
   }
 
-  private readonly next: <T>() => Promise<T>;
+  private next<T>(): Promise<T> {
+    return new Promise<T>((resolve, reject) => this.waiting.push({ resolve: (m) => resolve(m as T), reject }));
+  }
 
   render(req: RenderRequest): Promise<Rendered> {
-    this.rendered = this.next<Rendered>();
+    const rendered = this.next<Rendered>();
     this.worker.postMessage(req);
-    return this.rendered;
+    return rendered;
   }
 
   async stop(): Promise<void> {
-    this.failed = () => undefined;
+    this.waiting.length = 0;
     await this.worker.terminate();
   }
 }
