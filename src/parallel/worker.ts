@@ -10,10 +10,8 @@ import { analyzedOf, renderShard, type RenderRequest, type ShardJob } from './sh
 const job = workerData as ShardJob;
 const port = parentPort!;
 const { result, openedAt } = await analyzeShard(job.inputs, job.options, job.shard);
-// Phase 2 renders with the findings as they were counted here (provisional ids).
-const counted = result.findings.map((f) => ({ ...f }));
 port.once('message', (req: RenderRequest) => {
-  const rendered = renderShard(result.connections, counted, job.shard.count, req);
+  const rendered = renderShard(result.connections, result.findings, job.shard.count, req);
   port.postMessage(rendered);
   port.close();
 });

@@ -46,8 +46,6 @@ export class Connection implements FlowKeyed {
   readonly both: readonly [Endpoint, Endpoint];
   firstCapture = 0;
   firstFrame = 0;
-  /** Position of its first frame in the whole input (see ConnectionTracker.ordinal). */
-  ordinal = 0;
   lastCapture = 0;
   lastFrame = 0;
   firstSec = 0;
@@ -150,17 +148,6 @@ export class Connection implements FlowKeyed {
    * (states, transitions, counters, Zeek's verdict) and drop the per-segment state,
    * so memory grows with live connections, not with the capture.
    */
-  /**
-   * Give a retired connection that was structured-cloned (from a worker thread) its
-   * classes back. Retired, it holds no Zeek state and no link to an earlier connection.
-   */
-  static revive(o: Connection): Connection {
-    Object.setPrototypeOf(o, Connection.prototype);
-    for (const e of o.both) Object.setPrototypeOf(e, Endpoint.prototype);
-    SeqAnalysis.revive(o.analysis);
-    return o;
-  }
-
   retire(): void {
     if (this.retired) return;
     this.retired = true;

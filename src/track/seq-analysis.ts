@@ -258,16 +258,6 @@ export class SeqAnalysis {
     this.tupleReused = true;
   }
 
-  /** Give a structured clone (from a worker thread) its classes back. */
-  static revive(o: SeqAnalysis): SeqAnalysis {
-    Object.setPrototypeOf(o, SeqAnalysis.prototype);
-    for (const f of [o.a, o.b]) {
-      Object.setPrototypeOf(f, FlowState.prototype);
-      Object.setPrototypeOf(f.counters, SeqCounters.prototype);
-    }
-    return o;
-  }
-
   /** The connection is over: drop the per-segment bookkeeping, keep the counters. */
   release(): void {
     this.a.unackedEnds = this.b.unackedEnds = null;

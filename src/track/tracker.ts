@@ -180,7 +180,6 @@ export class ConnectionTracker {
     const c = new Connection(this.idFirst + this.idStep * this.made++, ip.version, ip.src, tcp.srcPort, ip.dst, tcp.dstPort, clientIsA, partial, initial, at);
     c.firstCapture = this.captureIndex;
     c.firstFrame = p.frame.index;
-    c.ordinal = this.ordinal;
     this.openedAt?.push(this.ordinal);
     c.firstSec = this.now.sec;
     c.firstNsec = this.now.nsec;
