@@ -60,8 +60,11 @@ function once(t) {
   const err = r.stderr.toString();
   const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(err);
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(err);
-  if (!wall || !rss) throw new Error(`${t.name}: no timing (exit ${r.status}): ${err.slice(-400)}`);
-  return { wall: Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]), rssMB: Number(rss[1]) / 1024, status: r.status };
+  const user = /User time \(seconds\): ([\d.]+)/.exec(err);
+  const sys = /System time \(seconds\): ([\d.]+)/.exec(err);
+  if (!wall || !rss || !user || !sys) throw new Error(`${t.name}: no timing (exit ${r.status}): ${err.slice(-400)}`);
+  // CPU time (user + system) is printed beside wall time: on a shared machine it varies less.
+  return { wall: Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]), cpu: Number(user[1]) + Number(sys[1]), rssMB: Number(rss[1]) / 1024, status: r.status };
 }
 
 const results = new Map(tools.map((t) => [t.name, []]));
@@ -71,20 +74,20 @@ for (let r = 0; r < rounds; r++) {
     const t = tools[(i + r) % tools.length];
     const m = once(t);
     results.get(t.name).push(m);
-    console.error(`round ${r + 1}: ${t.name}: ${m.wall.toFixed(2)} s, ${m.rssMB.toFixed(0)} MB`);
+    console.error(`round ${r + 1}: ${t.name}: ${m.wall.toFixed(2)} s (CPU ${m.cpu.toFixed(2)} s), ${m.rssMB.toFixed(0)} MB`);
   }
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rows = tools.map((t) => {
   const ms = results.get(t.name);
   const wall = median(ms.map((m) => m.wall));
-  return { tool: t.name, wall, pps: packets / wall, mbps: bytes / 1e6 / wall, rss: Math.max(...ms.map((m) => m.rssMB)) };
+  return { tool: t.name, wall, cpu: median(ms.map((m) => m.cpu)), pps: packets / wall, mbps: bytes / 1e6 / wall, rss: Math.max(...ms.map((m) => m.rssMB)) };
 });
 const ours = rows[0];
 console.log(`capture: ${capture}: ${(bytes / 1e6).toFixed(0)} MB, ${packets} packets; ${rounds} rounds; ${cpus().length} cores (${cpus()[0]?.model}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB; node ${process.version}`);
-console.log('| tool | median wall | packets/s | MB/s | peak RSS | tcpsleuth speed vs it |');
-console.log('|---|---|---|---|---|---|');
+console.log('| tool | median wall | median CPU (user+sys) | packets/s | MB/s | peak RSS | tcpsleuth speed vs it |');
+console.log('|---|---|---|---|---|---|---|');
 for (const r of rows) {
   const ratio = r === ours ? '1' : `${(r.wall / ours.wall).toFixed(2)}x`;
-  console.log(`| ${r.tool} | ${r.wall.toFixed(2)} s | ${Math.round(r.pps).toLocaleString('en-US')} | ${r.mbps.toFixed(0)} | ${r.rss.toFixed(0)} MB | ${ratio} |`);
+  console.log(`| ${r.tool} | ${r.wall.toFixed(2)} s | ${r.cpu.toFixed(2)} s | ${Math.round(r.pps).toLocaleString('en-US')} | ${r.mbps.toFixed(0)} | ${r.rss.toFixed(0)} MB | ${ratio} |`);
 }

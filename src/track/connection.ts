@@ -20,6 +20,25 @@ export interface IcmpEvent {
   mtu: number;
 }
 
+/**
+ * Connection addresses are copied into shared slabs: a slice per connection would
+ * cost an ArrayBuffer, a backing store and a view each (several hundred bytes).
+ */
+const SLAB_BYTES = 64 * 1024;
+let slab = new Uint8Array(SLAB_BYTES);
+let slabUsed = 0;
+
+function keepAddress(addr: Uint8Array, len: number): Uint8Array {
+  if (slabUsed + len > SLAB_BYTES) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const kept = slab.subarray(slabUsed, slabUsed + len);
+  for (let i = 0; i < len; i++) kept[i] = addr[i]!;
+  slabUsed += len;
+  return kept;
+}
+
 /** ICMP errors kept per connection. */
 const MAX_ICMP = 16;
 
@@ -91,9 +110,9 @@ export class Connection implements FlowKeyed {
     this.id = id;
     this.version = version;
     const len = version === 4 ? 4 : 16;
-    this.addrA = src.slice(0, len);
+    this.addrA = keepAddress(src, len);
     this.portA = sport;
-    this.addrB = dst.slice(0, len);
+    this.addrB = keepAddress(dst, len);
     this.portB = dport;
     this.clientIsA = clientIsA;
     this.partial = partial;

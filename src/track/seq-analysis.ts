@@ -179,7 +179,7 @@ class FlowState {
    * MAX_UNACKED_SEGMENTS and only counts a SYN/FIN's sequence byte for listed ones,
    * so the count matters; grown on demand, per connection.
    */
-  unackedEnds: Uint32Array | null = null;
+  unackedEnds: number[] | null = null;
   unacked = 0;
   readonly counters = new SeqCounters();
 
@@ -204,12 +204,8 @@ class FlowState {
 
   /** Record a segment ending at `end` (the cap was checked by the caller). */
   pushUnacked(end: number): void {
-    let arr = this.unackedEnds;
-    if (arr === null || this.unacked === arr.length) {
-      const grown = new Uint32Array(arr === null ? 8 : Math.min(arr.length * 2, MAX_UNACKED_SEGMENTS));
-      if (arr !== null) grown.set(arr);
-      this.unackedEnds = arr = grown;
-    }
+    // A plain array (unboxed doubles), not a typed one: no ArrayBuffer and off-heap store per connection.
+    const arr = (this.unackedEnds ??= []);
     arr[this.unacked++] = end;
   }
 

@@ -154,14 +154,11 @@ class Endpoint {
   // Counters and next thresholds of the logarithmically logged letters, by
   // SCALED_* index (C, T, W, G).
   // Allocated on the first such letter (most connections never log one): memory per connection matters.
-  private scaled: Float64Array | null = null;
+  // Plain arrays, not typed ones: a small typed array costs an ArrayBuffer and an off-heap store each.
+  private scaled: number[] | null = null;
   /** Counters [0..3] and next thresholds [4..7]. */
-  get scaledState(): Float64Array {
-    if (this.scaled === null) {
-      this.scaled = new Float64Array(8);
-      this.scaled.fill(1, 4);
-    }
-    return this.scaled;
+  get scaledState(): number[] {
+    return (this.scaled ??= [0, 0, 0, 0, 1, 1, 1, 1]);
   }
   /** Relative sequence number just past this side's FIN (TCP_Endpoint::FIN_seq). */
   finSeq = 0;
@@ -176,11 +173,11 @@ class Endpoint {
   /** Reassembly abandoned for this side (skip_deliveries). */
   skipDeliveries = false;
   /** Undelivered out-of-order data above `reassembled`: sorted, disjoint [lo, hi) pairs. */
-  private blockArr: Float64Array | null = null;
+  private blockArr: number[] | null = null;
   blockCount = 0;
   /** Allocated when data first arrives above a hole. */
-  get blocks(): Float64Array {
-    return (this.blockArr ??= new Float64Array(2 * MAX_BLOCKS));
+  get blocks(): number[] {
+    return (this.blockArr ??= new Array<number>(2 * MAX_BLOCKS).fill(0));
   }
 
   constructor(readonly isA: boolean) {}
@@ -231,7 +228,8 @@ export class ZeekConnState {
    */
   removed = false;
 
-  private hist = new Uint8Array(16);
+  /** History letters as char codes (a plain array: no ArrayBuffer per connection). */
+  private readonly hist: number[] = [];
   private histLen = 0;
   private histSeen = 0;
   /** is_active: cleared once Zeek reported the connection finished, reset or failed. */
@@ -243,9 +241,9 @@ export class ZeekConnState {
   private inactivityTimeout = 0;
   // Timer deadlines (Infinity = none).
   // Only advance() (Zeek's timers) uses it; allocated then.
-  private expireArr: Float64Array | null = null;
-  private get expireAt(): Float64Array {
-    return (this.expireArr ??= new Float64Array(EXPIRE_SLOTS).fill(Infinity));
+  private expireArr: number[] | null = null;
+  private get expireAt(): number[] {
+    return (this.expireArr ??= new Array<number>(EXPIRE_SLOTS).fill(Infinity));
   }
   private attemptAt = Infinity;
   private inactivityAt = Infinity;
@@ -365,11 +363,6 @@ export class ZeekConnState {
   // ---------------------------------------------------------------- history
 
   private addHistory(code: number): void {
-    if (this.histLen === this.hist.length) {
-      const h = new Uint8Array(this.hist.length * 2);
-      h.set(this.hist);
-      this.hist = h;
-    }
     this.hist[this.histLen++] = code;
   }
 
