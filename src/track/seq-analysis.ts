@@ -154,8 +154,8 @@ export class SeqCounters {
 class FlowState {
   /** Window scale shift of this sender's windows: 0..14, or WSCALE_UNKNOWN / WSCALE_NONE. */
   winScale = WSCALE_UNKNOWN;
-  /** Last raw window field; starts above any 16-bit value so the first segment never "repeats" it. */
-  window = 0xffffffff;
+  /** Last raw window field; starts outside any 16-bit value so the first segment never "repeats" it. */
+  window = -1;
   /** Between this side's SYN and its first ACK without SYN: its window is not scaled yet. */
   isFirstAck = false;
   baseSeqSet = false;
@@ -185,7 +185,7 @@ class FlowState {
 
   clear(): void {
     this.winScale = WSCALE_UNKNOWN;
-    this.window = 0xffffffff;
+    this.window = -1;
     this.isFirstAck = false;
     this.baseSeqSet = false;
     this.baseSeq = 0;
@@ -298,6 +298,11 @@ export class SeqAnalysis {
     nsec: number,
     frame: number,
   ): number {
+    // Sequence numbers are kept as int32 (the same values modulo 2^32): V8 then holds
+    // them as small integers, where uint32 values above 2^31 box as heap numbers in
+    // every field that ever holds one. Equality and serial comparisons are unchanged.
+    seq |= 0;
+    ack |= 0;
     const fwd = fromA ? this.a : this.b;
     const rev = fromA ? this.b : this.a;
     let mask = 0;
@@ -324,11 +329,11 @@ export class SeqAnalysis {
       mask |= SEQ_REUSED_PORTS;
     }
     if (!fwd.baseSeqSet) {
-      fwd.baseSeq = syn ? seq : (seq - 1) >>> 0;
+      fwd.baseSeq = syn ? seq : (seq - 1) | 0;
       fwd.baseSeqSet = true;
     }
     if (!rev.baseSeqSet && flags & TCP_ACK) {
-      rev.baseSeq = (ack - 1) >>> 0;
+      rev.baseSeq = (ack - 1) | 0;
       rev.baseSeqSet = true;
     }
 
@@ -394,15 +399,15 @@ export class SeqAnalysis {
       // Starts past the highest byte seen: a segment before it was not captured.
       if (fwd.nextSeq !== 0 && gtSeq(seq, fwd.nextSeq) && (flags & TCP_RST) === 0) f |= SEQ_LOST_SEGMENT;
       // Keep-alive: 0 or 1 byte one below the next expected sequence.
-      if ((seglen === 0 || seglen === 1) && seq === ((fwd.nextSeq - 1) >>> 0) && sfr === 0) f |= SEQ_KEEP_ALIVE;
+      if ((seglen === 0 || seglen === 1) && seq === ((fwd.nextSeq - 1) | 0) && sfr === 0) f |= SEQ_KEEP_ALIVE;
       const sameSeqAck = seglen === 0 && seq === fwd.nextSeq && ack === fwd.lastAck && sfr === 0;
       if (sameSeqAck && window !== 0 && window !== fwd.window) f |= SEQ_WINDOW_UPDATE;
       // Window full: the data reaches the right edge of the peer's advertised window
       // (judged only once the peer's scaling is known; unscaled until its first ACK).
       if (seglen > 0 && rev.winScale !== WSCALE_UNKNOWN && sfr === 0) {
         const shift = rev.isFirstAck || rev.winScale === WSCALE_NONE ? 0 : rev.winScale;
-        const edge = (rev.lastAck + ((rev.window << shift) >>> 0)) >>> 0;
-        if (((seq + seglen) >>> 0) === edge) f |= SEQ_WINDOW_FULL;
+        const edge = (rev.lastAck + (rev.window << shift)) | 0;
+        if (((seq + seglen) | 0) === edge) f |= SEQ_WINDOW_FULL;
       }
       if (sameSeqAck && window !== 0 && window === fwd.window && rev.lastSegmentFlags & SEQ_KEEP_ALIVE) {
         f |= SEQ_KEEP_ALIVE_ACK;
@@ -443,9 +448,9 @@ export class SeqAnalysis {
       retrans: {
         let notAdvanced = fwd.nextSeq !== 0 && ltSeq(seq, fwd.nextSeq);
         // More than one byte starting one below nextseq follows a zero-window probe: new data.
-        if (seglen > 1 && ((fwd.nextSeq - 1) >>> 0) === seq) notAdvanced = false;
+        if (seglen > 1 && ((fwd.nextSeq - 1) | 0) === seq) notAdvanced = false;
         // All of it was already acknowledged by the peer.
-        if (seglen > 0 && rev.lastAck !== 0 && leSeq((seq + seglen) >>> 0, rev.lastAck)) {
+        if (seglen > 0 && rev.lastAck !== 0 && leSeq((seq + seglen) | 0, rev.lastAck)) {
           f |= SEQ_SPURIOUS_RETRANSMISSION | SEQ_RETRANSMISSION;
           break retrans;
         }
@@ -467,7 +472,7 @@ export class SeqAnalysis {
           if (lessThanNs(spanNs(sec, nsec, fwd.nextSeqSec, fwd.nextSeqNsec), thres)) {
             // ...unless it exactly fills the gap below nextseq. (Later Wireshark releases also call that
             // out-of-order when a pure ACK moved nextseq last, issue 17214; 4.0 does not.)
-            if (fwd.nextSeq !== ((seq + seglen + (synFin ? 1 : 0)) >>> 0)) {
+            if (fwd.nextSeq !== ((seq + seglen + (synFin ? 1 : 0)) | 0)) {
               f |= SEQ_OUT_OF_ORDER;
               break retrans;
             }
@@ -477,10 +482,10 @@ export class SeqAnalysis {
       }
     }
 
-    let nextSeq = (seq + seglen) >>> 0;
+    let nextSeq = (seq + seglen) | 0;
     if ((seglen > 0 || synFin) && fwd.unacked < MAX_UNACKED_SEGMENTS) {
       // Wireshark adds the SYN/FIN byte only when it records the segment.
-      if (synFin) nextSeq = (nextSeq + 1) >>> 0;
+      if (synFin) nextSeq = (nextSeq + 1) | 0;
       fwd.pushUnacked(nextSeq);
     }
     const zwp = (f & SEQ_ZERO_WINDOW_PROBE) !== 0;
