@@ -204,7 +204,7 @@ class FlowState {
 
   /** Record a segment ending at `end` (the cap was checked by the caller). */
   pushUnacked(end: number): void {
-    // A plain array (unboxed doubles), not a typed one: no ArrayBuffer and off-heap store per connection.
+    // A plain array of small integers (int32 ends), not a typed one: no ArrayBuffer and off-heap store per connection.
     const arr = (this.unackedEnds ??= []);
     arr[this.unacked++] = end;
   }

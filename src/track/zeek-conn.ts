@@ -230,7 +230,6 @@ export class ZeekConnState {
 
   /** History letters as char codes (a plain array: no ArrayBuffer per connection). */
   private readonly hist: number[] = [];
-  private histLen = 0;
   private histSeen = 0;
   /** is_active: cleared once Zeek reported the connection finished, reset or failed. */
   private active = true;
@@ -276,7 +275,7 @@ export class ZeekConnState {
   /** conn.log history: Zeek's letters, upper case for the originator. */
   get history(): string {
     let s = '';
-    for (let i = 0; i < this.histLen; i++) s += String.fromCharCode(this.hist[i]!);
+    for (const c of this.hist) s += String.fromCharCode(c);
     return s;
   }
 
@@ -315,9 +314,9 @@ export class ZeekConnState {
   private synThenRst(): boolean {
     const h = this.hist;
     let i = 0;
-    if (i < this.histLen && h[i] === CH_CARET) i++;
-    if (i >= this.histLen || h[i] !== 83 /* S */) return false;
-    for (i++; i < this.histLen; i++) {
+    if (i < h.length && h[i] === CH_CARET) i++;
+    if (i >= h.length || h[i] !== 83 /* S */) return false;
+    for (i++; i < h.length; i++) {
       const c = h[i]!;
       if (c === 82 /* R */) return true;
       // H A F G I Q end the run that may precede the R.
@@ -363,7 +362,7 @@ export class ZeekConnState {
   // ---------------------------------------------------------------- history
 
   private addHistory(code: number): void {
-    this.hist[this.histLen++] = code;
+    this.hist.push(code);
   }
 
   /** Log `code` the first time its mask is seen for this side (Session::CheckHistory); true if seen before. */
@@ -633,9 +632,9 @@ export class ZeekConnState {
     this.firstPacketSeen = ((f & 1) !== 0 ? 2 : 0) | ((f & 2) !== 0 ? 1 : 0);
     this.isPartial = false;
     this.histSeen = ((this.histSeen & 0xffff) << 16) | ((this.histSeen >>> 16) & 0xffff);
-    this.addHistory(CH_CARET); // grows the buffer if needed; moved to the front below
+    this.addHistory(CH_CARET); // moved to the front below
     const h = this.hist;
-    for (let i = this.histLen - 1; i > 0; i--) {
+    for (let i = h.length - 1; i > 0; i--) {
       const c = h[i - 1]!;
       h[i] = c >= 65 && c <= 90 ? c + 32 : c >= 97 && c <= 122 ? c - 32 : c;
     }
