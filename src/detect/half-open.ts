@@ -8,7 +8,7 @@ import type { FindingOf } from './finding.js';
 import { makeFinding } from './make.js';
 import { rstMeaning } from './rst-kind.js';
 
-function backoffs(times: number[]): number[] {
+function backoffs(times: readonly number[]): number[] {
   const out: number[] = [];
   for (let i = 1; i < times.length; i++) out.push(Number((times[i]! - times[i - 1]!).toFixed(6)));
   return out;

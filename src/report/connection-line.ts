@@ -46,7 +46,7 @@ function endpoint(c: Connection, e: Endpoint, end: AnalysisResult['end']): strin
   return (
     `{"address":"${c.address(e.role)}","state":"${e.state}","since":"${formatEpoch(e.since.sec, e.since.nsec)}","sinceFrame":${e.since.frame},` +
     `"secondsInState":${num(Number(secondsInState(c, e.role, end).toFixed(6)))},"inferred":${e.inferred},` +
-    `"isn":${e.isn >= 0 ? e.isn : 'null'},"mss":${e.mss >= 0 ? e.mss : 'null'},"windowScale":${e.windowScale >= 0 ? e.windowScale : 'null'},` +
+    `"isn":${e.isnKnown ? e.isn >>> 0 : 'null'},"mss":${e.mss >= 0 ? e.mss : 'null'},"windowScale":${e.windowScale >= 0 ? e.windowScale : 'null'},` +
     `"ignoredRsts":${e.ignoredRsts},"transitions":[${transitions}]}`
   );
 }

@@ -87,7 +87,7 @@ function endpointJson(c: Connection, e: Endpoint, end: AnalysisResult['end']): R
     sinceFrame: e.since.frame,
     secondsInState: Number(secondsInState(c, e.role, end).toFixed(6)),
     inferred: e.inferred,
-    isn: e.isn >= 0 ? e.isn : null,
+    isn: e.isnKnown ? e.isn >>> 0 : null,
     mss: e.mss >= 0 ? e.mss : null,
     windowScale: e.windowScale >= 0 ? e.windowScale : null,
     ignoredRsts: e.ignoredRsts,
@@ -181,10 +181,12 @@ function* mapIterable<T, U>(items: Iterable<T>, f: (x: T) => U): Iterable<U> {
 
 /** The document around connection lines made elsewhere (a sharded analysis renders them in its threads). */
 export function writeJsonDocument(r: AnalysisResult, connectionLines: Iterable<string>, findings: readonly Finding[], write: (chunk: string) => void): void {
+  // Written out every 64 KiB: the pieces of a bigger chunk live long enough to be
+  // promoted to the old generation, and a 1 MiB chunk cost 10 MB of peak memory.
   let buf = '';
   const out = (s: string): void => {
     buf += s;
-    if (buf.length > 1 << 20) {
+    if (buf.length > 1 << 16) {
       write(buf);
       buf = '';
     }

@@ -21,26 +21,34 @@ export interface IcmpEvent {
 }
 
 /**
- * Connection addresses are copied into shared slabs: a slice per connection would
- * cost an ArrayBuffer, a backing store and a view each (several hundred bytes).
+ * Connection addresses are copied into shared slabs and found by offset: a slice per
+ * connection would cost an ArrayBuffer, a backing store and a view each (several
+ * hundred bytes), and even a view alone is about a hundred.
  */
 const SLAB_BYTES = 64 * 1024;
 let slab = new Uint8Array(SLAB_BYTES);
 let slabUsed = 0;
 
-function keepAddress(addr: Uint8Array, len: number): Uint8Array {
-  if (slabUsed + len > SLAB_BYTES) {
+/** Room in the current slab for both of a connection's addresses (`len` each). */
+function slabFor(len: number): Uint8Array {
+  if (slabUsed + 2 * len > SLAB_BYTES) {
     slab = new Uint8Array(SLAB_BYTES);
     slabUsed = 0;
   }
-  const kept = slab.subarray(slabUsed, slabUsed + len);
-  for (let i = 0; i < len; i++) kept[i] = addr[i]!;
+  return slab;
+}
+
+/** Copy `addr` into the current slab; its offset there. */
+function keepAddress(addr: Uint8Array, len: number): number {
+  const at = slabUsed;
+  for (let i = 0; i < len; i++) slab[at + i] = addr[i]!;
   slabUsed += len;
-  return kept;
+  return at;
 }
 
 /** ICMP errors kept per connection. */
 const MAX_ICMP = 16;
+const NO_ICMP: readonly IcmpEvent[] = Object.freeze([]);
 
 /**
  * One TCP connection: a 4-tuple from its SYN (or the first packet seen) until a
@@ -50,10 +58,11 @@ export class Connection implements FlowKeyed {
   /** 1-based, in order of first packet. */
   id: number;
   readonly version: 4 | 6;
-  /** A = the first packet's sender. */
-  readonly addrA: Uint8Array;
+  /** A = the first packet's sender. Its address is addrs[offA, offA + 4 or 16), B's at offB. */
+  readonly addrs: Uint8Array;
+  readonly offA: number;
   readonly portA: number;
-  readonly addrB: Uint8Array;
+  readonly offB: number;
   readonly portB: number;
   /** True when A is the client (it sent the first SYN, or is guessed to be the client). */
   clientIsA: boolean;
@@ -77,7 +86,8 @@ export class Connection implements FlowKeyed {
   previous: Connection | null = null;
   /** Id of that connection, 0 if none; kept after retirement drops the reference. */
   previousId = 0;
-  readonly icmp: IcmpEvent[] = [];
+  /** ICMP errors about it, null until the first (most connections have none). */
+  private icmpEvents: IcmpEvent[] | null = null;
   icmpDropped = 0;
   /** Finding kinds already raised (bit per kind), so each is raised once. */
   raised = 0;
@@ -110,9 +120,10 @@ export class Connection implements FlowKeyed {
     this.id = id;
     this.version = version;
     const len = version === 4 ? 4 : 16;
-    this.addrA = keepAddress(src, len);
+    this.addrs = slabFor(len);
+    this.offA = keepAddress(src, len);
     this.portA = sport;
-    this.addrB = keepAddress(dst, len);
+    this.offB = keepAddress(dst, len);
     this.portB = dport;
     this.clientIsA = clientIsA;
     this.partial = partial;
@@ -121,6 +132,15 @@ export class Connection implements FlowKeyed {
     this.client.inferred = this.server.inferred = partial;
     this.both = [this.client, this.server];
     this.zeek = new ZeekConnState(sport, dport, { ignoreChecksums: true });
+  }
+
+  /** A's address (a view made per call: not for per-packet use). */
+  get addrA(): Uint8Array {
+    return this.addrs.subarray(this.offA, this.offA + (this.version === 4 ? 4 : 16));
+  }
+
+  get addrB(): Uint8Array {
+    return this.addrs.subarray(this.offB, this.offB + (this.version === 4 ? 4 : 16));
   }
 
   /** The endpoint that sent the first packet (A) and the other one (B). */
@@ -178,9 +198,7 @@ export class Connection implements FlowKeyed {
     }
     // A carried-over analysis still serves a later connection on the tuple.
     if (!this.analysisHandedOn) this.analysis.release();
-    for (const e of this.both) {
-      e.unansweredTimes.length = 0;
-    }
+    for (const e of this.both) e.clearUnansweredTimes();
   }
 
   /** tcp.analysis counters of what the client / server sent. */
@@ -202,8 +220,13 @@ export class Connection implements FlowKeyed {
     return e === this.client ? this.server : this.client;
   }
 
+  get icmp(): readonly IcmpEvent[] {
+    return this.icmpEvents ?? NO_ICMP;
+  }
+
   addIcmp(ev: IcmpEvent): void {
-    if (this.icmp.length < MAX_ICMP) this.icmp.push(ev);
+    const list = (this.icmpEvents ??= []);
+    if (list.length < MAX_ICMP) list.push(ev);
     else this.icmpDropped++;
   }
 

@@ -12,7 +12,8 @@ export interface Transition {
 /** Transitions kept per endpoint: a real connection has a dozen at most; a hostile one is cut. */
 const MAX_TRANSITIONS = 32;
 /** Retransmission times kept for back-off reporting. */
-export const MAX_RETRANS_TIMES = 24;
+const MAX_RETRANS_TIMES = 24;
+const NO_TIMES: readonly number[] = Object.freeze([]);
 
 /**
  * One side of a connection, as the packets it sent and the acknowledgments it
@@ -23,19 +24,23 @@ export class Endpoint {
   state: TcpState;
   /** When the current state was entered. */
   since: Moment;
-  readonly transitions: Transition[] = [];
+  /** Replaced, not grown, by enter(): an exact-size array (a pushed one reserves 17 slots). */
+  transitions: Transition[] = [];
   transitionsDropped = 0;
   /** The state was inferred from a connection already under way when the capture began. */
   inferred = false;
 
-  // What this endpoint sent (its send sequence space).
-  /** Initial sequence number, -1 until its SYN is seen. */
-  isn = -1;
+  // What this endpoint sent (its send sequence space). Sequence numbers are int32
+  // (seq.ts): `>>> 0` gives the number as the wire has it.
+  /** Initial sequence number, valid when isnKnown (its SYN was seen). */
+  isn = 0;
+  isnKnown = false;
   /** Sequence number after the highest byte (or SYN/FIN) sent; valid when seqKnown. */
   sndNxt = 0;
   seqKnown = false;
-  /** Sequence number its FIN occupies, -1 when it sent none. */
-  finSeq = -1;
+  /** Sequence number its FIN occupies, valid when finSeen (it sent one). */
+  finSeq = 0;
+  finSeen = false;
   finAt: Moment | null = null;
   /** The peer acknowledged the FIN. */
   finAcked = false;
@@ -54,7 +59,7 @@ export class Endpoint {
   /** It acknowledged (or must have received) the peer's FIN. */
   gotPeerFin = false;
   ackKnown = false;
-  /** Highest acknowledgment number it sent. */
+  /** Highest acknowledgment number it sent (int32, as the sequence numbers). */
   highestAck = 0;
   /** Last advertised window, raw and scaled (scale -1 until known, treated as 0). */
   window = 0;
@@ -87,8 +92,8 @@ export class Endpoint {
   probes = 0;
   /** Retransmissions and probes since the peer last sent anything: the half-open signal. */
   unanswered = 0;
-  /** Seconds (since unansweredFirst) of each unanswered retransmission, for the back-off intervals. */
-  readonly unansweredTimes: number[] = [];
+  /** Seconds (since unansweredFirst) of each unanswered retransmission, for the back-off intervals; null when none. */
+  private times: number[] | null = null;
   unansweredFirst: Moment | null = null;
   unansweredLastFrame = 0;
   /** How many of the unanswered run were keep-alive or window probes. */
@@ -113,18 +118,28 @@ export class Endpoint {
   /** Move to `to`, remembering when, where and why. */
   enter(to: TcpState, at: Moment, why: string): void {
     if (to === this.state) return;
-    if (this.transitions.length < MAX_TRANSITIONS) this.transitions.push({ from: this.state, to, at, why });
+    if (this.transitions.length < MAX_TRANSITIONS) this.transitions = this.transitions.concat({ from: this.state, to, at, why });
     else this.transitionsDropped++;
     this.state = to;
     this.since = at;
   }
 
-  get finSeen(): boolean {
-    return this.finSeq >= 0;
-  }
-
   get rstSeen(): boolean {
     return this.rstAt !== null;
+  }
+
+  get unansweredTimes(): readonly number[] {
+    return this.times ?? NO_TIMES;
+  }
+
+  addUnansweredTime(seconds: number): void {
+    const t = (this.times ??= []);
+    if (t.length < MAX_RETRANS_TIMES) t.push(seconds);
+  }
+
+  /** The peer answered: a field store (most connections never keep a list past their SYN). */
+  clearUnansweredTimes(): void {
+    this.times = null;
   }
 
   get scaledWindow(): number {

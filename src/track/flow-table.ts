@@ -7,10 +7,11 @@ import { randomBytes } from 'node:crypto';
 
 export interface FlowKeyed {
   readonly version: 4 | 6;
-  /** Endpoint A (the first packet's source) and B. */
-  readonly addrA: Uint8Array;
+  /** Holds both addresses: endpoint A's (the first packet's source) at offA, B's at offB. */
+  readonly addrs: Uint8Array;
+  readonly offA: number;
   readonly portA: number;
-  readonly addrB: Uint8Array;
+  readonly offB: number;
   readonly portB: number;
 }
 
@@ -21,10 +22,10 @@ export interface FlowKeyed {
 const SEEDED_BASIS = (0x811c9dc5 ^ randomBytes(4).readUInt32LE(0)) | 0;
 const FNV_BASIS = 0x811c9dc5 | 0;
 
-function hashEndpoint(addr: Uint8Array, len: number, port: number, basis: number): number {
+function hashEndpoint(addr: Uint8Array, off: number, len: number, port: number, basis: number): number {
   // FNV-1a over the address and port.
   let h = basis;
-  for (let i = 0; i < len; i++) h = Math.imul(h ^ addr[i]!, 0x01000193);
+  for (let i = off; i < off + len; i++) h = Math.imul(h ^ addr[i]!, 0x01000193);
   h = Math.imul(h ^ (port >>> 8), 0x01000193);
   h = Math.imul(h ^ (port & 0xff), 0x01000193);
   // Kept within V8's small-integer range: a hash that fits stays unboxed (no allocation per packet).
@@ -33,26 +34,44 @@ function hashEndpoint(addr: Uint8Array, len: number, port: number, basis: number
 
 /** Same value for (src, dst) and (dst, src): the sum of the two endpoint hashes. Salted: for this process's tables only. */
 export function flowHash(addrLen: number, src: Uint8Array, sport: number, dst: Uint8Array, dport: number): number {
-  return (hashEndpoint(src, addrLen, sport, SEEDED_BASIS) + hashEndpoint(dst, addrLen, dport, SEEDED_BASIS)) & 0x3fffffff;
+  return (hashEndpoint(src, 0, addrLen, sport, SEEDED_BASIS) + hashEndpoint(dst, 0, addrLen, dport, SEEDED_BASIS)) & 0x3fffffff;
+}
+
+/** flowHash of an entry's own tuple. */
+export function keyedFlowHash(f: FlowKeyed): number {
+  const len = f.version === 4 ? 4 : 16;
+  return (hashEndpoint(f.addrs, f.offA, len, f.portA, SEEDED_BASIS) + hashEndpoint(f.addrs, f.offB, len, f.portB, SEEDED_BASIS)) & 0x3fffffff;
 }
 
 /** flowHash without the salt: the same in every thread and process (sharding connections over threads). */
 export function stableFlowHash(addrLen: number, src: Uint8Array, sport: number, dst: Uint8Array, dport: number): number {
-  return (hashEndpoint(src, addrLen, sport, FNV_BASIS) + hashEndpoint(dst, addrLen, dport, FNV_BASIS)) & 0x3fffffff;
+  return (hashEndpoint(src, 0, addrLen, sport, FNV_BASIS) + hashEndpoint(dst, 0, addrLen, dport, FNV_BASIS)) & 0x3fffffff;
 }
 
-function sameAddr(a: Uint8Array, b: Uint8Array, len: number): boolean {
-  for (let i = 0; i < len; i++) if (a[i] !== b[i]) return false;
+/** a[off, off + len) equals b[bOff, bOff + len). */
+function sameAddr(a: Uint8Array, off: number, b: Uint8Array, bOff: number, len: number): boolean {
+  for (let i = 0; i < len; i++) if (a[off + i] !== b[bOff + i]) return false;
   return true;
 }
 
 /** 1 if the packet goes A->B, -1 if B->A, 0 if it is another flow. */
 export function direction(f: FlowKeyed, version: 4 | 6, src: Uint8Array, sport: number, dst: Uint8Array, dport: number): 1 | -1 | 0 {
+  return directionAt(f, version, src, 0, sport, dst, 0, dport);
+}
+
+/** direction() of addresses at offsets in their arrays. */
+function directionAt(f: FlowKeyed, version: 4 | 6, src: Uint8Array, srcOff: number, sport: number, dst: Uint8Array, dstOff: number, dport: number): 1 | -1 | 0 {
   if (f.version !== version) return 0;
   const len = version === 4 ? 4 : 16;
-  if (f.portA === sport && f.portB === dport && sameAddr(f.addrA, src, len) && sameAddr(f.addrB, dst, len)) return 1;
-  if (f.portA === dport && f.portB === sport && sameAddr(f.addrA, dst, len) && sameAddr(f.addrB, src, len)) return -1;
+  const a = f.addrs;
+  if (f.portA === sport && f.portB === dport && sameAddr(a, f.offA, src, srcOff, len) && sameAddr(a, f.offB, dst, dstOff, len)) return 1;
+  if (f.portA === dport && f.portB === sport && sameAddr(a, f.offA, dst, dstOff, len) && sameAddr(a, f.offB, src, srcOff, len)) return -1;
   return 0;
+}
+
+/** 1 if `g` is the same flow as `f` in the same direction, -1 reversed, 0 another flow. */
+export function sameFlow(f: FlowKeyed, g: FlowKeyed): 1 | -1 | 0 {
+  return directionAt(f, g.version, g.addrs, g.offA, g.portA, g.addrs, g.offB, g.portB);
 }
 
 export class FlowTable<T extends FlowKeyed> {
@@ -89,7 +108,7 @@ export class FlowTable<T extends FlowKeyed> {
   /** Insert `value`, replacing an entry for the same tuple (a new connection reusing it). */
   set(hash: number, value: T): void {
     const e = this.map.get(hash);
-    const same = (c: T): boolean => direction(c, value.version, value.addrA, value.portA, value.addrB, value.portB) !== 0;
+    const same = (c: T): boolean => sameFlow(c, value) !== 0;
     if (e === undefined) {
       this.map.set(hash, value);
       this.count++;

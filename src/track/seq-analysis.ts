@@ -115,23 +115,6 @@ export class SeqCounters {
   windowUpdates = 0;
   windowFull = 0;
 
-  reset(): void {
-    this.retransmissions = 0;
-    this.fastRetransmissions = 0;
-    this.spuriousRetransmissions = 0;
-    this.outOfOrder = 0;
-    this.lostSegments = 0;
-    this.ackLostSegments = 0;
-    this.dupAcks = 0;
-    this.zeroWindows = 0;
-    this.zeroWindowProbes = 0;
-    this.zeroWindowProbeAcks = 0;
-    this.keepAlives = 0;
-    this.keepAliveAcks = 0;
-    this.windowUpdates = 0;
-    this.windowFull = 0;
-  }
-
   add(mask: number): void {
     if (mask & SEQ_RETRANSMISSION) this.retransmissions++;
     if (mask & SEQ_FAST_RETRANSMISSION) this.fastRetransmissions++;
@@ -150,8 +133,11 @@ export class SeqCounters {
   }
 }
 
-/** What the analysis remembers about one direction (Wireshark's tcp_flow_t + tcp_analyze_seq_flow_info_t). */
-class FlowState {
+/**
+ * What the analysis remembers about one direction (Wireshark's tcp_flow_t +
+ * tcp_analyze_seq_flow_info_t), and its counters: one object, not two, per direction.
+ */
+class FlowState extends SeqCounters {
   /** Window scale shift of this sender's windows: 0..14, or WSCALE_UNKNOWN / WSCALE_NONE. */
   winScale = WSCALE_UNKNOWN;
   /** Last raw window field; starts outside any 16-bit value so the first segment never "repeats" it. */
@@ -181,7 +167,6 @@ class FlowState {
    */
   unackedEnds: number[] | null = null;
   unacked = 0;
-  readonly counters = new SeqCounters();
 
   clear(): void {
     this.winScale = WSCALE_UNKNOWN;
@@ -207,6 +192,11 @@ class FlowState {
     // A plain array of small integers (int32 ends), not a typed one: no ArrayBuffer and off-heap store per connection.
     const arr = (this.unackedEnds ??= []);
     arr[this.unacked++] = end;
+  }
+
+  /** Let an empty list go (a grown array keeps its slots); pushUnacked makes a new one when needed. */
+  dropEmpty(): void {
+    if (this.unacked === 0) this.unackedEnds = null;
   }
 
   /** Drop the segments `ack` covers (end at or before it), as Wireshark does for every segment's ack field. */
@@ -254,6 +244,15 @@ export class SeqAnalysis {
     this.tupleReused = true;
   }
 
+  /**
+   * Both endpoints have closed: give back the segment lists that are empty. Nothing
+   * changes for a later segment (a retransmitted FIN in TIME-WAIT): it starts a new list.
+   */
+  compact(): void {
+    this.a.dropEmpty();
+    this.b.dropEmpty();
+  }
+
   /** The connection is over: drop the per-segment bookkeeping, keep the counters. */
   release(): void {
     this.a.unackedEnds = this.b.unackedEnds = null;
@@ -262,11 +261,11 @@ export class SeqAnalysis {
 
   /** Counters of the segments endpoint A (the first packet's sender) sent. */
   get fromA(): SeqCounters {
-    return this.a.counters;
+    return this.a;
   }
 
   get fromB(): SeqCounters {
-    return this.b.counters;
+    return this.b;
   }
 
   /** Convenience wrapper: analyze a decoded packet. */
@@ -361,7 +360,7 @@ export class SeqAnalysis {
       if (this.haveSyn && this.firstRttNs === 0) this.firstRttNs = spanNs(sec, nsec, this.synSec, this.synNsec);
       fwd.isFirstAck = false;
     }
-    fwd.counters.add(mask);
+    fwd.add(mask);
     return mask;
   }
 

@@ -2,7 +2,7 @@ import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpHeader } from '../decode/pa
 import type { Endpoint } from './endpoint.js';
 import { samePacket } from './moment.js';
 import type { Now } from './now.js';
-import { seqAdd, seqGe, seqGt, seqLt } from './seq.js';
+import { seqAdd, seqEq, seqGe, seqGt, seqLt } from './seq.js';
 import { isSynchronized } from './states.js';
 
 /**
@@ -31,20 +31,20 @@ export function onSegment(from: Endpoint, to: Endpoint, tcp: TcpHeader, now: Now
  */
 function acknowledgment(from: Endpoint, to: Endpoint, ack: number, isSyn: boolean, now: Now): void {
   // What `from` has received from `to`.
-  if (to.isn >= 0 && !from.gotPeerSyn && seqGt(ack, to.isn)) {
+  if (to.isnKnown && !from.gotPeerSyn && seqGt(ack, to.isn)) {
     from.gotPeerSyn = true;
     // RFC 9293 3.10.7.3: SYN-SENT, our SYN acknowledged and the peer's SYN received -> ESTABLISHED.
     if (from.state === 'SYN-SENT' && !isSyn) from.enter('ESTABLISHED', now.moment(), 'acknowledged the SYN-ACK');
   }
-  if (to.finSeq >= 0 && !from.gotPeerFin && seqGt(ack, to.finSeq)) receiveFin(from, now, 'acknowledged the FIN');
+  if (to.finSeen && !from.gotPeerFin && seqGt(ack, to.finSeq)) receiveFin(from, now, 'acknowledged the FIN');
 
   // What `to` learns from this acknowledgment (no reply follows a pure ACK: taken as delivered).
-  if (to.state === 'SYN-RECEIVED' && to.isn >= 0 && seqGt(ack, to.isn)) {
+  if (to.state === 'SYN-RECEIVED' && to.isnKnown && seqGt(ack, to.isn)) {
     deliverPendingFin(from, to, now);
     // RFC 9293 3.10.7.4, SYN-RECEIVED: an acceptable ACK -> ESTABLISHED.
     to.enter('ESTABLISHED', now.moment(), 'its SYN-ACK was acknowledged');
   }
-  if (to.finSeq >= 0 && !to.finAcked && seqGt(ack, to.finSeq)) {
+  if (to.finSeen && !to.finAcked && seqGt(ack, to.finSeq)) {
     deliverPendingFin(from, to, now);
     to.finAcked = true;
     // RFC 9293 3.10.7.4, sixth step (check the ACK field) in the closing states.
@@ -69,7 +69,7 @@ function acknowledgment(from: Endpoint, to: Endpoint, ack: number, isSyn: boolea
  * in order, so `to` has it by the time a later segment of `from` reaches it.
  */
 function deliverPendingFin(from: Endpoint, to: Endpoint, now: Now): void {
-  if (from.finSeq >= 0 && !to.gotPeerFin && from.finAt !== null && !samePacket(from.finAt, now)) receiveFin(to, now, 'received the FIN');
+  if (from.finSeen && !to.gotPeerFin && from.finAt !== null && !samePacket(from.finAt, now)) receiveFin(to, now, 'received the FIN');
 }
 
 /** RFC 9293 3.10.7.4, eighth step: the receiver of a FIN. */
@@ -108,8 +108,9 @@ function synchronize(from: Endpoint, flags: number, now: Now): void {
 
 /** A FIN sent by `from`: RFC 9293 3.10.4, CLOSE call. */
 function finish(from: Endpoint, tcp: TcpHeader, now: Now): void {
-  if (from.finSeq >= 0) return; // a retransmitted FIN changes nothing
+  if (from.finSeen) return; // a retransmitted FIN changes nothing
   from.finSeq = seqAdd(tcp.seq, tcp.payloadLength + (tcp.flags & TCP_SYN ? 1 : 0));
+  from.finSeen = true;
   from.finAt = now.moment();
   switch (from.state) {
     case 'SYN-RECEIVED':
@@ -146,12 +147,12 @@ function reset(from: Endpoint, to: Endpoint, tcp: TcpHeader, now: Now): void {
 function rstAcceptable(from: Endpoint, to: Endpoint, tcp: TcpHeader): boolean {
   if (to.state === 'SYN-SENT') {
     // 3.10.7.3: acceptable only if it acknowledges our SYN.
-    return (tcp.flags & TCP_ACK) !== 0 && to.isn >= 0 && tcp.ack === seqAdd(to.isn, 1);
+    return (tcp.flags & TCP_ACK) !== 0 && to.isnKnown && seqEq(tcp.ack, seqAdd(to.isn, 1));
   }
   if (!isSynchronized(to.state) && to.state !== 'SYN-RECEIVED') return to.state !== 'CLOSED';
   // In sequence: exactly the next expected number (RFC 5961 3.2), or - as the
   // capture may not show what the receiver had acknowledged - within its window.
-  if (from.seqKnown && tcp.seq === from.sndNxt) return true;
+  if (from.seqKnown && seqEq(tcp.seq, from.sndNxt)) return true;
   if (!to.ackKnown) return true;
   const wnd = Math.max(to.scaledWindow, 1);
   return seqGe(tcp.seq, to.highestAck) && seqLt(tcp.seq, seqAdd(to.highestAck, wnd));

@@ -20,6 +20,11 @@ export function isSynchronized(s: TcpState): boolean {
   return s !== 'CLOSED' && s !== 'LISTEN' && s !== 'SYN-SENT' && s !== 'SYN-RECEIVED';
 }
 
+/** Done with the connection: nothing left to send or receive (TIME-WAIT only waits). */
+export function isClosed(s: TcpState): boolean {
+  return s === 'CLOSED' || s === 'TIME-WAIT';
+}
+
 /** How `ss -tan` names each state, for comparing with kernel truth. */
 export const SS_NAMES: Record<string, TcpState> = {
   'ESTAB': 'ESTABLISHED',

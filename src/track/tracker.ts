@@ -3,13 +3,12 @@ import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../decode/packet.js';
 import { formatIp } from '../util/address.js';
 import { Connection } from './connection.js';
 import type { Endpoint } from './endpoint.js';
-import { MAX_RETRANS_TIMES } from './endpoint.js';
-import { FlowTable, flowHash } from './flow-table.js';
+import { FlowTable, flowHash, keyedFlowHash } from './flow-table.js';
 import { secondsBetween } from './moment.js';
 import { Now } from './now.js';
-import { seqAdd, seqGt, seqLt } from './seq.js';
+import { seqAdd, seqEq, seqGt, seqLt } from './seq.js';
 import { onSegment } from './state-machine.js';
-import type { TcpState } from './states.js';
+import { isClosed, type TcpState } from './states.js';
 
 /** Tracker settings (kernel timers the capture cannot show). */
 export interface TrackOptions {
@@ -104,7 +103,7 @@ export class ConnectionTracker {
       const sender = fromA === c.clientIsA ? c.client : c.server;
       // A SYN from an endpoint that is done with the old connection opens a new one
       // (a refused client retrying with the same ISN, as some stacks do, included).
-      if (sender.state === 'CLOSED' || sender.state === 'TIME-WAIT') {
+      if (isClosed(sender.state)) {
         previous = c;
         c = undefined;
       }
@@ -119,7 +118,7 @@ export class ConnectionTracker {
         // tshark's tcp.stream splits a tuple only at a SYN with a new ISN; elsewhere its
         // sequence analysis runs on, so ours continues on the same object to agree with it.
         const oldSender = oldFromA === old.clientIsA ? old.client : old.server;
-        if (synOnly && tcp.seq !== oldSender.isn) c.analysis.markTupleReused();
+        if (synOnly && !seqEq(tcp.seq, oldSender.isn)) c.analysis.markTupleReused();
         else c.continueAnalysis(old, !oldFromA);
       }
     }
@@ -144,6 +143,8 @@ export class ConnectionTracker {
     c.zeek!.segment(fromA, tcp.flags, tcp.seq, tcp.ack, tcp.payloadLength, tcp.window, null, now.sec + now.nsec / 1e9, !tcp.truncated);
     this.classify(from, to, p, seg);
     onSegment(from, to, tcp, now);
+    // Closed on both sides by this segment: thousands of such connections wait out TIME-WAIT together.
+    if ((from.state !== seg.fromBefore || to.state !== seg.toBefore) && isClosed(from.state) && isClosed(to.state)) c.analysis.compact();
     this.bookkeep(c, from, to, p);
     c.lastCapture = this.captureIndex;
     c.lastFrame = frame.index;
@@ -198,7 +199,7 @@ export class ConnectionTracker {
     seg.windowProbe = false;
     if (f & (TCP_RST | TCP_SYN) || !from.seqKnown) return;
     const len = tcp.payloadLength;
-    if (len <= 1 && !(f & TCP_FIN) && tcp.seq === seqAdd(from.sndNxt, -1) && to.ackKnown && to.highestAck === from.sndNxt) {
+    if (len <= 1 && !(f & TCP_FIN) && seqEq(tcp.seq, seqAdd(from.sndNxt, -1)) && to.ackKnown && seqEq(to.highestAck, from.sndNxt)) {
       // Probes re-send the last acknowledged byte (or nothing) to draw an ACK.
       if (to.window === 0) seg.windowProbe = true;
       else seg.keepAlive = true;
@@ -224,7 +225,8 @@ export class ConnectionTracker {
 
     if (f & TCP_SYN) {
       from.synCount++;
-      if (from.isn < 0 || from.isn !== tcp.seq) from.isn = tcp.seq;
+      from.isn = tcp.seq | 0;
+      from.isnKnown = true;
       if (!(f & TCP_ACK)) {
         from.firstSynAt ??= now.moment();
         from.lastSynAt = now.moment();
@@ -243,7 +245,7 @@ export class ConnectionTracker {
       from.seqKnown = true;
     }
     if (f & TCP_ACK) {
-      if (!from.ackKnown || seqGt(tcp.ack, from.highestAck)) from.highestAck = tcp.ack;
+      if (!from.ackKnown || seqGt(tcp.ack, from.highestAck)) from.highestAck = tcp.ack | 0;
       from.ackKnown = true;
     }
     if (!(f & TCP_RST)) this.window(from, to, tcp.window, (f & TCP_SYN) !== 0, (f & TCP_FIN) !== 0);
@@ -254,7 +256,7 @@ export class ConnectionTracker {
       from.lastDataNsec = now.nsec;
       from.lastDataFrame = now.frame;
       from.lastDataCapture = now.capture;
-      if (to.finSeq >= 0 && !seg.retransmission) {
+      if (to.finSeen && !seg.retransmission) {
         from.dataAfterPeerFin += tcp.payloadLength;
         from.dataAfterPeerFinAt ??= now.moment();
       }
@@ -263,8 +265,7 @@ export class ConnectionTracker {
     // Half-open evidence: retransmissions and probes the peer never answers.
     to.unanswered = 0;
     to.unansweredProbes = 0;
-    // Setting an array's length is a runtime call, not free: only when there is something to clear.
-    if (to.unansweredTimes.length !== 0) to.unansweredTimes.length = 0;
+    to.clearUnansweredTimes();
     to.unansweredFirst = null;
     if (seg.retransmission) from.retransmissions++;
     if (seg.keepAlive || seg.windowProbe) from.probes++;
@@ -274,7 +275,7 @@ export class ConnectionTracker {
       from.unanswered++;
       if (seg.keepAlive || seg.windowProbe) from.unansweredProbes++;
       from.unansweredLastFrame = now.frame;
-      if (from.unansweredTimes.length < MAX_RETRANS_TIMES) from.unansweredTimes.push(secondsBetween(from.unansweredFirst!, now));
+      from.addUnansweredTime(secondsBetween(from.unansweredFirst!, now));
     }
 
     if (c.handshakeRtt < 0 && from === c.client && !(f & TCP_SYN) && f & TCP_ACK && c.client.firstSynAt && c.server.synAckAt) {
@@ -357,7 +358,7 @@ export class ConnectionTracker {
   /** Stop tracking `c` (evicted): it is retired and later segments start a new connection. */
   forget(c: Connection): void {
     this.active.delete(c);
-    this.table.delete(flowHash(c.version === 4 ? 4 : 16, c.addrA, c.portA, c.addrB, c.portB), c);
+    this.table.delete(keyedFlowHash(c), c);
     c.retire();
   }
 

@@ -7,8 +7,7 @@ import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../decode/packet.js';
  *
  * This follows Zeek's TCP analyzer (TCPSessionAdapter, TCP_Endpoint, TCP.cc)
  * and base/protocols/conn (conn_state()). It is fed one segment at a time and
- * allocates nothing per segment (the history buffer grows by doubling on the
- * rare occasions a letter is added past its capacity).
+ * allocates nothing per segment (only the rare segment that adds a history letter).
  *
  * Directions are given relative to "A", the sender of the connection's first
  * packet; Zeek's originator is A unless its heuristics flipped the roles
@@ -205,6 +204,9 @@ class Endpoint {
   }
 }
 
+/** History letters held in an exact-size array; a longer history grows by push. */
+const EXACT_HISTORY = 24;
+
 /** Pending timers, by kind (Zeek keeps them in its global timer queue). */
 const EXPIRE_SLOTS = 3;
 
@@ -213,7 +215,7 @@ export class ZeekConnState {
   private readonly b = new Endpoint(false);
   private readonly ignoreChecksums: boolean;
   private readonly serverPorts: ReadonlySet<number>;
-  private readonly to: ZeekTimeouts;
+  private readonly to: Readonly<ZeekTimeouts>;
 
   /** Which side Zeek calls the originator: A (the first packet's sender) unless Zeek flipped the roles. */
   origIsA = true;
@@ -228,8 +230,12 @@ export class ZeekConnState {
    */
   removed = false;
 
-  /** History letters as char codes (a plain array: no ArrayBuffer per connection). */
-  private readonly hist: number[] = [];
+  /**
+   * History letters as char codes (a plain array: no ArrayBuffer per connection).
+   * A short history is replaced by an exact-size copy per letter, since a pushed
+   * array reserves 17 slots and most histories have about 8 letters.
+   */
+  private hist: number[] = [];
   private histSeen = 0;
   /** is_active: cleared once Zeek reported the connection finished, reset or failed. */
   private active = true;
@@ -259,7 +265,8 @@ export class ZeekConnState {
   ) {
     this.ignoreChecksums = options.ignoreChecksums ?? false;
     this.serverPorts = options.likelyServerPorts ?? ZEEK_BASE_LIKELY_SERVER_PORTS;
-    this.to = { ...ZEEK_DEFAULT_TIMEOUTS, ...options.timeouts };
+    // Shared unless the caller changed them: an object per connection is memory per connection.
+    this.to = options.timeouts ? { ...ZEEK_DEFAULT_TIMEOUTS, ...options.timeouts } : ZEEK_DEFAULT_TIMEOUTS;
   }
 
   // ---------------------------------------------------------------- queries
@@ -362,7 +369,9 @@ export class ZeekConnState {
   // ---------------------------------------------------------------- history
 
   private addHistory(code: number): void {
-    this.hist.push(code);
+    // Past EXACT_HISTORY letters (repeated SYNs, FINs or RSTs) it grows as usual: no quadratic copying.
+    if (this.hist.length < EXACT_HISTORY) this.hist = this.hist.concat(code);
+    else this.hist.push(code);
   }
 
   /** Log `code` the first time its mask is seen for this side (Session::CheckHistory); true if seen before. */
