@@ -27,27 +27,29 @@ export class Endpoint {
   /** Replaced, not grown, by enter(): an exact-size array (a pushed one reserves 17 slots). */
   transitions: Transition[] = [];
   transitionsDropped = 0;
+  /** The boolean facts below, one bit each (FLAGS): a boolean field costs 8 bytes. */
+  flagBits = 0;
   /** The state was inferred from a connection already under way when the capture began. */
-  inferred = false;
+  declare inferred: boolean;
 
   // What this endpoint sent (its send sequence space). Sequence numbers are int32
   // (seq.ts): `>>> 0` gives the number as the wire has it.
   /** Initial sequence number, valid when isnKnown (its SYN was seen). */
   isn = 0;
-  isnKnown = false;
+  declare isnKnown: boolean;
   /** Sequence number after the highest byte (or SYN/FIN) sent; valid when seqKnown. */
   sndNxt = 0;
-  seqKnown = false;
+  declare seqKnown: boolean;
   /** Sequence number its FIN occupies, valid when finSeen (it sent one). */
   finSeq = 0;
-  finSeen = false;
+  declare finSeen: boolean;
   finAt: Moment | null = null;
   /** The peer acknowledged the FIN. */
-  finAcked = false;
+  declare finAcked: boolean;
   /** Its RST, if it sent one that ended the connection or answered a segment. */
   rstAt: Moment | null = null;
   /** The RST carried ACK (Linux: an abortive close) or not (an answer to a segment for no socket). */
-  rstHadAck = false;
+  declare rstHadAck: boolean;
   synCount = 0;
   firstSynAt: Moment | null = null;
   lastSynAt: Moment | null = null;
@@ -55,10 +57,10 @@ export class Endpoint {
 
   // What it received, as its acknowledgments prove.
   /** It acknowledged the peer's SYN. */
-  gotPeerSyn = false;
+  declare gotPeerSyn: boolean;
   /** It acknowledged (or must have received) the peer's FIN. */
-  gotPeerFin = false;
-  ackKnown = false;
+  declare gotPeerFin: boolean;
+  declare ackKnown: boolean;
   /** Highest acknowledgment number it sent (int32, as the sequence numbers). */
   highestAck = 0;
   /** Last advertised window, raw and scaled (scale -1 until known, treated as 0). */
@@ -146,3 +148,20 @@ export class Endpoint {
     return this.window * 2 ** (this.windowScale < 0 ? 0 : this.windowScale);
   }
 }
+
+/**
+ * Endpoint's booleans as bits of flagBits, behind accessors of the same names: with
+ * tens of thousands of connections alive, nine boolean fields per endpoint add up.
+ */
+const FLAGS = ['inferred', 'isnKnown', 'seqKnown', 'finSeen', 'finAcked', 'rstHadAck', 'gotPeerSyn', 'gotPeerFin', 'ackKnown'] as const satisfies readonly (keyof Endpoint)[];
+FLAGS.forEach((name, i) => {
+  const bit = 1 << i;
+  Object.defineProperty(Endpoint.prototype, name, {
+    get(this: Endpoint): boolean {
+      return (this.flagBits & bit) !== 0;
+    },
+    set(this: Endpoint, on: boolean): void {
+      this.flagBits = on ? this.flagBits | bit : this.flagBits & ~bit;
+    },
+  });
+});

@@ -139,9 +139,28 @@ class Endpoint {
   state: ZeekTcpState = ZEEK_TCP_INACTIVE;
   prevState: ZeekTcpState = ZEEK_TCP_INACTIVE;
   // start_seq is 64-bit in Zeek but always set from a 32-bit value; last/ack are 32-bit with wrap counts.
-  startSeq = 0;
-  lastSeq = 0;
-  ackSeq = 0;
+  // Held as int32 behind uint32 accessors: a uint32 above 2^31 in a field costs a heap number each.
+  private start32 = 0;
+  private last32 = 0;
+  private ack32 = 0;
+  get startSeq(): number {
+    return this.start32 >>> 0;
+  }
+  set startSeq(v: number) {
+    this.start32 = v | 0;
+  }
+  get lastSeq(): number {
+    return this.last32 >>> 0;
+  }
+  set lastSeq(v: number) {
+    this.last32 = v | 0;
+  }
+  get ackSeq(): number {
+    return this.ack32 >>> 0;
+  }
+  set ackSeq(v: number) {
+    this.ack32 = v | 0;
+  }
   seqWraps = 0;
   ackWraps = 0;
   finCnt = 0;
