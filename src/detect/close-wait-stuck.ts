@@ -50,8 +50,8 @@ export const closeWaitStuck: Detector = {
   onSegment(seg, ctx) {
     // Leaving CLOSE-WAIT late is still a finding, even if no clock tick fell in between.
     if (seg.fromBefore === 'CLOSE-WAIT' && seg.from.state !== 'CLOSE-WAIT') {
-      const entered = seg.from.transitions.findLast((t) => t.to === 'CLOSE-WAIT');
-      if (entered) check(seg.conn, seg.from, entered.at, seg.now, ctx, true);
+      const entered = seg.from.lastEntered('CLOSE-WAIT');
+      if (entered) check(seg.conn, seg.from, entered, seg.now, ctx, true);
     }
   },
   onClock(c, now, ctx) {

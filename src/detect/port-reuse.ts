@@ -28,7 +28,7 @@ export const portReuse: Detector = {
     const gap = secondsBetween({ sec: old.lastSec, nsec: old.lastNsec }, start);
     const tw = ctx.options.timeWaitSeconds;
     if (gap > tw) return;
-    const holder = old.client.transitions.some((t) => t.to === 'TIME-WAIT') ? old.client : old.server.transitions.some((t) => t.to === 'TIME-WAIT') ? old.server : null;
+    const holder = old.client.firstEntered('TIME-WAIT') ? old.client : old.server.firstEntered('TIME-WAIT') ? old.server : null;
     const inTw = holder !== null && holder.state === 'TIME-WAIT' && secondsBetween(holder.since, start) < tw;
     const addr = c.address('client');
     const summary = `client port reused: ${addr} connects again ${secs(gap)} ${afterPhrase(old.id)} ended${inTw ? `, while the ${holder!.role} still held it in TIME-WAIT` : ''}`;

@@ -9,8 +9,8 @@ export const simultaneousClose: Detector = {
     // Only a segment that moved someone into CLOSING or TIME-WAIT can complete the picture.
     if (seg.from.state === seg.fromBefore && seg.to.state === seg.toBefore) return;
     const c = seg.conn;
-    const cc = c.client.transitions.find((t) => t.to === 'CLOSING');
-    const sc = c.server.transitions.find((t) => t.to === 'CLOSING');
+    const cc = c.client.firstEntered('CLOSING');
+    const sc = c.server.firstEntered('CLOSING');
     if (!cc || !sc) return;
     const summary = `simultaneous close: both sides sent FIN before receiving the other's; both went through CLOSING into TIME-WAIT`;
     const explanation = [
@@ -18,6 +18,6 @@ export const simultaneousClose: Detector = {
       `RFC 9293 handles this: each side moves FIN-WAIT-1 -> CLOSING -> TIME-WAIT, so both hold the connection in TIME-WAIT afterwards (twice the usual TIME-WAIT cost, harmless unless it happens at a very high rate). `,
       `Nothing to fix; it is shown so that the crossing FINs are not mistaken for lost packets.`,
     ].join('');
-    ctx.raise(c, makeFinding('simultaneous-close', 'info', c, c.client, seg.now.capture, packetsOf(seg.now.capture, c.client.finAt, c.server.finAt, cc.at, sc.at), seg.now, summary, explanation, {}));
+    ctx.raise(c, makeFinding('simultaneous-close', 'info', c, c.client, seg.now.capture, packetsOf(seg.now.capture, c.client.finAt, c.server.finAt, cc, sc), seg.now, summary, explanation, {}));
   },
 };

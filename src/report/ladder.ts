@@ -120,7 +120,7 @@ export class LadderCollector {
           client: c.address('client'),
           server: c.address('server'),
           partial: c.partial,
-          initial: { client: c.client.transitions[0]?.from ?? c.client.state, server: c.server.transitions[0]?.from ?? c.server.state },
+          initial: { client: c.client.initialState, server: c.server.initialState },
           startSec: c.firstSec,
           startNsec: c.firstNsec,
           total: 0,

@@ -11,6 +11,8 @@ export interface Transition {
 
 /** Transitions kept per endpoint: a real connection has a dozen at most; a hostile one is cut. */
 const MAX_TRANSITIONS = 32;
+/** Slots per transition in Endpoint's log: the state entered, why, when. */
+const LOG_SLOTS = 3;
 /** Retransmission times kept for back-off reporting. */
 const MAX_RETRANS_TIMES = 24;
 const NO_TIMES: readonly number[] = Object.freeze([]);
@@ -24,8 +26,15 @@ export class Endpoint {
   state: TcpState;
   /** When the current state was entered. */
   since: Moment;
-  /** Replaced, not grown, by enter(): an exact-size array (a pushed one reserves 17 slots). */
-  transitions: Transition[] = [];
+  /** The state it started in (the first transition's `from`). */
+  readonly initialState: TcpState;
+  /**
+   * The transitions, LOG_SLOTS slots each (to, why, at: `from` is the one before's
+   * `to`), in one exact-size array replaced by enter(): an object per transition and
+   * a pushed array's 17 reserved slots were a third of a closed connection's memory.
+   * `transitions` rebuilds the objects, for reports.
+   */
+  private log: readonly (string | Moment)[] = [];
   transitionsDropped = 0;
   /** The boolean facts below, one bit each (FLAGS): a boolean field costs 8 bytes. */
   flagBits = 0;
@@ -114,16 +123,41 @@ export class Endpoint {
     at: Moment,
   ) {
     this.state = initial;
+    this.initialState = initial;
     this.since = at;
   }
 
   /** Move to `to`, remembering when, where and why. */
   enter(to: TcpState, at: Moment, why: string): void {
     if (to === this.state) return;
-    if (this.transitions.length < MAX_TRANSITIONS) this.transitions = this.transitions.concat({ from: this.state, to, at, why });
+    if (this.log.length < MAX_TRANSITIONS * LOG_SLOTS) this.log = this.log.concat(to, why, at);
     else this.transitionsDropped++;
     this.state = to;
     this.since = at;
+  }
+
+  /** The state changes recorded, oldest first (objects made per call: for reports, not per packet). */
+  get transitions(): Transition[] {
+    const out: Transition[] = [];
+    let from = this.initialState;
+    for (let i = 0; i < this.log.length; i += LOG_SLOTS) {
+      const to = this.log[i] as TcpState;
+      out.push({ from, to, why: this.log[i + 1] as string, at: this.log[i + 2] as Moment });
+      from = to;
+    }
+    return out;
+  }
+
+  /** When it first entered `state`, null if it never did (as recorded). */
+  firstEntered(state: TcpState): Moment | null {
+    for (let i = 0; i < this.log.length; i += LOG_SLOTS) if (this.log[i] === state) return this.log[i + 2] as Moment;
+    return null;
+  }
+
+  /** When it last entered `state`, null if it never did (as recorded). */
+  lastEntered(state: TcpState): Moment | null {
+    for (let i = this.log.length - LOG_SLOTS; i >= 0; i -= LOG_SLOTS) if (this.log[i] === state) return this.log[i + 2] as Moment;
+    return null;
   }
 
   get rstSeen(): boolean {
