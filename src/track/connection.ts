@@ -1,4 +1,5 @@
 import { formatEndpoint } from '../util/address.js';
+import { defineBitFlags } from '../util/bit-flags.js';
 import { Endpoint } from './endpoint.js';
 import { SeqAnalysis, type SeqCounters } from './seq-analysis.js';
 import { ZeekConnState } from './zeek-conn.js';
@@ -64,10 +65,12 @@ export class Connection implements FlowKeyed {
   readonly portA: number;
   readonly offB: number;
   readonly portB: number;
+  /** Its booleans, one bit each (defineBitFlags at the end). */
+  flagBits = 0;
   /** True when A is the client (it sent the first SYN, or is guessed to be the client). */
-  clientIsA: boolean;
+  declare clientIsA: boolean;
   /** No SYN began it in the capture: roles are guessed and states inferred. */
-  partial: boolean;
+  declare partial: boolean;
   readonly client: Endpoint;
   readonly server: Endpoint;
   /** [client, server], made once: loops over both sides allocate nothing. */
@@ -94,16 +97,16 @@ export class Connection implements FlowKeyed {
   /** Wireshark-compatible sequence analysis (tcp.analysis.* flags) of each segment. */
   analysis = new SeqAnalysis();
   /** The analysis object's A is this connection's B (it was carried over from an earlier connection). */
-  analysisFlipped = false;
+  declare analysisFlipped: boolean;
   /** Zeek's view of the connection while it lives (null once retired: see connState/history). */
   zeek: ZeekConnState | null;
   private finalZeek: { connState: string; history: string } | null = null;
   /** Retired: over, summarised, its per-segment state dropped. */
-  retired = false;
+  declare retired: boolean;
   /** Retired early because too many connections were live (see maxConnections). */
-  evicted = false;
-  /** Its analysis object went on with a later connection on the tuple. */
-  private analysisHandedOn = false;
+  declare evicted: boolean;
+  /** Its analysis object went on with a later connection on the tuple (internal). */
+  declare analysisHandedOn: boolean;
 
   constructor(
     id: number,
@@ -236,3 +239,5 @@ export class Connection implements FlowKeyed {
     return done(this.client.state) && done(this.server.state);
   }
 }
+
+defineBitFlags(Connection.prototype, 'flagBits', ['clientIsA', 'partial', 'analysisFlipped', 'retired', 'evicted', 'analysisHandedOn'] satisfies (keyof Connection)[]);

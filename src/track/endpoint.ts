@@ -1,3 +1,4 @@
+import { defineBitFlags } from '../util/bit-flags.js';
 import type { Moment } from './moment.js';
 import type { TcpState } from './states.js';
 
@@ -36,7 +37,7 @@ export class Endpoint {
    */
   private log: readonly (string | Moment)[] = [];
   transitionsDropped = 0;
-  /** The boolean facts below, one bit each (FLAGS): a boolean field costs 8 bytes. */
+  /** The boolean facts below, one bit each (defineBitFlags at the end). */
   flagBits = 0;
   /** The state was inferred from a connection already under way when the capture began. */
   declare inferred: boolean;
@@ -183,19 +184,15 @@ export class Endpoint {
   }
 }
 
-/**
- * Endpoint's booleans as bits of flagBits, behind accessors of the same names: with
- * tens of thousands of connections alive, nine boolean fields per endpoint add up.
- */
-const FLAGS = ['inferred', 'isnKnown', 'seqKnown', 'finSeen', 'finAcked', 'rstHadAck', 'gotPeerSyn', 'gotPeerFin', 'ackKnown'] as const satisfies readonly (keyof Endpoint)[];
-FLAGS.forEach((name, i) => {
-  const bit = 1 << i;
-  Object.defineProperty(Endpoint.prototype, name, {
-    get(this: Endpoint): boolean {
-      return (this.flagBits & bit) !== 0;
-    },
-    set(this: Endpoint, on: boolean): void {
-      this.flagBits = on ? this.flagBits | bit : this.flagBits & ~bit;
-    },
-  });
-});
+// Endpoint's booleans as bits of flagBits (with tens of thousands of connections alive, nine boolean fields per endpoint add up).
+defineBitFlags(Endpoint.prototype, 'flagBits', [
+  'inferred',
+  'isnKnown',
+  'seqKnown',
+  'finSeen',
+  'finAcked',
+  'rstHadAck',
+  'gotPeerSyn',
+  'gotPeerFin',
+  'ackKnown',
+] satisfies (keyof Endpoint)[]);

@@ -1,4 +1,5 @@
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../decode/packet.js';
+import { defineBitFlags } from '../util/bit-flags.js';
 
 /**
  * Zeek's view of one TCP connection: the endpoint state machine, the `history`
@@ -236,8 +237,10 @@ export class ZeekConnState {
   private readonly serverPorts: ReadonlySet<number>;
   private readonly to: Readonly<ZeekTimeouts>;
 
+  /** Its booleans, one bit each (defineBitFlags at the end); the internal ones are not private only for that. */
+  flagBits = 0;
   /** Which side Zeek calls the originator: A (the first packet's sender) unless Zeek flipped the roles. */
-  origIsA = true;
+  declare origIsA: boolean;
   /** Packets given to segment(), bad-checksum ones included. */
   packets = 0;
   /** Time of the first packet (Zeek's start_time) and of the last one that counted (last_time). */
@@ -247,7 +250,7 @@ export class ZeekConnState {
    * Zeek has logged this connection: set by advance() when a timer ended it;
    * the caller sets it too when wouldReuse() made it open a new connection.
    */
-  removed = false;
+  declare removed: boolean;
 
   /**
    * History letters as char codes (a plain array: no ArrayBuffer per connection).
@@ -257,10 +260,10 @@ export class ZeekConnState {
   private hist: number[] = [];
   private histSeen = 0;
   /** is_active: cleared once Zeek reported the connection finished, reset or failed. */
-  private active = true;
-  private isPartial = false;
+  declare active: boolean;
+  declare isPartial: boolean;
   /** The first packet was a SYN-ACK left unflipped; cleared by the second packet. */
-  private synAckFirst = false;
+  declare synAckFirst: boolean;
   private firstPacketSeen = 0; // 1 = orig, 2 = resp
   private inactivityTimeout = 0;
   // Timer deadlines (Infinity = none).
@@ -273,9 +276,9 @@ export class ZeekConnState {
   private inactivityAt = Infinity;
   private deleteAt = Infinity;
   // Per-segment scratch (fields rather than returned objects: nothing is allocated).
-  private relSeqUnderflow = false;
-  private doClose = false;
-  private genEvent = false;
+  declare relSeqUnderflow: boolean;
+  declare doClose: boolean;
+  declare genEvent: boolean;
 
   constructor(
     private readonly portA: number,
@@ -286,6 +289,8 @@ export class ZeekConnState {
     this.serverPorts = options.likelyServerPorts ?? ZEEK_BASE_LIKELY_SERVER_PORTS;
     // Shared unless the caller changed them: an object per connection is memory per connection.
     this.to = options.timeouts ? { ...ZEEK_DEFAULT_TIMEOUTS, ...options.timeouts } : ZEEK_DEFAULT_TIMEOUTS;
+    this.origIsA = true;
+    this.active = true;
   }
 
   // ---------------------------------------------------------------- queries
@@ -1068,3 +1073,14 @@ export class ZeekConnState {
     }
   }
 }
+
+defineBitFlags(ZeekConnState.prototype, 'flagBits', [
+  'origIsA',
+  'removed',
+  'active',
+  'isPartial',
+  'synAckFirst',
+  'relSeqUnderflow',
+  'doClose',
+  'genEvent',
+] satisfies (keyof ZeekConnState)[]);
