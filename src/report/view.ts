@@ -65,6 +65,5 @@ export function durationSeconds(c: Connection): number {
 
 /** Neither endpoint has finished with the connection. */
 export function openAtEnd(c: Connection): boolean {
-  const done = (s: string): boolean => s === 'CLOSED' || s === 'TIME-WAIT' || s === 'LISTEN';
-  return !(done(c.client.state) && done(c.server.state));
+  return !c.ended;
 }

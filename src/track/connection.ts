@@ -5,7 +5,7 @@ import { SeqAnalysis, type SeqCounters } from './seq-analysis.js';
 import { ZeekConnState } from './zeek-conn.js';
 import type { FlowKeyed } from './flow-table.js';
 import type { Moment } from './moment.js';
-import type { TcpState } from './states.js';
+import { isClosed, type TcpState } from './states.js';
 
 /** An ICMP error that quoted one of the connection's segments. */
 export interface IcmpEvent {
@@ -30,20 +30,18 @@ const SLAB_BYTES = 64 * 1024;
 let slab = new Uint8Array(SLAB_BYTES);
 let slabUsed = 0;
 
-/** Room in the current slab for both of a connection's addresses (`len` each). */
-function slabFor(len: number): Uint8Array {
+/** Copy A's address and, right after it, B's (`len` bytes each) into `slab`, a new one when full; their offset. */
+function keepAddresses(a: Uint8Array, b: Uint8Array, len: number): number {
   if (slabUsed + 2 * len > SLAB_BYTES) {
     slab = new Uint8Array(SLAB_BYTES);
     slabUsed = 0;
   }
-  return slab;
-}
-
-/** Copy `addr` into the current slab; its offset there. */
-function keepAddress(addr: Uint8Array, len: number): number {
   const at = slabUsed;
-  for (let i = 0; i < len; i++) slab[at + i] = addr[i]!;
-  slabUsed += len;
+  for (let i = 0; i < len; i++) {
+    slab[at + i] = a[i]!;
+    slab[at + len + i] = b[i]!;
+  }
+  slabUsed += 2 * len;
   return at;
 }
 
@@ -59,11 +57,10 @@ export class Connection implements FlowKeyed {
   /** 1-based, in order of first packet. */
   id: number;
   readonly version: 4 | 6;
-  /** A = the first packet's sender. Its address is addrs[offA, offA + 4 or 16), B's at offB. */
+  /** A = the first packet's sender. Its address is addrs[off, off + 4 or 16), B's right after it. */
   readonly addrs: Uint8Array;
-  readonly offA: number;
+  readonly off: number;
   readonly portA: number;
-  readonly offB: number;
   readonly portB: number;
   /** Its booleans, one bit each (defineBitFlags at the end). */
   flagBits = 0;
@@ -123,10 +120,9 @@ export class Connection implements FlowKeyed {
     this.id = id;
     this.version = version;
     const len = version === 4 ? 4 : 16;
-    this.addrs = slabFor(len);
-    this.offA = keepAddress(src, len);
+    this.off = keepAddresses(src, dst, len);
+    this.addrs = slab; // the slab keepAddresses wrote to
     this.portA = sport;
-    this.offB = keepAddress(dst, len);
     this.portB = dport;
     this.clientIsA = clientIsA;
     this.partial = partial;
@@ -139,11 +135,13 @@ export class Connection implements FlowKeyed {
 
   /** A's address (a view made per call: not for per-packet use). */
   get addrA(): Uint8Array {
-    return this.addrs.subarray(this.offA, this.offA + (this.version === 4 ? 4 : 16));
+    const len = this.version === 4 ? 4 : 16;
+    return this.addrs.subarray(this.off, this.off + len);
   }
 
   get addrB(): Uint8Array {
-    return this.addrs.subarray(this.offB, this.offB + (this.version === 4 ? 4 : 16));
+    const len = this.version === 4 ? 4 : 16;
+    return this.addrs.subarray(this.off + len, this.off + 2 * len);
   }
 
   /** The endpoint that sent the first packet (A) and the other one (B). */
@@ -235,7 +233,7 @@ export class Connection implements FlowKeyed {
 
   /** Neither side holds the connection open any more (TIME-WAIT counts as done). */
   get ended(): boolean {
-    const done = (s: TcpState): boolean => s === 'CLOSED' || s === 'TIME-WAIT' || s === 'LISTEN';
+    const done = (s: TcpState): boolean => isClosed(s) || s === 'LISTEN';
     return done(this.client.state) && done(this.server.state);
   }
 }

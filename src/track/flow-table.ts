@@ -7,11 +7,10 @@ import { randomBytes } from 'node:crypto';
 
 export interface FlowKeyed {
   readonly version: 4 | 6;
-  /** Holds both addresses: endpoint A's (the first packet's source) at offA, B's at offB. */
+  /** Holds both addresses: endpoint A's (the first packet's source) at off, B's right after it. */
   readonly addrs: Uint8Array;
-  readonly offA: number;
+  readonly off: number;
   readonly portA: number;
-  readonly offB: number;
   readonly portB: number;
 }
 
@@ -40,7 +39,7 @@ export function flowHash(addrLen: number, src: Uint8Array, sport: number, dst: U
 /** flowHash of an entry's own tuple. */
 export function keyedFlowHash(f: FlowKeyed): number {
   const len = f.version === 4 ? 4 : 16;
-  return (hashEndpoint(f.addrs, f.offA, len, f.portA, SEEDED_BASIS) + hashEndpoint(f.addrs, f.offB, len, f.portB, SEEDED_BASIS)) & 0x3fffffff;
+  return (hashEndpoint(f.addrs, f.off, len, f.portA, SEEDED_BASIS) + hashEndpoint(f.addrs, f.off + len, len, f.portB, SEEDED_BASIS)) & 0x3fffffff;
 }
 
 /** flowHash without the salt: the same in every thread and process (sharding connections over threads). */
@@ -64,14 +63,17 @@ function directionAt(f: FlowKeyed, version: 4 | 6, src: Uint8Array, srcOff: numb
   if (f.version !== version) return 0;
   const len = version === 4 ? 4 : 16;
   const a = f.addrs;
-  if (f.portA === sport && f.portB === dport && sameAddr(a, f.offA, src, srcOff, len) && sameAddr(a, f.offB, dst, dstOff, len)) return 1;
-  if (f.portA === dport && f.portB === sport && sameAddr(a, f.offA, dst, dstOff, len) && sameAddr(a, f.offB, src, srcOff, len)) return -1;
+  const offA = f.off;
+  const offB = offA + len;
+  if (f.portA === sport && f.portB === dport && sameAddr(a, offA, src, srcOff, len) && sameAddr(a, offB, dst, dstOff, len)) return 1;
+  if (f.portA === dport && f.portB === sport && sameAddr(a, offA, dst, dstOff, len) && sameAddr(a, offB, src, srcOff, len)) return -1;
   return 0;
 }
 
 /** 1 if `g` is the same flow as `f` in the same direction, -1 reversed, 0 another flow. */
 export function sameFlow(f: FlowKeyed, g: FlowKeyed): 1 | -1 | 0 {
-  return directionAt(f, g.version, g.addrs, g.offA, g.portA, g.addrs, g.offB, g.portB);
+  const len = g.version === 4 ? 4 : 16;
+  return directionAt(f, g.version, g.addrs, g.off, g.portA, g.addrs, g.off + len, g.portB);
 }
 
 export class FlowTable<T extends FlowKeyed> {
