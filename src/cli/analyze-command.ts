@@ -12,6 +12,7 @@ import { writeTable } from '../report/table.js';
 import { makeView, type ViewOptions } from '../report/view.js';
 import { addThresholdOptions, count, detectOptionsFrom, minSeverityOption, type ThresholdFlags } from './detect-options.js';
 import { problemLine } from './problems.js';
+import { writeStdout, stdoutIsTty, stdoutColumns } from './stdout.js';
 
 export const EXIT_OK = 0;
 /** --fail-on matched a finding. */
@@ -107,22 +108,22 @@ async function runAnalyze(captures: string[], opts: AnalyzeOptions): Promise<num
   let result: AnalysisResult;
   /** The findings the view shows, when the sharded path already worked them out. */
   let shown: Finding[] | null = null;
-  const width = process.stdout.isTTY ? Math.max(60, Math.min(process.stdout.columns ?? 100, 140)) : 100;
+  const width = stdoutIsTty ? Math.max(60, Math.min(stdoutColumns(100), 140)) : 100;
   const threads = report ? 1 : threadsFor(captures, opts.threads);
   try {
     if (threads > 1) {
       const format = opts.format === 'json' ? 'json' : 'table';
-      ({ result, shown } = await analyzeShardedTo(captures, detect, threads, format, view, width, (chunk) => process.stdout.write(chunk)));
+      ({ result, shown } = await analyzeShardedTo(captures, detect, threads, format, view, width, writeStdout));
     } else result = await analyzeCaptures(inputs?.paths ?? captures, detect);
     inputs?.rename(result);
     if (shown !== null) {
       // Written already, by the sharded analysis.
     } else if (report && inputs) {
       const limits = { ...DEFAULT_REPORT_LIMITS, diagrams: opts.diagrams, packetsPerDiagram: opts.diagramPackets };
-      process.stdout.write(await renderIncidentReport(report, inputs.paths, detect, result, view, limits));
+      writeStdout(await renderIncidentReport(report, inputs.paths, detect, result, view, limits));
     } else {
-      if (opts.format === 'json') writeJson(result, view, (chunk) => process.stdout.write(chunk));
-      else writeTable(result, view, width, (chunk) => process.stdout.write(chunk));
+      if (opts.format === 'json') writeJson(result, view, writeStdout);
+      else writeTable(result, view, width, writeStdout);
     }
   } finally {
     inputs?.cleanup();

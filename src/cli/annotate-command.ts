@@ -160,7 +160,13 @@ export async function runAnnotate(input: string, flags: AnnotateFlags, io: Annot
     let writer: PcapngWriter;
     const outName = toStdout ? '<stdout>' : flags.output;
     try {
-      if (toStdout) writer = PcapngWriter.open(io.stdout, { end: false });
+      if (toStdout) {
+        // `annotate -o - | head`: the reader going away is not an error.
+        io.stdout.on('error', (e: NodeJS.ErrnoException) => {
+          if (e.code === 'EPIPE') process.exit(0);
+        });
+        writer = PcapngWriter.open(io.stdout, { end: false });
+      }
       else if (existsButNotAFile(flags.output)) writer = PcapngWriter.open(flags.output); // a device or a FIFO: written in place
       else {
         tmpOut = join(dirname(flags.output), `.${basename(flags.output)}.tcpsleuth-${process.pid}.tmp`);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { BACKENDS, BindingError, deviceList, loadBinding, type BackendName, type DeviceInfo } from '../live/bindings.js';
+import { writeStdout } from './stdout.js';
 
 const EXIT_OK = 0;
 const EXIT_INPUT = 2;
@@ -76,7 +77,7 @@ Examples:
         out.push(lines[i]!);
         if (opts.verbose) for (const a of d.addresses) if (a?.addr) out.push(`    ${a.addr}${a.netmask ? ` netmask ${a.netmask}` : ''}`);
       });
-      process.stdout.write(out.length ? `${out.join('\n')}\n` : '');
+      writeStdout(out.length ? `${out.join('\n')}\n` : '');
       if (devs.length === 0) process.stderr.write('tcpsleuth: libpcap lists no interface (capturing may need root or CAP_NET_RAW)\n');
       done(EXIT_OK);
     });

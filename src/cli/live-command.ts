@@ -9,6 +9,7 @@ import { writeTable } from '../report/table.js';
 import type { ViewOptions } from '../report/view.js';
 import { linkTypeName } from '../decode/linktypes.js';
 import { addThresholdOptions, count, detectOptionsFrom, minSeverityOption, seconds, type ThresholdFlags } from './detect-options.js';
+import { writeStdout, stdoutIsTty, stdoutColumns } from './stdout.js';
 
 const EXIT_OK = 0;
 const EXIT_INPUT = 2;
@@ -115,11 +116,11 @@ function writeReportLine(end: LiveEnd, view: ViewOptions, live: Record<string, u
       c = `{"type":"report",${c.slice(1)}`;
       first = false;
     }
-    if (held) process.stdout.write(held);
+    if (held) writeStdout(held);
     held = c;
   });
   // The document ends with "}": the live member goes before it.
-  process.stdout.write(`${held.slice(0, held.lastIndexOf('}'))},"live":${JSON.stringify(live)}}\n`);
+  writeStdout(`${held.slice(0, held.lastIndexOf('}'))},"live":${JSON.stringify(live)}}\n`);
 }
 
 async function runLive(filter: string, flags: LiveFlags): Promise<number> {
@@ -154,7 +155,7 @@ async function runLive(filter: string, flags: LiveFlags): Promise<number> {
   const onFinding = (f: Finding): void => {
     if (severityRank(f.severity) < min) return;
     clearStatus();
-    process.stdout.write(`${json ? findingRecord(f) : findingLine(f)}\n`);
+    writeStdout(`${json ? findingRecord(f) : findingLine(f)}\n`);
   };
 
   const session = new LiveSession(loaded, {
@@ -221,9 +222,9 @@ async function runLive(filter: string, flags: LiveFlags): Promise<number> {
   if (json) {
     writeReportLine(end, view, liveJson(info, end));
   } else {
-    const w = process.stdout.isTTY ? Math.max(60, Math.min(process.stdout.columns ?? 100, 140)) : 100;
-    writeTable(end.result, view, w, (s) => process.stdout.write(s));
-    process.stdout.write(`${liveSummary(info, end).join('\n')}\n`);
+    const w = stdoutIsTty ? Math.max(60, Math.min(stdoutColumns(100), 140)) : 100;
+    writeTable(end.result, view, w, writeStdout);
+    writeStdout(`${liveSummary(info, end).join('\n')}\n`);
   }
   const cap = end.result.captures[0]!;
   for (const w of cap.warnings) err(`tcpsleuth: warning: ${device}: packet ${w.packet}: ${w.message}`);

@@ -5,6 +5,7 @@ import { packetsCommand } from './packets-command.js';
 import { annotateCommand } from './annotate-command.js';
 import { liveCommand } from './live-command.js';
 import { interfacesCommand } from './interfaces-command.js';
+import { writeStdout } from './stdout.js';
 
 function version(): string {
   try {
@@ -17,17 +18,14 @@ function version(): string {
 
 /** Run the CLI; resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
-  // `tcpsleuth ... | head` closes our stdout early: that is not an error.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(0);
-  });
   let code = 0;
   const program = new Command('tcpsleuth')
     .description('TCP connection lifecycle analyzer for packet captures (pcap, pcapng)')
     .version(version(), '-V, --version')
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ outputError: (s, write) => write(`tcpsleuth: ${s.replace(/^error: /, '')}`) })
+    // Help and version go through the same synchronous stdout as everything else (cli/stdout.ts).
+    .configureOutput({ writeOut: writeStdout, outputError: (s, write) => write(`tcpsleuth: ${s.replace(/^error: /, '')}`) })
     .addCommand(analyzeCommand((c) => (code = c)))
     .addCommand(packetsCommand((c) => (code = c)))
     .addCommand(annotateCommand((c) => (code = c)))

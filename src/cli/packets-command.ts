@@ -6,6 +6,7 @@ import { replayableInputs } from '../report/replay.js';
 import { makeView } from '../report/view.js';
 import { addThresholdOptions, count, detectOptionsFrom, minSeverityOption, type ThresholdFlags } from './detect-options.js';
 import { problemLine } from './problems.js';
+import { writeStdout, stdoutIsTty } from './stdout.js';
 
 const EXIT_OK = 0;
 const EXIT_INPUT = 2;
@@ -114,8 +115,8 @@ async function runPackets(captures: string[], opts: PacketsOptions): Promise<num
       connections: everything ? null : ids,
       findings: view.findings,
       multiCapture: captures.length > 1,
-      color: opts.format === 'text' && process.stdout.isTTY === true && !process.env['NO_COLOR'],
-      write: (s) => process.stdout.write(s),
+      color: opts.format === 'text' && stdoutIsTty && !process.env['NO_COLOR'],
+      write: writeStdout,
     });
     if (ids.size > 0) await analyzeCaptures(inputs.paths, detect, undefined, { onPacket: listing.onPacket });
     listing.flush();
