@@ -53,7 +53,7 @@ export class CaptureReader {
     /** Stop after each frame (a pull reader); otherwise deliver all the window holds per step. */
     private readonly oneFrame = false,
     /** Bytes per read: big for throughput, small when only the first frame is wanted. */
-    private readonly chunk = CHUNK_BYTES,
+    private chunk = CHUNK_BYTES,
   ) {}
 
   /** True once the input is read to its end or its first fatal damage. */
@@ -73,7 +73,9 @@ export class CaptureReader {
     }
     const src = this.src;
     // A small file gets a small window; it grows as far as a record needs (bounded: window.ts).
-    this.w = new ByteWindow(src instanceof FileSource && src.size >= 0 ? Math.min(src.size + 1, this.chunk) : this.chunk);
+    // A regular file is read in small pieces (FileSource.readSize): the window holds two.
+    if (src instanceof FileSource && src.readSize > 0) this.chunk = Math.min(this.chunk, src.readSize);
+    this.w = new ByteWindow(src instanceof FileSource && src.size >= 0 ? Math.min(src.size + 1, 2 * this.chunk) : this.chunk);
     await this.guard(async () => {
       const w = this.w;
       // Sniff: enough bytes for a magic number.

@@ -1,3 +1,4 @@
+import { readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { createGunzip, type Gunzip } from 'node:zlib';
@@ -20,9 +21,19 @@ const MIN_FILE_READ = 64 * 1024;
 const HEADROOM = 64 * 1024;
 
 /**
- * Regular files: read straight into the window, no intermediate buffers, and one
- * read always in flight while the bytes before it are parsed (double buffering), so
- * the disk or page cache and the parser work at the same time.
+ * Bytes per read from a regular file. Read synchronously on the parsing thread, a
+ * piece this small is still in that core's cache when the parser reaches it: on the
+ * bench capture 128 KiB reads cost 0.12 s of system time where 4 MiB reads ahead on
+ * libuv's pool cost 0.6 s (the copy then lands in another core's cache, or none).
+ */
+export const FILE_READ_BYTES = 128 * 1024;
+
+/**
+ * Files: read straight into the window, no intermediate buffers. A regular file is
+ * read synchronously in small pieces (FILE_READ_BYTES), as tcpdump reads; anything
+ * else opened by path (a FIFO, a device) keeps one read in flight on libuv's pool
+ * while the bytes before it are parsed (double buffering), so a slow writer never
+ * blocks the thread.
  */
 export class FileSource implements ByteSource {
   private pos = 0;
@@ -54,7 +65,13 @@ export class FileSource implements ByteSource {
     return this.size >= 0 ? Math.min(want, Math.max(this.size - this.pos, MIN_FILE_READ)) : want;
   }
 
+  /** How much one read should ask for. */
+  get readSize(): number {
+    return this.size >= 0 ? FILE_READ_BYTES : 0;
+  }
+
   async fill(w: ByteWindow, want: number): Promise<number> {
+    if (this.size >= 0) return this.fillSync(w, want);
     let got: number;
     if (this.ahead !== null) {
       got = await this.ahead;
@@ -80,6 +97,15 @@ export class FileSource implements ByteSource {
       if (got === 0) return 0;
     }
     this.readAhead(this.bounded(want));
+    return got;
+  }
+
+  private fillSync(w: ByteWindow, want: number): number {
+    want = this.bounded(want);
+    w.reserve(want);
+    const got = readSync(this.fh.fd, w.buf, w.end, want, null);
+    w.end += got;
+    this.pos += got;
     return got;
   }
 

@@ -99,6 +99,10 @@ async function runPackets(captures: string[], opts: PacketsOptions): Promise<num
     inputs.rename(result);
     const view = makeView(result, { minSeverity: opts.minSeverity, hosts: opts.host, ports: opts.port });
     let ids = new Set(view.connections.map((c) => c.id));
+    const held = result.connections.length;
+    // Pass 2 needs only ids and findings: the connections go before it builds its own (peak memory of one analysis, not two).
+    view.connections = [];
+    result.connections = [];
     if (opts.connection.length) ids = new Set(opts.connection.filter((id) => ids.has(id)));
     if (opts.finding.length) {
       const flagged = new Set(view.findings.filter((f) => opts.finding.includes(f.kind)).map((f) => f.connection));
@@ -106,8 +110,8 @@ async function runPackets(captures: string[], opts: PacketsOptions): Promise<num
     }
     // Unfiltered, every packet is listed (connections left out of the report's list included).
     const everything = !opts.connection.length && !opts.finding.length && !opts.host.length && !opts.port.length;
-    if (ids.size === 0 && result.connections.length > 0) {
-      process.stderr.write(`tcpsleuth: no connection matches (the captures hold ${result.connections.length}; see tcpsleuth analyze)\n`);
+    if (ids.size === 0 && held > 0) {
+      process.stderr.write(`tcpsleuth: no connection matches (the captures hold ${held}; see tcpsleuth analyze)\n`);
     }
     // Pass 2: replay, writing each line as it is made.
     const listing = new PacketListing({
