@@ -10,6 +10,7 @@ import { DEFAULT_DETECT_OPTIONS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_LISTED_CON
 import type { Connection } from './track/connection.js';
 import { stableFlowHash } from './track/flow-table.js';
 import { ConnectionTracker, DEFAULT_TRACK_OPTIONS, type SegmentInfo } from './track/tracker.js';
+import { ZeekThread } from './track/zeek-thread.js';
 
 /** A problem with a capture file, located. */
 export interface CaptureProblem {
@@ -173,7 +174,7 @@ export class Pipeline {
     const kept: Connection[] = [];
     for (const c of list) {
       if (excess > 0 && c.retired && c.raised === 0) {
-        this.unlisted.set(c.connState, (this.unlisted.get(c.connState) ?? 0) + 1);
+        this.tracker.unlist(c, this.unlisted);
         excess--;
       } else kept.push(c);
     }
@@ -199,11 +200,15 @@ export class Pipeline {
 
   /** End of input at `sec.nsec` (the last packet's time for files). */
   finish(): { sec: number; nsec: number } | null {
-    if (this.endSec === -Infinity) return null;
+    if (this.endSec === -Infinity) {
+      this.tracker.settleZeek(this.unlisted);
+      return null;
+    }
     const end = { sec: this.endSec, nsec: this.endNsec };
     this.tick(end.sec, end.nsec);
     this.engine.end(this.tracker.connections, end);
     this.tracker.finish();
+    this.tracker.settleZeek(this.unlisted);
     return end;
   }
 }
@@ -293,6 +298,12 @@ export interface AnalyzeHooks {
   onPacket?: Pipeline['onPacket'];
   /** Each finding the moment it is raised (it may still be refined until the end). */
   onFinding?: (f: Finding) => void;
+  /**
+   * Work out Zeek's conn_state and history on a second thread (ZeekThread). Only for
+   * analyses that read them after the end, never from onPacket or onFinding; run
+   * from the compiled program (the thread's module is dist's).
+   */
+  zeekThread?: boolean;
 }
 
 /**
@@ -321,6 +332,7 @@ async function analyzeWith(
   hooks: AnalyzeHooks,
 ): Promise<{ result: AnalysisResult; pipeline: Pipeline }> {
   const options = pipeline.options;
+  if (hooks.zeekThread) pipeline.tracker.zeekThread = new ZeekThread();
   pipeline.onPacket = hooks.onPacket ?? null;
   pipeline.engine.onFinding = hooks.onFinding ?? null;
   const tracker = pipeline.tracker;

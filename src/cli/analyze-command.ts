@@ -53,7 +53,11 @@ export function analyzeCommand(done: (code: number) => void): Command {
     .option('--strict', 'any damage is fatal (exit 2): a malformed or truncated packet, an IP length lie, a reader warning')
     .option('--host <address>', 'only connections with an endpoint on this address (repeatable)', collect, [])
     .option('--port <port>', 'only connections with an endpoint on this port (repeatable)', port, [])
-    .option('--threads <n>', 'split the connections over n threads (json and table, files only). Each thread reads the whole input: it pays only with cores to spare beyond the first two, which one thread already keeps busy (reading, garbage collection)', count, 1);
+    .option(
+      '--threads <n>',
+      "1: all on one thread; n > 1: split the connections over n threads (json and table, files only; each reads the whole input, so it pays only with cores to spare). Default: Zeek's conn_state and history worked out on a second thread beside the analysis",
+      count,
+    );
   return addThresholdOptions(cmd)
     .addHelpText(
       'after',
@@ -114,7 +118,7 @@ async function runAnalyze(captures: string[], opts: AnalyzeOptions): Promise<num
     if (threads > 1) {
       const format = opts.format === 'json' ? 'json' : 'table';
       ({ result, shown } = await analyzeShardedTo(captures, detect, threads, format, view, width, writeStdout));
-    } else result = await analyzeCaptures(inputs?.paths ?? captures, detect);
+    } else result = await analyzeCaptures(inputs?.paths ?? captures, detect, undefined, { zeekThread: opts.threads === undefined });
     inputs?.rename(result);
     if (shown !== null) {
       // Written already, by the sharded analysis.

@@ -116,6 +116,8 @@ export class Connection implements FlowKeyed {
     partial: boolean,
     initial: { client: TcpState; server: TcpState },
     at: Moment,
+    /** False: Zeek's verdict is worked out on another thread (ZeekThread) and settled at the end. */
+    zeekHere = true,
   ) {
     this.id = id;
     this.version = version;
@@ -130,7 +132,7 @@ export class Connection implements FlowKeyed {
     this.server = new Endpoint('server', initial.server, at);
     this.client.inferred = this.server.inferred = partial;
     this.both = [this.client, this.server];
-    this.zeek = new ZeekConnState(sport, dport, { ignoreChecksums: true });
+    this.zeek = zeekHere ? new ZeekConnState(sport, dport, { ignoreChecksums: true }) : null;
   }
 
   /** A's address (a view made per call: not for per-packet use). */
@@ -171,6 +173,11 @@ export class Connection implements FlowKeyed {
       this.names = this.clientIsA ? [a, b] : [b, a];
     }
     return role === 'client' ? this.names[0] : this.names[1];
+  }
+
+  /** Zeek's verdict, worked out elsewhere (ZeekThread). */
+  settleZeek(connState: string, history: string): void {
+    this.finalZeek = { connState, history };
   }
 
   /** Zeek's conn_state (S0, SF, REJ, ...) as conn.log would show it. */

@@ -9,6 +9,7 @@ import { Now } from './now.js';
 import { seqAdd, seqEq, seqGt, seqLt } from './seq.js';
 import { onSegment } from './state-machine.js';
 import { isClosed, type TcpState } from './states.js';
+import type { ZeekThread } from './zeek-thread.js';
 
 /** Tracker settings (kernel timers the capture cannot show). */
 export interface TrackOptions {
@@ -76,6 +77,8 @@ export class ConnectionTracker {
   private made = 0;
   /** Ordinal of every connection opened, when a shard must report them (null: not kept). */
   openedAt: number[] | null = null;
+  /** Zeek's conn_state worked out on this thread thread, per connection (null), or on another (see settleZeek). */
+  zeekThread: ZeekThread | null = null;
 
   constructor(readonly options: TrackOptions = DEFAULT_TRACK_OPTIONS) {}
 
@@ -140,7 +143,9 @@ export class ConnectionTracker {
     seg.analysis = ip.fragment ? 0 : c.analysis.analyzePacket(p, fromA !== c.analysisFlipped);
     // Checksums are not verified (as Wireshark by default, and Zeek with -C): captures
     // taken on a sending host with checksum offload would otherwise all look bad.
-    c.zeek!.segment(fromA, tcp.flags, tcp.seq, tcp.ack, tcp.payloadLength, tcp.window, null, now.sec + now.nsec / 1e9, !tcp.truncated);
+    const zt = this.zeekThread;
+    if (zt === null) c.zeek!.segment(fromA, tcp.flags, tcp.seq, tcp.ack, tcp.payloadLength, tcp.window, null, now.sec + now.nsec / 1e9, !tcp.truncated);
+    else zt.segment(c.id, fromA, tcp.flags, tcp.seq, tcp.ack, tcp.payloadLength, tcp.window, now.sec + now.nsec / 1e9, !tcp.truncated);
     this.classify(from, to, p, seg);
     onSegment(from, to, tcp, now);
     // Closed on both sides by this segment: thousands of such connections wait out TIME-WAIT together.
@@ -178,7 +183,9 @@ export class ConnectionTracker {
     }
     const at = this.now.moment();
     // Ids count every connection opened, listed or not (the list may be trimmed).
-    const c = new Connection(this.idFirst + this.idStep * this.made++, ip.version, ip.src, tcp.srcPort, ip.dst, tcp.dstPort, clientIsA, partial, initial, at);
+    const zt = this.zeekThread;
+    const c = new Connection(this.idFirst + this.idStep * this.made++, ip.version, ip.src, tcp.srcPort, ip.dst, tcp.dstPort, clientIsA, partial, initial, at, zt === null);
+    zt?.open(c.id, tcp.srcPort, tcp.dstPort);
     c.firstCapture = this.captureIndex;
     c.firstFrame = p.frame.index;
     this.openedAt?.push(this.ordinal);
@@ -360,6 +367,32 @@ export class ConnectionTracker {
     this.active.delete(c);
     this.table.delete(keyedFlowHash(c), c);
     c.retire();
+    this.zeekThread?.retire(c.id);
+  }
+
+  /**
+   * A retired connection leaves the list: count it by its conn_state in `into`. With
+   * Zeek on another thread the count is taken there, and added by settleZeek.
+   */
+  unlist(c: Connection, into: Map<string, number>): void {
+    if (this.zeekThread !== null) this.zeekThread.unlist(c.id);
+    else into.set(c.connState, (into.get(c.connState) ?? 0) + 1);
+  }
+
+  /** End of input with Zeek on another thread: every listed connection gets its verdict, `unlisted` the counts. */
+  settleZeek(unlisted: Map<string, number>): void {
+    const zt = this.zeekThread;
+    if (zt === null) return;
+    this.zeekThread = null;
+    const v = zt.finish();
+    const at = new Map<number, number>();
+    for (let i = 0; i < v.ids.length; i++) at.set(v.ids[i]!, i);
+    for (const c of this.connections) {
+      const i = at.get(c.id);
+      if (i === undefined) throw new Error(`internal error: no Zeek verdict for connection ${c.id}`);
+      c.settleZeek(v.connStates[i]!, v.histories[i]!);
+    }
+    for (const [state, n] of v.unlisted) unlisted.set(state, (unlisted.get(state) ?? 0) + n);
   }
 
   /** Close open zero-window episodes at the end of input, for their durations. */

@@ -305,8 +305,11 @@ export class ZeekConnState {
 
   /** conn.log history: Zeek's letters, upper case for the originator. */
   get history(): string {
+    // One flat string: appending letter by letter makes a rope of one-letter pieces.
+    const h = this.hist;
+    if (h.length <= 1024) return String.fromCharCode.apply(null, h);
     let s = '';
-    for (const c of this.hist) s += String.fromCharCode(c);
+    for (let i = 0; i < h.length; i += 1024) s += String.fromCharCode.apply(null, h.slice(i, i + 1024));
     return s;
   }
 

@@ -1,0 +1,203 @@
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+
+/**
+ * Zeek's conn_state and history worked out on a second thread. They are only
+ * reported, never read while the capture is analysed, so the tracker hands each
+ * segment's fields to the thread through a ring in shared memory (no message per
+ * packet) and collects the verdicts at the end. On the bench capture the emulation
+ * is a quarter of the single thread's work; here it runs beside the tracker.
+ *
+ * The ring holds fixed-size records: eight int32 slots, the last two a float64
+ * (the packet time in seconds, the double ZeekConnState.segment takes).
+ */
+
+/** Records in the ring (a power of two; 4 MiB): room for the bursts while the other core collects garbage. */
+export const RING_RECORDS = 1 << 17;
+export const RECORD_INTS = 8;
+/** Records written between two publications of the write position. */
+const BATCH = 4096;
+
+/**
+ * Control words: records written and read (int32 counters that wrap), the end, and
+ * whether the main thread sleeps in Atomics.wait. A wake-up is a system call that
+ * costs this thread (about 0.2 ms on the bench machine), so the main thread never
+ * wakes the other one per batch: that one, once it has caught up, looks again every
+ * millisecond; the main thread wakes it only at the end and when the ring is full.
+ */
+export const CTRL_WRITTEN = 0;
+export const CTRL_READ = 1;
+export const CTRL_DONE = 2;
+export const CTRL_MAIN_SLEEPS = 3;
+/** How long the thread sleeps when it has caught up (ms). */
+export const POLL_MS = 1;
+
+/** Record kinds (slot 0, low byte). */
+export const OP_OPEN = 1;
+export const OP_SEGMENT = 2;
+export const OP_RETIRE = 3;
+export const OP_UNLIST = 4;
+export const OP_END = 5;
+
+/** Slot 0 above the kind: the TCP flags, then two booleans. */
+export const FLAGS_SHIFT = 8;
+export const FROM_A_BIT = 1 << 20;
+export const CAPTURED_BIT = 1 << 21;
+
+/** What the thread was given at its start. */
+export interface ZeekThreadData {
+  ring: SharedArrayBuffer;
+  ctrl: SharedArrayBuffer;
+  port: MessagePort;
+}
+
+/** The thread's answer at the end: each connection still listed, and the conn_state of the unlisted ones. */
+export interface ZeekVerdicts {
+  ids: Int32Array;
+  connStates: string[];
+  histories: string[];
+  /** conn_state of every connection unlisted, in order of first occurrence (as Pipeline.unlisted counts them). */
+  unlisted: [string, number][];
+  /** A bug in the thread (bad input cannot cause one): its message. */
+  error?: string;
+}
+
+/** Without progress for this long, the thread is taken to be dead. */
+const STALL_MS = 60_000;
+
+export class ZeekThread {
+  private readonly i32: Int32Array;
+  private readonly f64: Float64Array;
+  private readonly ctrl: Int32Array;
+  private readonly worker: Worker;
+  private readonly port: MessagePort;
+  /** Records written; the thread's read position as last seen. */
+  private written = 0;
+  private read = 0;
+
+  constructor() {
+    const ring = new SharedArrayBuffer(RING_RECORDS * RECORD_INTS * 4);
+    const ctrl = new SharedArrayBuffer(32);
+    this.i32 = new Int32Array(ring);
+    this.f64 = new Float64Array(ring);
+    this.ctrl = new Int32Array(ctrl);
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    const data: ZeekThreadData = { ring, ctrl, port: port2 };
+    // A small young generation: what the thread makes lives as long as its connection,
+    // and V8's default semi-spaces would add tens of MB of resident memory for nothing.
+    this.worker = new Worker(new URL('./zeek-worker.js', import.meta.url), {
+      workerData: data,
+      transferList: [port2],
+      resourceLimits: { maxYoungGenerationSizeMb: 4 },
+    });
+    // It must never keep the process alive, nor an error of its own end the run unreported.
+    this.worker.unref();
+    this.worker.on('error', () => undefined);
+  }
+
+  /** The index of the next free record; waits while the ring is full. */
+  private slot(): number {
+    if (((this.written - this.read) | 0) >= RING_RECORDS) this.waitForRoom();
+    return (this.written & (RING_RECORDS - 1)) * RECORD_INTS;
+  }
+
+  /** The record at `slot()` is complete. */
+  private commit(): void {
+    this.written = (this.written + 1) | 0;
+    if ((this.written & (BATCH - 1)) === 0) this.publish();
+  }
+
+  private publish(): void {
+    Atomics.store(this.ctrl, CTRL_WRITTEN, this.written);
+  }
+
+  /** Publish, and wake the thread now. */
+  private hurry(): void {
+    this.publish();
+    Atomics.notify(this.ctrl, CTRL_WRITTEN);
+  }
+
+  /** Sleep until the control word `at` is no longer `value` (or a second passed). */
+  private sleep(at: number, value: number): void {
+    Atomics.store(this.ctrl, CTRL_MAIN_SLEEPS, 1);
+    Atomics.wait(this.ctrl, at, value, 1000);
+    Atomics.store(this.ctrl, CTRL_MAIN_SLEEPS, 0);
+  }
+
+  private waitForRoom(): void {
+    this.hurry();
+    let seen = Atomics.load(this.ctrl, CTRL_READ);
+    let since = Date.now();
+    while (((this.written - seen) | 0) >= RING_RECORDS) {
+      this.sleep(CTRL_READ, seen);
+      const now = Atomics.load(this.ctrl, CTRL_READ);
+      if (now !== seen) {
+        seen = now;
+        since = Date.now();
+      } else if (Atomics.load(this.ctrl, CTRL_DONE) !== 0 || Date.now() - since > STALL_MS) throw new Error('internal error: the Zeek conn_state thread stopped');
+    }
+    this.read = seen;
+  }
+
+  open(id: number, portA: number, portB: number): void {
+    const s = this.slot();
+    this.i32[s] = OP_OPEN;
+    this.i32[s + 1] = id;
+    this.i32[s + 2] = portA;
+    this.i32[s + 3] = portB;
+    this.commit();
+  }
+
+  /** ZeekConnState.segment's arguments (checksum unknown); `seq`, `ack` as int32 or uint32. */
+  segment(id: number, fromA: boolean, flags: number, seq: number, ack: number, len: number, window: number, time: number, captured: boolean): void {
+    const s = this.slot();
+    const i32 = this.i32;
+    i32[s] = OP_SEGMENT | (flags << FLAGS_SHIFT) | (fromA ? FROM_A_BIT : 0) | (captured ? CAPTURED_BIT : 0);
+    i32[s + 1] = id;
+    i32[s + 2] = seq;
+    i32[s + 3] = ack;
+    i32[s + 4] = len;
+    i32[s + 5] = window;
+    this.f64[(s >> 1) + 3] = time;
+    this.commit();
+  }
+
+  /** The connection is over: its verdict is final. */
+  retire(id: number): void {
+    this.simple(OP_RETIRE, id);
+  }
+
+  /** A retired connection left out of the list: only its conn_state is counted. */
+  unlist(id: number): void {
+    this.simple(OP_UNLIST, id);
+  }
+
+  private simple(op: number, id: number): void {
+    const s = this.slot();
+    this.i32[s] = op;
+    this.i32[s + 1] = id;
+    this.commit();
+  }
+
+  /** End of input: every verdict. Blocks until the thread has worked through the ring. */
+  finish(): ZeekVerdicts {
+    this.simple(OP_END, 0);
+    this.hurry();
+    let seen = Atomics.load(this.ctrl, CTRL_READ);
+    let since = Date.now();
+    while (Atomics.load(this.ctrl, CTRL_DONE) === 0) {
+      this.sleep(CTRL_DONE, 0);
+      const now = Atomics.load(this.ctrl, CTRL_READ);
+      if (now !== seen) {
+        seen = now;
+        since = Date.now();
+      } else if (Date.now() - since > STALL_MS) throw new Error('internal error: the Zeek conn_state thread stopped');
+    }
+    const got = receiveMessageOnPort(this.port);
+    this.port.close();
+    const verdicts = got?.message as ZeekVerdicts | undefined;
+    if (verdicts === undefined) throw new Error('internal error: the Zeek conn_state thread gave no answer');
+    if (verdicts.error !== undefined) throw new Error(`internal error in the Zeek conn_state thread: ${verdicts.error}`);
+    return verdicts;
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * By default `analyze` works out Zeek's conn_state and history on a second thread
+ * (src/track/zeek-thread.ts); `--threads 1` keeps everything on one. Both must write
+ * the same document: for every real-kernel capture, every capture of Zeek's TCP
+ * tests (flipped roles, rejected and reset connections, partial ones) and more of
+ * the corpus, and for a SYN flood whose records wrap the ring many times while the
+ * memory bounds retire and unlist connections. Runs the built CLI: the thread loads
+ * the built module.
+ */
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { BulkPcap, useTempDir } from './helpers/build.js';
+import { CAPTURES, CORPUS, HAVE_CORPUS, REPO } from './helpers/env.js';
+import { mapLimit } from './helpers/tshark.js';
+import { RING_RECORDS } from '../src/track/zeek-thread.js';
+
+const run = promisify(execFile);
+const CLI = join(REPO, 'bin', 'tcpsleuth.js');
+
+async function analyze(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, 'analyze', ...args], { maxBuffer: 256 << 20 });
+    return { stdout, stderr, code: 0 };
+  } catch (e) {
+    const err = e as { stdout: string; stderr: string; code: number };
+    return { stdout: err.stdout, stderr: err.stderr, code: err.code };
+  }
+}
+
+const ours = readdirSync(CAPTURES)
+  .filter((f) => f.endsWith('.pcap'))
+  .map((f) => join(CAPTURES, f));
+const zeekTcp = HAVE_CORPUS
+  ? readdirSync(join(CORPUS, 'zeek', 'tcp'))
+      .filter((f) => /\.pcap(ng)?$/.test(f))
+      .map((f) => join(CORPUS, 'zeek', 'tcp', f))
+  : [];
+const moreCorpus = HAVE_CORPUS
+  ? ['zeek/ssh/ssh.pcap', 'zeek/wikipedia.pcap', 'tcpdump/resp_3_malicious.pcap', 'zeek/pop3/pop3.pcap', 'zeek/smtp.pcap', 'zeek/ftp/ipv6.pcap', 'zeek/http/concurrent-range-requests.pcap', 'zeek/globus-url-copy.pcap', 'zeek/auth_change_session_keys.pcap'].map((f) => join(CORPUS, f))
+  : [];
+
+const tmp = useTempDir();
+
+/** `n` SYNs from distinct spoofed sources, 10 us apart (each a connection that never goes on). */
+function synFlood(n: number): string {
+  const p = new BulkPcap(n);
+  for (let i = 0; i < n; i++) p.tcp(i * 10, 0x0a000000 + (i >>> 8), 0xc0000201, 1024 + (i & 0xff) * 200, 80, (i * 2654435761) >>> 0, 0, 0x02);
+  return tmp.write(`flood-${n}.pcap`, p.buf);
+}
+
+describe("Zeek's conn_state on a second thread", () => {
+  const files = [...ours, ...zeekTcp, ...moreCorpus];
+
+  it(`gives the document one thread gives, for ${files.length} captures (json and table)`, async () => {
+    let compared = 0;
+    await mapLimit(files, async (f) => {
+      for (const format of ['json', 'table']) {
+        const one = await analyze(['--format', format, '--threads', '1', f]);
+        const two = await analyze(['--format', format, f]);
+        expect(two.code, f).toBe(one.code);
+        expect(two.stderr, f).toBe(one.stderr);
+        expect(two.stdout, `${f} (${format})`).toBe(one.stdout);
+        compared++;
+      }
+    }, 2);
+    expect(compared).toBe(2 * files.length);
+    // Not a comparison of empty documents: the verdicts are there, and varied.
+    const states = new Set<string>();
+    for (const f of files) {
+      const doc = JSON.parse((await analyze(['--format', 'json', f])).stdout) as { connections: { connState: string; history: string }[] };
+      for (const c of doc.connections) states.add(c.connState);
+    }
+    expect(states.size).toBeGreaterThanOrEqual(8);
+  });
+
+  it('gives the same document through ring wraps, evictions and unlisted connections', async () => {
+    // Per SYN a record for the new connection and one for its segment; most are then retired and unlisted.
+    const n = 100_000;
+    expect(2 * n).toBeGreaterThan(RING_RECORDS);
+    const flood = synFlood(n);
+    const bounds = ['--max-connections', '2000', '--max-listed', '3000'];
+    const one = await analyze(['--format', 'json', '--threads', '1', ...bounds, flood]);
+    const two = await analyze(['--format', 'json', ...bounds, flood]);
+    expect(two.stdout).toBe(one.stdout);
+    const doc = JSON.parse(two.stdout) as { connections: { connState: string }[]; tracking: { evicted: number; unlisted: Record<string, number> } };
+    expect(doc.tracking.evicted).toBeGreaterThan(n - 3000);
+    // Every connection is accounted for, by Zeek's verdict, listed or not.
+    const unlisted = Object.values(doc.tracking.unlisted).reduce((a, b) => a + b, 0);
+    expect(unlisted).toBeGreaterThan(n / 2);
+    expect(unlisted + doc.connections.length).toBe(n);
+    expect(Object.keys(doc.tracking.unlisted)).toEqual(['S0']);
+  });
+
+  it('several captures merged, standard input and a damaged capture alike', async () => {
+    const all = await analyze(['--format', 'json', '--threads', '1', ...ours]);
+    expect((await analyze(['--format', 'json', ...ours])).stdout).toBe(all.stdout);
+    const f = join(CAPTURES, 'write-after-fin.pcap');
+    const stdin = (threads: string): Promise<{ stdout: string }> => run('sh', ['-c', `"${process.execPath}" "${CLI}" analyze --format json ${threads} - < "${f}"`]);
+    const viaStdin = (await stdin('')).stdout;
+    expect(viaStdin).toBe((await stdin('--threads 1')).stdout);
+    expect(JSON.parse(viaStdin).connections.length).toBeGreaterThan(0);
+    // Cut in the middle of a record: what was read before it is analysed and reported, exit 2, on both paths.
+    const whole = readFileSync(join(CAPTURES, 'half-open.pcap'));
+    const cut = tmp.write('cut.pcap', whole.subarray(0, whole.length - 7));
+    const a = await analyze(['--format', 'json', '--threads', '1', cut]);
+    const b = await analyze(['--format', 'json', cut]);
+    expect(a.code).toBe(2);
+    expect(b.code).toBe(2);
+    expect(b.stdout).toBe(a.stdout);
+    expect(b.stderr).toBe(a.stderr);
+  });
+});
