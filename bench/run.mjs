@@ -2,7 +2,7 @@
 // npm run bench [-- CAPTURE] [--size 1G] [--rounds 3]
 //
 // Measures, in one run and alternating the tools round by round:
-//   tcpsleuth analyze --format json   (full analysis, JSON written to /dev/null; also --threads 2, and the table)
+//   tcpsleuth analyze --format json   (full analysis, JSON written to /dev/null; also --threads 1 and 2, and the table)
 //   tshark -q -z conv,tcp
 //   tcptrace -n
 //   tcpdump -r F -w /dev/null
@@ -47,6 +47,8 @@ const packets = counted.packets;
 
 const tools = [
   { name: 'tcpsleuth analyze', cmd: [process.execPath, join(repo, 'bin', 'tcpsleuth.js'), 'analyze', '--format', 'json', capture] },
+  // Everything on one thread (the default works out Zeek's conn_state on a second one).
+  { name: 'tcpsleuth analyze --threads 1', cmd: [process.execPath, join(repo, 'bin', 'tcpsleuth.js'), 'analyze', '--format', 'json', '--threads', '1', capture] },
   // The sharded path (--threads 2): each thread reads the whole capture; listed to show whether it pays here.
   { name: 'tcpsleuth analyze --threads 2', cmd: [process.execPath, join(repo, 'bin', 'tcpsleuth.js'), 'analyze', '--format', 'json', '--threads', '2', capture] },
   { name: 'tcpsleuth analyze --format table', cmd: [process.execPath, join(repo, 'bin', 'tcpsleuth.js'), 'analyze', capture] },

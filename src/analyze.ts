@@ -10,7 +10,7 @@ import { DEFAULT_DETECT_OPTIONS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_LISTED_CON
 import type { Connection } from './track/connection.js';
 import { stableFlowHash } from './track/flow-table.js';
 import { ConnectionTracker, DEFAULT_TRACK_OPTIONS, type SegmentInfo } from './track/tracker.js';
-import { ZeekThread } from './track/zeek-thread.js';
+import { OffloadThread } from './track/offload-thread.js';
 
 /** A problem with a capture file, located. */
 export interface CaptureProblem {
@@ -201,14 +201,14 @@ export class Pipeline {
   /** End of input at `sec.nsec` (the last packet's time for files). */
   finish(): { sec: number; nsec: number } | null {
     if (this.endSec === -Infinity) {
-      this.tracker.settleZeek(this.unlisted);
+      this.tracker.settleOffloaded(this.unlisted);
       return null;
     }
     const end = { sec: this.endSec, nsec: this.endNsec };
     this.tick(end.sec, end.nsec);
     this.engine.end(this.tracker.connections, end);
     this.tracker.finish();
-    this.tracker.settleZeek(this.unlisted);
+    this.tracker.settleOffloaded(this.unlisted);
     return end;
   }
 }
@@ -299,11 +299,12 @@ export interface AnalyzeHooks {
   /** Each finding the moment it is raised (it may still be refined until the end). */
   onFinding?: (f: Finding) => void;
   /**
-   * Work out Zeek's conn_state and history on a second thread (ZeekThread). Only for
-   * analyses that read them after the end, never from onPacket or onFinding; run
-   * from the compiled program (the thread's module is dist's).
+   * Work out what is only reported (Zeek's conn_state and history, the sequence
+   * analysis's counters) on a second thread (OffloadThread). Only for analyses that
+   * read them after the end: onPacket then sees no segment's analysis bits. Run from
+   * the compiled program (the thread's module is dist's).
    */
-  zeekThread?: boolean;
+  offload?: boolean;
 }
 
 /**
@@ -332,7 +333,7 @@ async function analyzeWith(
   hooks: AnalyzeHooks,
 ): Promise<{ result: AnalysisResult; pipeline: Pipeline }> {
   const options = pipeline.options;
-  if (hooks.zeekThread) pipeline.tracker.zeekThread = new ZeekThread();
+  if (hooks.offload) pipeline.tracker.offload = new OffloadThread();
   pipeline.onPacket = hooks.onPacket ?? null;
   pipeline.engine.onFinding = hooks.onFinding ?? null;
   const tracker = pipeline.tracker;

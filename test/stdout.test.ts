@@ -53,7 +53,9 @@ function slowlyRead(prelude: string, bytes: number): Promise<Drained> {
   child.stderr.on('data', (d: Buffer) => {
     if (d.toString().includes('returned') && readAtReturn < 0) readAtReturn = total;
   });
-  child.stdout.pause();
+  // A 'readable' listener keeps the stream paused for read() and marks it as read by us:
+  // without one, child_process resumes the stream at the child's exit and drops what it still holds.
+  child.stdout.on('readable', () => undefined);
   const timer = setInterval(() => {
     const chunk = child.stdout.read() as Buffer | null;
     if (chunk) total += chunk.length;

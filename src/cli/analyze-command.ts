@@ -55,7 +55,7 @@ export function analyzeCommand(done: (code: number) => void): Command {
     .option('--port <port>', 'only connections with an endpoint on this port (repeatable)', port, [])
     .option(
       '--threads <n>',
-      "1: all on one thread; n > 1: split the connections over n threads (json and table, files only; each reads the whole input, so it pays only with cores to spare). Default: Zeek's conn_state and history worked out on a second thread beside the analysis",
+      "1: all on one thread; n > 1: split the connections over n threads (json and table, files only; each reads the whole input, so it pays only with cores to spare). Default: what is only reported (Zeek's conn_state and history, the sequence analysis's counters) worked out on a second thread",
       count,
     );
   return addThresholdOptions(cmd)
@@ -118,7 +118,7 @@ async function runAnalyze(captures: string[], opts: AnalyzeOptions): Promise<num
     if (threads > 1) {
       const format = opts.format === 'json' ? 'json' : 'table';
       ({ result, shown } = await analyzeShardedTo(captures, detect, threads, format, view, width, writeStdout));
-    } else result = await analyzeCaptures(inputs?.paths ?? captures, detect, undefined, { zeekThread: opts.threads === undefined });
+    } else result = await analyzeCaptures(inputs?.paths ?? captures, detect, undefined, { offload: opts.threads === undefined });
     inputs?.rename(result);
     if (shown !== null) {
       // Written already, by the sharded analysis.

@@ -1,6 +1,6 @@
 /**
  * By default `analyze` works out Zeek's conn_state and history on a second thread
- * (src/track/zeek-thread.ts); `--threads 1` keeps everything on one. Both must write
+ * (src/track/offload-thread.ts); `--threads 1` keeps everything on one. Both must write
  * the same document: for every real-kernel capture, every capture of Zeek's TCP
  * tests (flipped roles, rejected and reset connections, partial ones) and more of
  * the corpus, and for a SYN flood whose records wrap the ring many times while the
@@ -15,7 +15,7 @@ import { describe, expect, it } from 'vitest';
 import { BulkPcap, useTempDir } from './helpers/build.js';
 import { CAPTURES, CORPUS, HAVE_CORPUS, REPO } from './helpers/env.js';
 import { mapLimit } from './helpers/tshark.js';
-import { RING_RECORDS } from '../src/track/zeek-thread.js';
+import { RING_RECORDS } from '../src/track/offload-thread.js';
 
 const run = promisify(execFile);
 const CLI = join(REPO, 'bin', 'tcpsleuth.js');
