@@ -206,6 +206,8 @@ export class Pipeline {
     }
     const end = { sec: this.endSec, nsec: this.endNsec };
     this.tick(end.sec, end.nsec);
+    // Nothing retires after the last tick: the offload thread can work out its results meanwhile.
+    this.tracker.offload?.end();
     this.engine.end(this.tracker.connections, end);
     this.tracker.finish();
     this.tracker.settleOffloaded(this.unlisted);
@@ -299,10 +301,9 @@ export interface AnalyzeHooks {
   /** Each finding the moment it is raised (it may still be refined until the end). */
   onFinding?: (f: Finding) => void;
   /**
-   * Work out what is only reported (Zeek's conn_state and history, the sequence
-   * analysis's counters) on a second thread (OffloadThread). Only for analyses that
-   * read them after the end: onPacket then sees no segment's analysis bits. Run from
-   * the compiled program (the thread's module is dist's).
+   * Work out Zeek's conn_state and history on a second thread (OffloadThread). Only
+   * for analyses that read them after the end, never from onPacket or onFinding; run
+   * from the compiled program (the thread's module is dist's).
    */
   offload?: boolean;
 }

@@ -55,7 +55,7 @@ export function analyzeCommand(done: (code: number) => void): Command {
     .option('--port <port>', 'only connections with an endpoint on this port (repeatable)', port, [])
     .option(
       '--threads <n>',
-      "1: all on one thread; n > 1: split the connections over n threads (json and table, files only; each reads the whole input, so it pays only with cores to spare). Default: what is only reported (Zeek's conn_state and history, the sequence analysis's counters) worked out on a second thread",
+      "1: all on one thread; n > 1: split the connections over n threads (json and table, files only; each reads the whole input, so it pays only with cores to spare). Default: Zeek's conn_state and history worked out on a second thread beside the analysis",
       count,
     );
   return addThresholdOptions(cmd)

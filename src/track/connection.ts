@@ -45,9 +45,6 @@ function keepAddresses(a: Uint8Array, b: Uint8Array, len: number): number {
   return at;
 }
 
-/** The analysis of a connection whose models run on the offload thread (never fed, replaced at the end). */
-const OFFLOADED = new SeqAnalysis();
-
 /** ICMP errors kept per connection. */
 const MAX_ICMP = 16;
 const NO_ICMP: readonly IcmpEvent[] = Object.freeze([]);
@@ -94,11 +91,8 @@ export class Connection implements FlowKeyed {
   icmpDropped = 0;
   /** Finding kinds already raised (bit per kind), so each is raised once. */
   raised = 0;
-  /**
-   * Wireshark-compatible sequence analysis (tcp.analysis.* flags) of each segment.
-   * With the offload thread, a placeholder until settleOffloaded gives the counters.
-   */
-  analysis: SeqAnalysis;
+  /** Wireshark-compatible sequence analysis (tcp.analysis.* flags) of each segment. */
+  analysis = new SeqAnalysis();
   /** The analysis object's A is this connection's B (it was carried over from an earlier connection). */
   declare analysisFlipped: boolean;
   /** Zeek's view of the connection while it lives (null once retired: see connState/history). */
@@ -122,8 +116,8 @@ export class Connection implements FlowKeyed {
     partial: boolean,
     initial: { client: TcpState; server: TcpState },
     at: Moment,
-    /** False: Zeek's verdict and the sequence analysis are worked out on the offload thread and settled at the end. */
-    modelsHere = true,
+    /** False: Zeek's verdict is worked out on the offload thread and settled at the end. */
+    zeekHere = true,
   ) {
     this.id = id;
     this.version = version;
@@ -138,8 +132,7 @@ export class Connection implements FlowKeyed {
     this.server = new Endpoint('server', initial.server, at);
     this.client.inferred = this.server.inferred = partial;
     this.both = [this.client, this.server];
-    this.zeek = modelsHere ? new ZeekConnState(sport, dport, { ignoreChecksums: true }) : null;
-    this.analysis = modelsHere ? new SeqAnalysis() : OFFLOADED;
+    this.zeek = zeekHere ? new ZeekConnState(sport, dport, { ignoreChecksums: true }) : null;
   }
 
   /** A's address (a view made per call: not for per-packet use). */
@@ -182,10 +175,9 @@ export class Connection implements FlowKeyed {
     return role === 'client' ? this.names[0] : this.names[1];
   }
 
-  /** What the offload thread worked out: Zeek's verdict and the analysis's counters (A's at `at`, then B's). */
-  settleOffloaded(connState: string, history: string, counters: Int32Array, at: number): void {
+  /** Zeek's verdict, worked out on the offload thread. */
+  settleZeek(connState: string, history: string): void {
     this.finalZeek = { connState, history };
-    this.analysis = SeqAnalysis.ofCounters(counters, at);
   }
 
   /** Zeek's conn_state (S0, SF, REJ, ...) as conn.log would show it. */

@@ -1,25 +1,23 @@
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 
 /**
- * What the analysis only reports, worked out on a second thread: Zeek's conn_state
- * and history, and Wireshark's sequence-analysis counters of each direction.
- * Neither is read while the capture is analysed (no detector looks at them), so the
- * tracker hands each segment's fields over through a ring in shared memory (no
- * message per packet) and collects the results at the end. On the bench capture
- * the two models were a third of the single thread's work; here they run beside it.
+ * Zeek's conn_state and history, worked out on a second thread. They are only
+ * reported, never read while the capture is analysed (no detector looks at them),
+ * so the tracker hands each segment's fields over through a ring in shared memory
+ * (no message per packet) and collects the verdicts at the end. On the bench
+ * capture the emulation was a fifth of the single thread's work; here it runs
+ * beside it. (Wireshark's sequence analysis went there too, for a while: the thread
+ * then fell behind and held 15 MB more than the tracker had, for no gain.)
  *
- * The ring holds fixed-size records of sixteen int32 slots; slots 8 to 13 are
- * three float64: the packet's seconds, its frame number and its time in seconds
- * (the double ZeekConnState.segment takes).
+ * The ring holds fixed-size records of eight int32 slots, the last two a float64:
+ * the packet time in seconds, the double ZeekConnState.segment takes.
  */
 
-/** Records in the ring (a power of two; 64 bytes each, 4 MiB): room for the bursts while the other core collects garbage. */
-export const RING_RECORDS = 1 << 16;
-export const RECORD_INTS = 16;
-/** float64 slots of a record, counted from the record's start in float64 units. */
-export const F64_SEC = 4;
-export const F64_FRAME = 5;
-export const F64_TIME = 6;
+/** Records in the ring (a power of two; 32 bytes each, 4 MiB): room for the bursts while the other core collects garbage. */
+export const RING_RECORDS = 1 << 17;
+export const RECORD_INTS = 8;
+/** The time's float64 slot, counted from the record's start in float64 units. */
+export const F64_TIME = 3;
 /** Records written between two publications of the write position. */
 const BATCH = 4096;
 
@@ -43,20 +41,11 @@ export const OP_SEGMENT = 2;
 export const OP_RETIRE = 3;
 export const OP_UNLIST = 4;
 export const OP_END = 5;
-/** The connection reuses an ended one's tuple (SeqAnalysis.markTupleReused). */
-export const OP_TUPLE_REUSED = 6;
-/** The connection goes on with an earlier one's sequence analysis (Connection.continueAnalysis). */
-export const OP_CONTINUE = 7;
-/** Both sides closed: the analysis gives back its empty segment lists. */
-export const OP_COMPACT = 8;
 
-/** Slot 0 above the kind: the TCP flags (12 bits), then four booleans. */
+/** Slot 0 above the kind: the TCP flags (12 bits), then two booleans. */
 export const FLAGS_SHIFT = 8;
 export const FROM_A_BIT = 1 << 20;
 export const CAPTURED_BIT = 1 << 21;
-/** The segment goes to the sequence analysis (not an IP fragment), and whether it went from the analysis's A. */
-export const SEQ_BIT = 1 << 22;
-export const SEQ_FROM_A_BIT = 1 << 23;
 
 /** What the thread was given at its start. */
 export interface OffloadData {
@@ -70,8 +59,6 @@ export interface OffloadResults {
   ids: Int32Array;
   connStates: string[];
   histories: string[];
-  /** Per connection, its analysis's A then B counters (SEQ_COUNTERS each: SeqCounters.writeTo). */
-  counters: Int32Array;
   /** conn_state of every connection unlisted, in order of first occurrence (as Pipeline.unlisted counts them). */
   unlisted: [string, number][];
   /** A bug in the thread (bad input cannot cause one): its message. */
@@ -168,65 +155,50 @@ export class OffloadThread {
     this.commit();
   }
 
-  /**
-   * One segment: ZeekConnState.segment's arguments (checksum unknown; `seq`, `ack` as
-   * int32 or uint32), and for the sequence analysis (`seqFromA` < 0: not analysed, an
-   * IP fragment) SeqAnalysis.analyze's: the frame's `sec`, `nsec` and number. `time`
-   * is Zeek's clock (the last timestamp seen, for a frame without one).
-   */
-  segment(id: number, fromA: boolean, flags: number, seq: number, ack: number, len: number, window: number, windowScale: number, time: number, sec: number, nsec: number, frame: number, captured: boolean, seqFromA: number): void {
+  /** ZeekConnState.segment's arguments (checksum unknown); `seq`, `ack` as int32 or uint32. */
+  segment(id: number, fromA: boolean, flags: number, seq: number, ack: number, len: number, window: number, time: number, captured: boolean): void {
     const s = this.slot();
     const i32 = this.i32;
-    i32[s] = OP_SEGMENT | (flags << FLAGS_SHIFT) | (fromA ? FROM_A_BIT : 0) | (captured ? CAPTURED_BIT : 0) | (seqFromA < 0 ? 0 : SEQ_BIT | (seqFromA > 0 ? SEQ_FROM_A_BIT : 0));
+    i32[s] = OP_SEGMENT | (flags << FLAGS_SHIFT) | (fromA ? FROM_A_BIT : 0) | (captured ? CAPTURED_BIT : 0);
     i32[s + 1] = id;
     i32[s + 2] = seq;
     i32[s + 3] = ack;
     i32[s + 4] = len;
     i32[s + 5] = window;
-    i32[s + 6] = windowScale;
-    i32[s + 7] = nsec;
-    const f = s >> 1;
-    this.f64[f + F64_SEC] = sec;
-    this.f64[f + F64_FRAME] = frame;
-    this.f64[f + F64_TIME] = time;
+    this.f64[(s >> 1) + F64_TIME] = time;
     this.commit();
   }
 
-  /** The connection is over: its results are final. */
+  /** The connection is over: its verdict is final. */
   retire(id: number): void {
-    this.simple(OP_RETIRE, id, 0);
+    this.simple(OP_RETIRE, id);
   }
 
   /** A retired connection left out of the list: only its conn_state is counted. */
   unlist(id: number): void {
-    this.simple(OP_UNLIST, id, 0);
+    this.simple(OP_UNLIST, id);
   }
 
-  tupleReused(id: number): void {
-    this.simple(OP_TUPLE_REUSED, id, 0);
-  }
-
-  /** Connection `id` goes on with connection `from`'s sequence analysis. */
-  continueAnalysis(id: number, from: number): void {
-    this.simple(OP_CONTINUE, id, from);
-  }
-
-  compact(id: number): void {
-    this.simple(OP_COMPACT, id, 0);
-  }
-
-  private simple(op: number, id: number, arg: number): void {
+  private simple(op: number, id: number): void {
     const s = this.slot();
     this.i32[s] = op;
     this.i32[s + 1] = id;
-    this.i32[s + 2] = arg;
     this.commit();
   }
 
-  /** End of input: every result. Blocks until the thread has worked through the ring. */
-  finish(): OffloadResults {
-    this.simple(OP_END, 0, 0);
+  private ended = false;
+
+  /** End of input: the thread works out every verdict while this one goes on (collect() takes them). */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.simple(OP_END, 0);
     this.hurry();
+  }
+
+  /** Every verdict. Blocks until the thread has worked through the ring. */
+  collect(): OffloadResults {
+    this.end();
     let seen = Atomics.load(this.ctrl, CTRL_READ);
     let since = Date.now();
     while (Atomics.load(this.ctrl, CTRL_DONE) === 0) {

@@ -1,10 +1,9 @@
 /**
  * The offload thread (see offload-thread.ts): replays the ring's records into one
- * ZeekConnState and one SeqAnalysis per connection, in the order the tracker wrote
- * them, so its results are the ones the tracker's thread would have reached.
+ * ZeekConnState per connection, in the order the tracker wrote them, so its
+ * verdicts are the ones the tracker's thread would have reached.
  */
 import { workerData } from 'node:worker_threads';
-import { SEQ_COUNTERS, SeqAnalysis } from './seq-analysis.js';
 import { ZeekConnState } from './zeek-conn.js';
 import {
   CAPTURED_BIT,
@@ -12,24 +11,17 @@ import {
   CTRL_MAIN_SLEEPS,
   CTRL_READ,
   CTRL_WRITTEN,
-  F64_FRAME,
-  F64_SEC,
   F64_TIME,
   FLAGS_SHIFT,
   FROM_A_BIT,
-  OP_COMPACT,
-  OP_CONTINUE,
   OP_END,
   OP_OPEN,
   OP_RETIRE,
   OP_SEGMENT,
-  OP_TUPLE_REUSED,
   OP_UNLIST,
   POLL_MS,
   RECORD_INTS,
   RING_RECORDS,
-  SEQ_BIT,
-  SEQ_FROM_A_BIT,
   type OffloadData,
   type OffloadResults,
 } from './offload-thread.js';
@@ -42,27 +34,22 @@ const ctrl = new Int32Array(ctrlBuffer);
 /** Zeek's view of each live connection; retired ones' conn_state and history. */
 const zeek = new Map<number, ZeekConnState>();
 const final = new Map<number, [string, string]>();
-/** Each listed connection's sequence analysis (shared when one went on with an earlier one's). */
-const analyses = new Map<number, SeqAnalysis>();
-/** Connections whose analysis a later one goes on with: retiring them must not release it. */
-const handedOn = new Set<number>();
 const unlisted = new Map<string, number>();
 
 function results(): OffloadResults {
   const n = zeek.size + final.size;
-  const out: OffloadResults = { ids: new Int32Array(n), connStates: [], histories: [], counters: new Int32Array(n * 2 * SEQ_COUNTERS), unlisted: [...unlisted] };
+  const out: OffloadResults = { ids: new Int32Array(n), connStates: [], histories: [], unlisted: [...unlisted] };
   let i = 0;
-  const add = (id: number, state: string, history: string): void => {
-    out.ids[i] = id;
+  for (const [id, [state, history]] of final) {
+    out.ids[i++] = id;
     out.connStates.push(state);
     out.histories.push(history);
-    const an = analyses.get(id)!;
-    an.fromA.writeTo(out.counters, i * 2 * SEQ_COUNTERS);
-    an.fromB.writeTo(out.counters, (i * 2 + 1) * SEQ_COUNTERS);
-    i++;
-  };
-  for (const [id, [state, history]] of final) add(id, state, history);
-  for (const [id, z] of zeek) add(id, z.connState, z.history);
+  }
+  for (const [id, z] of zeek) {
+    out.ids[i++] = id;
+    out.connStates.push(z.connState);
+    out.histories.push(z.history);
+  }
   return out;
 }
 
@@ -75,30 +62,11 @@ function drain(from: number, to: number): { read: number; ended: boolean } {
     const head = i32[s]!;
     const id = i32[s + 1]!;
     switch (head & 0xff) {
-      case OP_SEGMENT: {
-        const flags = (head >>> FLAGS_SHIFT) & 0xfff;
-        const f = s >> 1;
-        zeek.get(id)!.segment((head & FROM_A_BIT) !== 0, flags, i32[s + 2]!, i32[s + 3]!, i32[s + 4]!, i32[s + 5]!, null, f64[f + F64_TIME]!, (head & CAPTURED_BIT) !== 0);
-        if ((head & SEQ_BIT) !== 0) {
-          analyses.get(id)!.analyze((head & SEQ_FROM_A_BIT) !== 0, flags, i32[s + 2]!, i32[s + 3]!, i32[s + 4]!, i32[s + 5]!, i32[s + 6]!, f64[f + F64_SEC]!, i32[s + 7]!, f64[f + F64_FRAME]!);
-        }
+      case OP_SEGMENT:
+        zeek.get(id)!.segment((head & FROM_A_BIT) !== 0, (head >>> FLAGS_SHIFT) & 0xfff, i32[s + 2]!, i32[s + 3]!, i32[s + 4]!, i32[s + 5]!, null, f64[(s >> 1) + F64_TIME]!, (head & CAPTURED_BIT) !== 0);
         break;
-      }
       case OP_OPEN:
         zeek.set(id, new ZeekConnState(i32[s + 2]!, i32[s + 3]!, { ignoreChecksums: true }));
-        analyses.set(id, new SeqAnalysis());
-        break;
-      case OP_TUPLE_REUSED:
-        analyses.get(id)!.markTupleReused();
-        break;
-      case OP_CONTINUE: {
-        const earlier = i32[s + 2]!;
-        analyses.set(id, analyses.get(earlier)!);
-        handedOn.add(earlier);
-        break;
-      }
-      case OP_COMPACT:
-        analyses.get(id)!.compact();
         break;
       case OP_RETIRE: {
         const z = zeek.get(id);
@@ -106,8 +74,6 @@ function drain(from: number, to: number): { read: number; ended: boolean } {
           final.set(id, [z.connState, z.history]);
           zeek.delete(id);
         }
-        // A carried-over analysis still serves the later connection.
-        if (!handedOn.delete(id)) analyses.get(id)?.release();
         break;
       }
       case OP_UNLIST: {
@@ -115,7 +81,6 @@ function drain(from: number, to: number): { read: number; ended: boolean } {
         if (v !== undefined) {
           unlisted.set(v[0], (unlisted.get(v[0]) ?? 0) + 1);
           final.delete(id);
-          analyses.delete(id);
         }
         break;
       }
@@ -148,7 +113,7 @@ function run(): void {
     }
   } catch (e) {
     const error = e instanceof Error ? (e.stack ?? e.message) : String(e);
-    port.postMessage({ ids: new Int32Array(0), connStates: [], histories: [], counters: new Int32Array(0), unlisted: [], error } satisfies OffloadResults);
+    port.postMessage({ ids: new Int32Array(0), connStates: [], histories: [], unlisted: [], error } satisfies OffloadResults);
   }
   // The port stays open: the main thread takes the message off it and closes it.
   Atomics.store(ctrl, CTRL_DONE, 1);

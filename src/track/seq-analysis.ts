@@ -115,42 +115,6 @@ export class SeqCounters {
   windowUpdates = 0;
   windowFull = 0;
 
-  /** The counters into `out` from `at` on (SEQ_COUNTERS of them), in declaration order. */
-  writeTo(out: Int32Array, at: number): void {
-    out[at] = this.retransmissions;
-    out[at + 1] = this.fastRetransmissions;
-    out[at + 2] = this.spuriousRetransmissions;
-    out[at + 3] = this.outOfOrder;
-    out[at + 4] = this.lostSegments;
-    out[at + 5] = this.ackLostSegments;
-    out[at + 6] = this.dupAcks;
-    out[at + 7] = this.zeroWindows;
-    out[at + 8] = this.zeroWindowProbes;
-    out[at + 9] = this.zeroWindowProbeAcks;
-    out[at + 10] = this.keepAlives;
-    out[at + 11] = this.keepAliveAcks;
-    out[at + 12] = this.windowUpdates;
-    out[at + 13] = this.windowFull;
-  }
-
-  /** What writeTo wrote. */
-  readFrom(from: Int32Array, at: number): void {
-    this.retransmissions = from[at]!;
-    this.fastRetransmissions = from[at + 1]!;
-    this.spuriousRetransmissions = from[at + 2]!;
-    this.outOfOrder = from[at + 3]!;
-    this.lostSegments = from[at + 4]!;
-    this.ackLostSegments = from[at + 5]!;
-    this.dupAcks = from[at + 6]!;
-    this.zeroWindows = from[at + 7]!;
-    this.zeroWindowProbes = from[at + 8]!;
-    this.zeroWindowProbeAcks = from[at + 9]!;
-    this.keepAlives = from[at + 10]!;
-    this.keepAliveAcks = from[at + 11]!;
-    this.windowUpdates = from[at + 12]!;
-    this.windowFull = from[at + 13]!;
-  }
-
   add(mask: number): void {
     if (mask & SEQ_RETRANSMISSION) this.retransmissions++;
     if (mask & SEQ_FAST_RETRANSMISSION) this.fastRetransmissions++;
@@ -168,9 +132,6 @@ export class SeqCounters {
     if (mask & SEQ_WINDOW_FULL) this.windowFull++;
   }
 }
-
-/** Counters SeqCounters.writeTo writes. */
-export const SEQ_COUNTERS = 14;
 
 /**
  * What the analysis remembers about one direction (Wireshark's tcp_flow_t +
@@ -296,14 +257,6 @@ export class SeqAnalysis {
   release(): void {
     this.a.unackedEnds = this.b.unackedEnds = null;
     this.a.unacked = this.b.unacked = 0;
-  }
-
-  /** An analysis that only holds counters worked out elsewhere (A's at `at`, B's after them: SeqCounters.writeTo). */
-  static ofCounters(from: Int32Array, at: number): SeqAnalysis {
-    const an = new SeqAnalysis();
-    an.a.readFrom(from, at);
-    an.b.readFrom(from, at + SEQ_COUNTERS);
-    return an;
   }
 
   /** Counters of the segments endpoint A (the first packet's sender) sent. */

@@ -10,7 +10,6 @@ import { seqAdd, seqEq, seqGt, seqLt } from './seq.js';
 import { onSegment } from './state-machine.js';
 import { isClosed, type TcpState } from './states.js';
 import type { OffloadThread } from './offload-thread.js';
-import { SEQ_COUNTERS } from './seq-analysis.js';
 
 /** Tracker settings (kernel timers the capture cannot show). */
 export interface TrackOptions {
@@ -78,7 +77,7 @@ export class ConnectionTracker {
   private made = 0;
   /** Ordinal of every connection opened, when a shard must report them (null: not kept). */
   openedAt: number[] | null = null;
-  /** Zeek's conn_state and the sequence analysis worked out on this thread, per connection (null), or on another (see settleOffloaded). */
+  /** Zeek's conn_state worked out on this thread, per connection (null), or on the offload thread (see settleOffloaded). */
   offload: OffloadThread | null = null;
 
   constructor(readonly options: TrackOptions = DEFAULT_TRACK_OPTIONS) {}
@@ -122,13 +121,8 @@ export class ConnectionTracker {
         // tshark's tcp.stream splits a tuple only at a SYN with a new ISN; elsewhere its
         // sequence analysis runs on, so ours continues on the same object to agree with it.
         const oldSender = oldFromA === old.clientIsA ? old.client : old.server;
-        if (synOnly && !seqEq(tcp.seq, oldSender.isn)) {
-          if (this.offload === null) c.analysis.markTupleReused();
-          else this.offload.tupleReused(c.id);
-        } else {
-          c.continueAnalysis(old, !oldFromA);
-          this.offload?.continueAnalysis(c.id, old.id);
-        }
+        if (synOnly && !seqEq(tcp.seq, oldSender.isn)) c.analysis.markTupleReused();
+        else c.continueAnalysis(old, !oldFromA);
       }
     }
     const clientSent = fromA === c.clientIsA;
@@ -146,25 +140,16 @@ export class ConnectionTracker {
     seg.toBefore = to.state;
     seg.now = now;
     // Wireshark analyses first fragments only after reassembly; we do not reassemble, so skip them.
+    seg.analysis = ip.fragment ? 0 : c.analysis.analyzePacket(p, fromA !== c.analysisFlipped);
     // Checksums are not verified (as Wireshark by default, and Zeek with -C): captures
     // taken on a sending host with checksum offload would otherwise all look bad.
     const off = this.offload;
-    if (off === null) {
-      seg.analysis = ip.fragment ? 0 : c.analysis.analyzePacket(p, fromA !== c.analysisFlipped);
-      c.zeek!.segment(fromA, tcp.flags, tcp.seq, tcp.ack, tcp.payloadLength, tcp.window, null, now.sec + now.nsec / 1e9, !tcp.truncated);
-    } else {
-      // Worked out on the offload thread: no segment's analysis bits here (only onPacket reads them, and it goes without the thread).
-      seg.analysis = 0;
-      const seqFromA = ip.fragment ? -1 : fromA !== c.analysisFlipped ? 1 : 0;
-      off.segment(c.id, fromA, tcp.flags, tcp.seq, tcp.ack, tcp.payloadLength, tcp.window, tcp.windowScale, now.sec + now.nsec / 1e9, frame.sec, frame.nsec, frame.index, !tcp.truncated, seqFromA);
-    }
+    if (off === null) c.zeek!.segment(fromA, tcp.flags, tcp.seq, tcp.ack, tcp.payloadLength, tcp.window, null, now.sec + now.nsec / 1e9, !tcp.truncated);
+    else off.segment(c.id, fromA, tcp.flags, tcp.seq, tcp.ack, tcp.payloadLength, tcp.window, now.sec + now.nsec / 1e9, !tcp.truncated);
     this.classify(from, to, p, seg);
     onSegment(from, to, tcp, now);
     // Closed on both sides by this segment: thousands of such connections wait out TIME-WAIT together.
-    if ((from.state !== seg.fromBefore || to.state !== seg.toBefore) && isClosed(from.state) && isClosed(to.state)) {
-      if (off === null) c.analysis.compact();
-      else off.compact(c.id);
-    }
+    if ((from.state !== seg.fromBefore || to.state !== seg.toBefore) && isClosed(from.state) && isClosed(to.state)) c.analysis.compact();
     this.bookkeep(c, from, to, p);
     c.lastCapture = this.captureIndex;
     c.lastFrame = frame.index;
@@ -398,18 +383,18 @@ export class ConnectionTracker {
     else into.set(c.connState, (into.get(c.connState) ?? 0) + 1);
   }
 
-  /** End of input with the offload thread: every listed connection gets its results, `unlisted` the counts. */
+  /** End of input with the offload thread: every listed connection gets its verdict, `unlisted` the counts. */
   settleOffloaded(unlisted: Map<string, number>): void {
     const off = this.offload;
     if (off === null) return;
     this.offload = null;
-    const v = off.finish();
+    const v = off.collect();
     const at = new Map<number, number>();
     for (let i = 0; i < v.ids.length; i++) at.set(v.ids[i]!, i);
     for (const c of this.connections) {
       const i = at.get(c.id);
-      if (i === undefined) throw new Error(`internal error: no offloaded results for connection ${c.id}`);
-      c.settleOffloaded(v.connStates[i]!, v.histories[i]!, v.counters, i * 2 * SEQ_COUNTERS);
+      if (i === undefined) throw new Error(`internal error: no Zeek verdict for connection ${c.id}`);
+      c.settleZeek(v.connStates[i]!, v.histories[i]!);
     }
     for (const [state, n] of v.unlisted) unlisted.set(state, (unlisted.get(state) ?? 0) + n);
   }
