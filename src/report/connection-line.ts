@@ -2,7 +2,7 @@ import type { AnalysisResult } from '../analyze.js';
 import { formatEpoch } from '../capture/timestamp.js';
 import type { Connection } from '../track/connection.js';
 import type { Endpoint } from '../track/endpoint.js';
-import { flagNames } from './flags.js';
+import { flagNamesJson } from './flags.js';
 import { durationSeconds, openAtEnd, secondsInState } from './view.js';
 
 /**
@@ -29,7 +29,7 @@ export function connectionLine(c: Connection, end: AnalysisResult['end']): strin
 function direction(c: Connection, d: Endpoint): string {
   const a = c.analysisOf(d.role);
   return (
-    `{"packets":${d.packets},"payloadBytes":${d.payloadBytes},"ipBytes":${d.ipBytes},"flags":${JSON.stringify(flagNames(d.flags))},` +
+    `{"packets":${d.packets},"payloadBytes":${d.payloadBytes},"ipBytes":${d.ipBytes},"flags":${flagNamesJson(d.flags)},` +
     `"retransmissions":${a.retransmissions},"fastRetransmissions":${a.fastRetransmissions},"spuriousRetransmissions":${a.spuriousRetransmissions},` +
     `"outOfOrder":${a.outOfOrder},"lostSegments":${a.lostSegments},"duplicateAcks":${a.dupAcks},"zeroWindows":${a.zeroWindows},` +
     `"zeroWindowProbes":${a.zeroWindowProbes},"keepAlives":${a.keepAlives},"windowFull":${a.windowFull}}`
@@ -38,10 +38,12 @@ function direction(c: Connection, d: Endpoint): string {
 
 function endpoint(c: Connection, e: Endpoint, end: AnalysisResult['end']): string {
   let transitions = '';
-  for (const t of e.transitions) {
+  // Read from the endpoint's log: Endpoint.transitions would make an object per transition.
+  for (let i = 0, n = e.transitionCount; i < n; i++) {
+    const at = e.transitionAt(i);
     transitions +=
-      `${transitions ? ',' : ''}{"from":"${t.from}","to":"${t.to}","time":"${formatEpoch(t.at.sec, t.at.nsec)}",` +
-      `"capture":${t.at.capture},"frame":${t.at.frame},"why":${str(t.why)}}`;
+      `${i ? ',' : ''}{"from":"${e.transitionFrom(i)}","to":"${e.transitionTo(i)}","time":"${formatEpoch(at.sec, at.nsec)}",` +
+      `"capture":${at.capture},"frame":${at.frame},"why":${str(e.transitionWhy(i))}}`;
   }
   return (
     `{"address":"${c.address(e.role)}","state":"${e.state}","since":"${formatEpoch(e.since.sec, e.since.nsec)}","sinceFrame":${e.since.frame},` +

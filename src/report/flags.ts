@@ -17,6 +17,19 @@ export function flagNames(flags: number): string[] {
   return NAMES.filter(([bit]) => flags & bit).map(([, name]) => name);
 }
 
+/** JSON.stringify(flagNames(flags)), made once per distinct bitmask (two per connection line otherwise). */
+export function flagNamesJson(flags: number): string {
+  let j = namesJson.get(flags);
+  if (j === undefined) {
+    j = JSON.stringify(flagNames(flags));
+    namesJson.set(flags, j);
+  }
+  return j;
+}
+
+/** Bitmasks are at most 12 bits: the cache stays small. */
+const namesJson = new Map<number, string>();
+
 /** tcpdump's letters: S . P F R U E W (and A for AE). */
 export function flagLetters(flags: number): string {
   return NAMES.filter(([bit]) => flags & bit)

@@ -158,6 +158,27 @@ export class Endpoint {
     return out;
   }
 
+  /** The recorded transitions one by one, without objects (for writing them out): how many, and each one's parts. */
+  get transitionCount(): number {
+    return this.log.length / LOG_SLOTS;
+  }
+
+  transitionFrom(i: number): TcpState {
+    return i === 0 ? this.initialState : (this.log[(i - 1) * LOG_SLOTS] as TcpState);
+  }
+
+  transitionTo(i: number): TcpState {
+    return this.log[i * LOG_SLOTS] as TcpState;
+  }
+
+  transitionWhy(i: number): string {
+    return this.log[i * LOG_SLOTS + 1] as string;
+  }
+
+  transitionAt(i: number): Moment {
+    return this.log[i * LOG_SLOTS + 2] as Moment;
+  }
+
   /** When it first entered `state`, null if it never did (as recorded). */
   firstEntered(state: TcpState): Moment | null {
     for (let i = 0; i < this.log.length; i += LOG_SLOTS) if (this.log[i] === state) return this.log[i + 2] as Moment;
