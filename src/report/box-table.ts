@@ -60,6 +60,26 @@ export class BoxTable {
     this.rows.push(cells);
   }
 
+  /** Widen the columns for `row` without keeping it: writeRows then takes the rows again. */
+  measure(row: ReadonlyArray<string | number>): void {
+    for (let i = 0; i < this.head.length; i++) {
+      const w = displayWidth(clean(row[i] ?? ''));
+      if (w > this.widths[i]!) this.widths[i] = w;
+    }
+  }
+
+  /** Hand on the head and `rows` (each one measured before), line by line: nothing kept between the passes. */
+  writeRows(rows: Iterable<ReadonlyArray<string | number>>, each: (line: string) => void): void {
+    const between = this.rule('├', '┼', '┤');
+    each(this.rule('┌', '┬', '┐'));
+    each(this.line(this.head));
+    for (const r of rows) {
+      each(between);
+      each(this.line(this.head.map((_, i) => clean(r[i] ?? ''))));
+    }
+    each(this.rule('└', '┴', '┘'));
+  }
+
   get length(): number {
     return this.rows.length;
   }

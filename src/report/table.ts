@@ -129,27 +129,42 @@ function writeTableLines(r: AnalysisResult, view: ViewOptions | undefined, width
   const v = makeView(r, view);
   const count = findingCounts(v.findings);
   const multi = r.captures.length > 1;
-  writeTableRows(r, v.connections.map((c) => tableRow(c, count.get(c.id) ?? 0, r.end, multi)), v.findings, width, out);
+  // Rows are made twice (to size the columns, then to write them) rather than kept: tens of thousands of rows were the table's peak memory.
+  function* rows(): Iterable<TableRow> {
+    for (const c of v.connections) yield tableRow(c, count.get(c.id) ?? 0, r.end, multi);
+  }
+  writeTableRows(r, rows, v.connections.length, v.findings, width, out);
 }
 
 /** The table around rows made elsewhere (a sharded analysis renders them in its threads). */
 export function writeTableDocument(r: AnalysisResult, rows: TableRow[], findings: readonly Finding[], width: number, write: (chunk: string) => void): void {
   const out = new LineWriter(write);
-  writeTableRows(r, rows, findings, width, out);
+  writeTableRows(r, () => rows, rows.length, findings, width, out);
   out.flush();
 }
 
-function writeTableRows(r: AnalysisResult, rows: TableRow[], findings: readonly Finding[], width: number, out: LineWriter): void {
+/** Open connections listed by name at the end of the table. */
+const OPEN_LISTED = 50;
+
+/** `rows()` gives the same `count` rows each time it is called (twice: to size the columns, then to write them). */
+function writeTableRows(r: AnalysisResult, rows: () => Iterable<TableRow>, count: number, findings: readonly Finding[], width: number, out: LineWriter): void {
   out.push(...r.captures.map(captureLine));
-  if (rows.length === 0) {
+  if (count === 0) {
     out.push('No TCP connections.');
     return;
   }
   const t = new BoxTable(['#', 'Client', 'Server', 'Client state', 'Server state', 'Zeek', 'Start (UTC)', 'Duration', 'c>s pkts/bytes', 's>c pkts/bytes', 'Findings']);
-  for (const row of rows) t.push(row.cells);
-  t.writeLines((l) => out.push(l));
+  let partial = false;
+  let openCount = 0;
+  const open: string[] = [];
+  for (const row of rows()) {
+    t.measure(row.cells);
+    if (row.partial) partial = true;
+    if (row.open !== null && openCount++ < OPEN_LISTED) open.push(row.open);
+  }
+  t.writeRows(mapRows(rows(), (row) => row.cells), (l) => out.push(l));
   const notes: string[] = [];
-  if (rows.some((row) => row.partial)) notes.push('* no SYN seen: the capture began mid-connection; client and server are guessed, states inferred.');
+  if (partial) notes.push('* no SYN seen: the capture began mid-connection; client and server are guessed, states inferred.');
   notes.push('States are each endpoint\'s RFC 9293 state at the end of the capture, with the time spent in it.');
   out.push(notes.join('\n'));
 
@@ -164,10 +179,13 @@ function writeTableRows(r: AnalysisResult, rows: TableRow[], findings: readonly 
   const unlisted = Object.values(tr.unlisted).reduce((a, b) => a + b, 0);
   if (tr.evicted) out.push('', `${tr.evicted} connections were finished early: more than ${tr.maxConnections} were live at once (--max-connections).`);
   if (unlisted) out.push(`${unlisted} finished connections without findings are counted, not listed (--max-listed): ${Object.entries(tr.unlisted).map(([k, n]) => `${k} ${n}`).join(', ')}.`);
-  const open = rows.filter((row) => row.open !== null);
-  if (open.length) {
-    out.push('', `Open at the end of the capture (${open.length}):`);
-    for (const row of open.slice(0, 50)) out.push(row.open!);
-    if (open.length > 50) out.push(`  ... and ${open.length - 50} more (see --format json)`);
+  if (openCount) {
+    out.push('', `Open at the end of the capture (${openCount}):`);
+    for (const line of open) out.push(line);
+    if (openCount > OPEN_LISTED) out.push(`  ... and ${openCount - OPEN_LISTED} more (see --format json)`);
   }
+}
+
+function* mapRows<T, U>(items: Iterable<T>, f: (x: T) => U): Iterable<U> {
+  for (const x of items) yield f(x);
 }
