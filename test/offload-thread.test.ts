@@ -1,6 +1,7 @@
 /**
  * By default `analyze` works out Zeek's conn_state and history on a second thread
- * (src/track/offload-thread.ts); `--threads 1` keeps everything on one. Both must write
+ * (src/track/offload-thread.ts) for inputs of 16 MiB or more (here: of any size,
+ * TCPSLEUTH_OFFLOAD_MIN_BYTES=0); `--threads 1` keeps everything on one. Both must write
  * the same document: for every real-kernel capture, every capture of Zeek's TCP
  * tests (flipped roles, rejected and reset connections, partial ones) and more of
  * the corpus, and for a SYN flood whose records wrap the ring many times while the
@@ -20,9 +21,12 @@ import { RING_RECORDS } from '../src/track/offload-thread.js';
 const run = promisify(execFile);
 const CLI = join(REPO, 'bin', 'tcpsleuth.js');
 
+/** The offload thread for inputs of any size (by default only from 16 MiB on). */
+const ENV = { ...process.env, TCPSLEUTH_OFFLOAD_MIN_BYTES: '0' };
+
 async function analyze(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, 'analyze', ...args], { maxBuffer: 256 << 20 });
+    const { stdout, stderr } = await run(process.execPath, [CLI, 'analyze', ...args], { maxBuffer: 256 << 20, env: ENV });
     return { stdout, stderr, code: 0 };
   } catch (e) {
     const err = e as { stdout: string; stderr: string; code: number };
@@ -52,6 +56,23 @@ function synFlood(n: number): string {
 }
 
 describe("Zeek's conn_state on a second thread", () => {
+  it('is used from 16 MiB on (or as told), never with --threads 1', async () => {
+    // process emits 'worker' for every thread started: a preloaded module reports it.
+    const hook = tmp.write('hook.mjs', Buffer.from("process.on('worker', () => process.stderr.write('THREAD\\n'));\n"));
+    const threads = async (args: string[], env: NodeJS.ProcessEnv): Promise<boolean> => {
+      // --port 1: no connection shown, a small document whatever the capture.
+      const { stderr } = await run(process.execPath, ['--import', hook, CLI, 'analyze', '--format', 'json', '--port', '1', ...args], { maxBuffer: 256 << 20, env });
+      return stderr.includes('THREAD');
+    };
+    const small = join(CAPTURES, 'half-open.pcap');
+    expect(await threads([small], ENV)).toBe(true);
+    expect(await threads(['--threads', '1', small], ENV)).toBe(false);
+    expect(await threads([small], process.env)).toBe(false);
+    // 16 MiB of SYNs (70 bytes a frame): the default starts the thread.
+    const big = synFlood(Math.ceil((16 << 20) / 70));
+    expect(await threads([big], process.env)).toBe(true);
+  });
+
   const files = [...ours, ...zeekTcp, ...moreCorpus];
 
   it(`gives the document one thread gives, for ${files.length} captures (json and table)`, async () => {
@@ -98,7 +119,7 @@ describe("Zeek's conn_state on a second thread", () => {
     const all = await analyze(['--format', 'json', '--threads', '1', ...ours]);
     expect((await analyze(['--format', 'json', ...ours])).stdout).toBe(all.stdout);
     const f = join(CAPTURES, 'write-after-fin.pcap');
-    const stdin = (threads: string): Promise<{ stdout: string }> => run('sh', ['-c', `"${process.execPath}" "${CLI}" analyze --format json ${threads} - < "${f}"`]);
+    const stdin = (threads: string): Promise<{ stdout: string }> => run('sh', ['-c', `"${process.execPath}" "${CLI}" analyze --format json ${threads} - < "${f}"`], { env: ENV });
     const viaStdin = (await stdin('')).stdout;
     expect(viaStdin).toBe((await stdin('--threads 1')).stdout);
     expect(JSON.parse(viaStdin).connections.length).toBeGreaterThan(0);

@@ -55,7 +55,7 @@ export function analyzeCommand(done: (code: number) => void): Command {
     .option('--port <port>', 'only connections with an endpoint on this port (repeatable)', port, [])
     .option(
       '--threads <n>',
-      "1: all on one thread; n > 1: split the connections over n threads (json and table, files only; each reads the whole input, so it pays only with cores to spare). Default: Zeek's conn_state and history worked out on a second thread beside the analysis",
+      "1: all on one thread; n > 1: split the connections over n threads (json and table, files only; each reads the whole input, so it pays only with cores to spare). Default: for inputs of 16 MiB or more, Zeek's conn_state and history worked out on a second thread beside the analysis",
       count,
     );
   return addThresholdOptions(cmd)
@@ -99,6 +99,31 @@ function threadsFor(captures: string[], asked: number | undefined): number {
   return n;
 }
 
+/**
+ * Inputs smaller than this are analysed on one thread: starting the offload thread
+ * costs 20 to 40 ms, more than it saves on a small capture. (The tests lower it
+ * with TCPSLEUTH_OFFLOAD_MIN_BYTES to exercise the thread on small files.)
+ */
+const OFFLOAD_MIN_BYTES = 16 * 1024 * 1024;
+
+/** Work out Zeek's verdicts on the offload thread: standard input, a pipe, or regular files big enough together. */
+function offloadFor(captures: string[]): boolean {
+  const env = process.env['TCPSLEUTH_OFFLOAD_MIN_BYTES'];
+  const min = env !== undefined && /^\d+$/.test(env) ? Number(env) : OFFLOAD_MIN_BYTES;
+  let total = 0;
+  for (const c of captures) {
+    if (c === '-') return true;
+    try {
+      const st = statSync(c);
+      if (!st.isFile()) return true;
+      total += st.size;
+    } catch {
+      // Missing or unreadable: reported by the analysis.
+    }
+  }
+  return total >= min;
+}
+
 async function runAnalyze(captures: string[], opts: AnalyzeOptions): Promise<number> {
   if (captures.filter((c) => c === '-').length > 1) {
     process.stderr.write('tcpsleuth: standard input ("-") can be read only once\n');
@@ -118,7 +143,7 @@ async function runAnalyze(captures: string[], opts: AnalyzeOptions): Promise<num
     if (threads > 1) {
       const format = opts.format === 'json' ? 'json' : 'table';
       ({ result, shown } = await analyzeShardedTo(captures, detect, threads, format, view, width, writeStdout));
-    } else result = await analyzeCaptures(inputs?.paths ?? captures, detect, undefined, { offload: opts.threads === undefined });
+    } else result = await analyzeCaptures(inputs?.paths ?? captures, detect, undefined, { offload: opts.threads === undefined && offloadFor(inputs?.paths ?? captures) });
     inputs?.rename(result);
     if (shown !== null) {
       // Written already, by the sharded analysis.
