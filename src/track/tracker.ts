@@ -360,7 +360,7 @@ export class ConnectionTracker {
     }
   }
 
-  /** TIME-WAIT lasts `tw` seconds (2 MSL): then the kernel frees the socket. */
+  /** TIME-WAIT lasts `tw` seconds (TCP_TIMEWAIT_LEN on Linux): then the kernel frees the socket. */
   private endTimeWait(e: Endpoint, at: { sec: number; nsec: number }, tw: number): void {
     if (secondsBetween(e.since, at) < tw) return;
     e.enter('CLOSED', { sec: e.since.sec + tw, nsec: e.since.nsec, frame: 0, capture: e.since.capture }, `TIME-WAIT ended (${tw} s)`);
