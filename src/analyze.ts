@@ -301,9 +301,9 @@ export interface AnalyzeHooks {
   /** Each finding the moment it is raised (it may still be refined until the end). */
   onFinding?: (f: Finding) => void;
   /**
-   * Work out Zeek's conn_state and history on a second thread (OffloadThread). Only
-   * for analyses that read them after the end, never from onPacket or onFinding; run
-   * from the compiled program (the thread's module is dist's).
+   * Work out Zeek's conn_state and history on a second thread (OffloadThread), or
+   * here if it cannot start. Only for analyses that read them after the end, never
+   * from onPacket or onFinding.
    */
   offload?: boolean;
 }
@@ -334,7 +334,11 @@ async function analyzeWith(
   hooks: AnalyzeHooks,
 ): Promise<{ result: AnalysisResult; pipeline: Pipeline }> {
   const options = pipeline.options;
-  if (hooks.offload) pipeline.tracker.offload = new OffloadThread();
+  if (hooks.offload) {
+    const thread = new OffloadThread();
+    // A thread that cannot start costs nothing but the try: the verdicts are worked out here.
+    if (await thread.started()) pipeline.tracker.offload = thread;
+  }
   pipeline.onPacket = hooks.onPacket ?? null;
   pipeline.engine.onFinding = hooks.onFinding ?? null;
   const tracker = pipeline.tracker;

@@ -17,6 +17,8 @@ import { BulkPcap, useTempDir } from './helpers/build.js';
 import { CAPTURES, CORPUS, HAVE_CORPUS, REPO } from './helpers/env.js';
 import { mapLimit } from './helpers/tshark.js';
 import { RING_RECORDS } from '../src/track/offload-thread.js';
+import { analyzeCaptures } from '../src/analyze.js';
+import { toJson } from '../src/report/json.js';
 
 const run = promisify(execFile);
 const CLI = join(REPO, 'bin', 'tcpsleuth.js');
@@ -95,6 +97,14 @@ describe("Zeek's conn_state on a second thread", () => {
       for (const c of doc.connections) states.add(c.connState);
     }
     expect(states.size).toBeGreaterThanOrEqual(8);
+  });
+
+  it('that cannot start leaves the work to the analysis itself (here: the sources, uncompiled, have no thread module)', async () => {
+    const f = join(CAPTURES, 'write-after-fin.pcap');
+    const asked = await analyzeCaptures([f], undefined, undefined, { offload: true });
+    const plain = await analyzeCaptures([f]);
+    expect(JSON.stringify(toJson(asked))).toBe(JSON.stringify(toJson(plain)));
+    expect(asked.connections.map((c) => c.connState)).toEqual(['RSTO']);
   });
 
   it('gives the same document through ring wraps, evictions and unlisted connections', async () => {

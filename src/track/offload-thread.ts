@@ -47,6 +47,9 @@ export const FLAGS_SHIFT = 8;
 export const FROM_A_BIT = 1 << 20;
 export const CAPTURED_BIT = 1 << 21;
 
+/** The thread's first word, on the Worker's own channel: it runs. */
+export const READY = 'ready';
+
 /** What the thread was given at its start. */
 export interface OffloadData {
   ring: SharedArrayBuffer;
@@ -96,9 +99,30 @@ export class OffloadThread {
       transferList: [port2],
       resourceLimits: { maxYoungGenerationSizeMb: 4 },
     });
-    // It must never keep the process alive, nor an error of its own end the run unreported.
-    this.worker.unref();
+    // An error of its own must not end the run unreported; once it runs, it must never keep the process alive
+    // (until then it must: a promise alone does not, and the process would end before the analysis began).
     this.worker.on('error', () => undefined);
+    this.running = new Promise((resolve) => {
+      // Said by the thread's module itself ('online' comes before its module is even found).
+      this.worker.once('message', (m: unknown) => {
+        this.worker.unref();
+        resolve(m === READY);
+      });
+      this.worker.once('error', () => resolve(false));
+      this.worker.once('exit', () => resolve(false));
+    });
+  }
+
+  private readonly running: Promise<boolean>;
+
+  /**
+   * True once the thread runs; false if it could not start (no thread, or its module
+   * missing, as when the sources run uncompiled): then the caller works out the
+   * verdicts itself. Asked before the first record: once the tracker writes, this
+   * thread does not return to its event loop, where a failed start would be heard.
+   */
+  started(): Promise<boolean> {
+    return this.running;
   }
 
   /** The index of the next free record; waits while the ring is full. */

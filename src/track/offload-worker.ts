@@ -3,7 +3,7 @@
  * ZeekConnState per connection, in the order the tracker wrote them, so its
  * verdicts are the ones the tracker's thread would have reached.
  */
-import { workerData } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { ZeekConnState } from './zeek-conn.js';
 import {
   CAPTURED_BIT,
@@ -20,6 +20,7 @@ import {
   OP_SEGMENT,
   OP_UNLIST,
   POLL_MS,
+  READY,
   RECORD_INTS,
   RING_RECORDS,
   type OffloadData,
@@ -121,4 +122,5 @@ function run(): void {
   Atomics.notify(ctrl, CTRL_READ);
 }
 
+parentPort!.postMessage(READY);
 run();
