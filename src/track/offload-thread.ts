@@ -179,8 +179,11 @@ export class OffloadThread {
     this.commit();
   }
 
-  /** ZeekConnState.segment's arguments (checksum unknown); `seq`, `ack` as int32 or uint32. */
-  segment(id: number, fromA: boolean, flags: number, seq: number, ack: number, len: number, window: number, time: number, captured: boolean): void {
+  /**
+   * ZeekConnState.segment's arguments (checksum unknown); `seq`, `ack` as int32 or
+   * uint32, the time as whole seconds and nanoseconds (integers cross the call unboxed).
+   */
+  segment(id: number, fromA: boolean, flags: number, seq: number, ack: number, len: number, window: number, sec: number, nsec: number, captured: boolean): void {
     const s = this.slot();
     const i32 = this.i32;
     i32[s] = OP_SEGMENT | (flags << FLAGS_SHIFT) | (fromA ? FROM_A_BIT : 0) | (captured ? CAPTURED_BIT : 0);
@@ -189,7 +192,7 @@ export class OffloadThread {
     i32[s + 3] = ack;
     i32[s + 4] = len;
     i32[s + 5] = window;
-    this.f64[(s >> 1) + F64_TIME] = time;
+    this.f64[(s >> 1) + F64_TIME] = sec + nsec / 1e9;
     this.commit();
   }
 

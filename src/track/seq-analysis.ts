@@ -271,7 +271,8 @@ export class SeqAnalysis {
   /** Convenience wrapper: analyze a decoded packet. */
   analyzePacket(p: TcpPacket, fromA: boolean): number {
     const t = p.tcp;
-    return this.analyze(fromA, t.flags, t.seq, t.ack, t.payloadLength, t.window, t.windowScale, p.frame.sec, p.frame.nsec, p.frame.index);
+    // As int32: a uint32 above 2^31 would be boxed as a heap number to cross the call.
+    return this.analyze(fromA, t.flags, t.seq | 0, t.ack | 0, t.payloadLength, t.window, t.windowScale, p.frame.sec, p.frame.nsec, p.frame.index);
   }
 
   /**

@@ -144,8 +144,9 @@ export class ConnectionTracker {
     // Checksums are not verified (as Wireshark by default, and Zeek with -C): captures
     // taken on a sending host with checksum offload would otherwise all look bad.
     const off = this.offload;
-    if (off === null) c.zeek!.segment(fromA, tcp.flags, tcp.seq, tcp.ack, tcp.payloadLength, tcp.window, null, now.sec + now.nsec / 1e9, !tcp.truncated);
-    else off.segment(c.id, fromA, tcp.flags, tcp.seq, tcp.ack, tcp.payloadLength, tcp.window, now.sec + now.nsec / 1e9, !tcp.truncated);
+    // Sequence numbers as int32 (both take them so): a uint32 above 2^31 would be boxed to cross the call.
+    if (off === null) c.zeek!.segment(fromA, tcp.flags, tcp.seq | 0, tcp.ack | 0, tcp.payloadLength, tcp.window, null, now.sec + now.nsec / 1e9, !tcp.truncated);
+    else off.segment(c.id, fromA, tcp.flags, tcp.seq | 0, tcp.ack | 0, tcp.payloadLength, tcp.window, now.sec, now.nsec, !tcp.truncated);
     this.classify(from, to, p, seg);
     onSegment(from, to, tcp, now);
     // Closed on both sides by this segment: thousands of such connections wait out TIME-WAIT together.
