@@ -200,16 +200,15 @@ export class Pipeline {
 
   /** End of input at `sec.nsec` (the last packet's time for files). */
   finish(): { sec: number; nsec: number } | null {
-    if (this.endSec === -Infinity) {
-      this.tracker.settleOffloaded(this.unlisted);
-      return null;
+    let end: { sec: number; nsec: number } | null = null;
+    if (this.endSec !== -Infinity) {
+      end = { sec: this.endSec, nsec: this.endNsec };
+      this.tick(end.sec, end.nsec);
+      // Nothing retires after the last tick: the offload thread can work out its verdicts meanwhile.
+      this.tracker.offload?.end();
+      this.engine.end(this.tracker.connections, end);
+      this.tracker.finish();
     }
-    const end = { sec: this.endSec, nsec: this.endNsec };
-    this.tick(end.sec, end.nsec);
-    // Nothing retires after the last tick: the offload thread can work out its results meanwhile.
-    this.tracker.offload?.end();
-    this.engine.end(this.tracker.connections, end);
-    this.tracker.finish();
     this.tracker.settleOffloaded(this.unlisted);
     return end;
   }

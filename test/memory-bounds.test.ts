@@ -13,17 +13,15 @@ import { CORPUS, HAVE_CORPUS, REPO } from './helpers/env.js';
 import { analyzeCaptures } from '../src/analyze.js';
 import { DEFAULT_DETECT_OPTIONS } from '../src/detect/options.js';
 import { toJson } from '../src/report/json.js';
-import { BulkPcap } from './helpers/build.js';
+import { synFlood as synFloodPcap } from './helpers/build.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tcpsleuth-flood-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A pcap of `n` SYNs from distinct spoofed sources to one server, 10 us apart. */
+/** A SYN flood of `n` spoofed sources, as a file. */
 function synFlood(n: number): string {
-  const p = new BulkPcap(n);
-  for (let i = 0; i < n; i++) p.tcp(i * 10, 0x0a000000 + (i >>> 8), 0xc0000201, 1024 + (i & 0xff) * 200, 80, (i * 2654435761) >>> 0, 0, 0x02);
   const file = join(dir, `flood-${n}.pcap`);
-  writeFileSync(file, p.buf);
+  writeFileSync(file, synFloodPcap(n));
   return file;
 }
 

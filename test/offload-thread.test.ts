@@ -13,7 +13,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { BulkPcap, useTempDir } from './helpers/build.js';
+import { synFlood as synFloodPcap, useTempDir } from './helpers/build.js';
 import { CAPTURES, CORPUS, HAVE_CORPUS, REPO } from './helpers/env.js';
 import { mapLimit } from './helpers/tshark.js';
 import { RING_RECORDS } from '../src/track/offload-thread.js';
@@ -50,11 +50,9 @@ const moreCorpus = HAVE_CORPUS
 
 const tmp = useTempDir();
 
-/** `n` SYNs from distinct spoofed sources, 10 us apart (each a connection that never goes on). */
+/** A SYN flood of `n` spoofed sources, as a file. */
 function synFlood(n: number): string {
-  const p = new BulkPcap(n);
-  for (let i = 0; i < n; i++) p.tcp(i * 10, 0x0a000000 + (i >>> 8), 0xc0000201, 1024 + (i & 0xff) * 200, 80, (i * 2654435761) >>> 0, 0, 0x02);
-  return tmp.write(`flood-${n}.pcap`, p.buf);
+  return tmp.write(`flood-${n}.pcap`, synFloodPcap(n));
 }
 
 describe("Zeek's conn_state on a second thread", () => {

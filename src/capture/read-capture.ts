@@ -73,8 +73,8 @@ export class CaptureReader {
     }
     const src = this.src;
     // A small file gets a small window; it grows as far as a record needs (bounded: window.ts).
-    // A regular file is read in small pieces (FileSource.readSize): the window holds two.
-    if (src instanceof FileSource && src.readSize > 0) this.chunk = Math.min(this.chunk, src.readSize);
+    // A regular file is read in small pieces (FileSource.readSize): its window holds two.
+    if (src instanceof FileSource) this.chunk = Math.min(this.chunk, src.readSize);
     this.w = new ByteWindow(src instanceof FileSource && src.size >= 0 ? Math.min(src.size + 1, 2 * this.chunk) : this.chunk);
     await this.guard(async () => {
       const w = this.w;

@@ -2,7 +2,7 @@ import { readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { createGunzip, type Gunzip } from 'node:zlib';
-import { ByteWindow } from './window.js';
+import { ByteWindow, CHUNK_BYTES } from './window.js';
 
 /** A stream of capture bytes that fills a ByteWindow. */
 export interface ByteSource {
@@ -65,9 +65,9 @@ export class FileSource implements ByteSource {
     return this.size >= 0 ? Math.min(want, Math.max(this.size - this.pos, MIN_FILE_READ)) : want;
   }
 
-  /** How much one read should ask for. */
+  /** How much one read should ask for: small pieces from a regular file, big reads ahead otherwise. */
   get readSize(): number {
-    return this.size >= 0 ? FILE_READ_BYTES : 0;
+    return this.size >= 0 ? FILE_READ_BYTES : CHUNK_BYTES;
   }
 
   async fill(w: ByteWindow, want: number): Promise<number> {

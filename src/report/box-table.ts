@@ -52,11 +52,8 @@ export class BoxTable {
   }
 
   push(row: ReadonlyArray<string | number>): void {
-    const cells = this.head.map((_, i) => clean(row[i] ?? ''));
-    cells.forEach((c, i) => {
-      const w = displayWidth(c);
-      if (w > this.widths[i]!) this.widths[i] = w;
-    });
+    const cells = this.cells(row);
+    this.measure(cells);
     this.rows.push(cells);
   }
 
@@ -68,16 +65,20 @@ export class BoxTable {
     }
   }
 
-  /** Hand on the head and `rows` (each one measured before), line by line: nothing kept between the passes. */
+  /** Hand on the head and `rows` (each one measured before), line by line, no final newline on any. */
   writeRows(rows: Iterable<ReadonlyArray<string | number>>, each: (line: string) => void): void {
     const between = this.rule('├', '┼', '┤');
     each(this.rule('┌', '┬', '┐'));
     each(this.line(this.head));
     for (const r of rows) {
       each(between);
-      each(this.line(this.head.map((_, i) => clean(r[i] ?? ''))));
+      each(this.line(this.cells(r)));
     }
     each(this.rule('└', '┴', '┘'));
+  }
+
+  private cells(row: ReadonlyArray<string | number>): string[] {
+    return this.head.map((_, i) => clean(row[i] ?? ''));
   }
 
   get length(): number {
@@ -92,16 +93,9 @@ export class BoxTable {
     return `│${cells.map((c, i) => ` ${c}${' '.repeat(this.widths[i]! - displayWidth(c))} `).join('│')}│`;
   }
 
-  /** Hand the table on line by line (no final newline on any). */
+  /** Hand the pushed rows on line by line (no final newline on any). */
   writeLines(each: (line: string) => void): void {
-    const between = this.rule('├', '┼', '┤');
-    each(this.rule('┌', '┬', '┐'));
-    each(this.line(this.head));
-    for (const r of this.rows) {
-      each(between);
-      each(this.line(r));
-    }
-    each(this.rule('└', '┴', '┘'));
+    this.writeRows(this.rows, each);
   }
 
   toString(): string {

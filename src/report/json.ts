@@ -6,6 +6,7 @@ import type { Endpoint } from '../track/endpoint.js';
 import { connectionLine } from './connection-line.js';
 import { flagNames } from './flags.js';
 import { durationSeconds, makeView, openAtEnd, secondsInState, type ViewOptions } from './view.js';
+import { mapIterable } from '../util/iterate.js';
 
 /**
  * The JSON contract (README "JSON output"): later versions add fields, never
@@ -175,9 +176,6 @@ export function writeJson(r: AnalysisResult, view: ViewOptions | undefined, writ
   writeJsonDocument(r, mapIterable(v.connections, (c) => connectionLine(c, r.end)), v.findings, write);
 }
 
-function* mapIterable<T, U>(items: Iterable<T>, f: (x: T) => U): Iterable<U> {
-  for (const x of items) yield f(x);
-}
 
 /** The document around connection lines made elsewhere (a sharded analysis renders them in its threads). */
 export function writeJsonDocument(r: AnalysisResult, connectionLines: Iterable<string>, findings: readonly Finding[], write: (chunk: string) => void): void {

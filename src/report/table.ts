@@ -5,6 +5,7 @@ import type { Connection } from '../track/connection.js';
 import { BoxTable } from './box-table.js';
 import { durationSeconds } from './json.js';
 import { makeView, openAtEnd, secondsInState, type ViewOptions } from './view.js';
+import { mapIterable } from '../util/iterate.js';
 
 function captureLine(c: CaptureSummary): string {
   const parts = [c.format ?? 'unknown format'];
@@ -130,9 +131,7 @@ function writeTableLines(r: AnalysisResult, view: ViewOptions | undefined, width
   const count = findingCounts(v.findings);
   const multi = r.captures.length > 1;
   // Rows are made twice (to size the columns, then to write them) rather than kept: tens of thousands of rows were the table's peak memory.
-  function* rows(): Iterable<TableRow> {
-    for (const c of v.connections) yield tableRow(c, count.get(c.id) ?? 0, r.end, multi);
-  }
+  const rows = (): Iterable<TableRow> => mapIterable(v.connections, (c) => tableRow(c, count.get(c.id) ?? 0, r.end, multi));
   writeTableRows(r, rows, v.connections.length, v.findings, width, out);
 }
 
@@ -162,7 +161,7 @@ function writeTableRows(r: AnalysisResult, rows: () => Iterable<TableRow>, count
     if (row.partial) partial = true;
     if (row.open !== null && openCount++ < OPEN_LISTED) open.push(row.open);
   }
-  t.writeRows(mapRows(rows(), (row) => row.cells), (l) => out.push(l));
+  t.writeRows(mapIterable(rows(), (row) => row.cells), (l) => out.push(l));
   const notes: string[] = [];
   if (partial) notes.push('* no SYN seen: the capture began mid-connection; client and server are guessed, states inferred.');
   notes.push('States are each endpoint\'s RFC 9293 state at the end of the capture, with the time spent in it.');
@@ -184,8 +183,4 @@ function writeTableRows(r: AnalysisResult, rows: () => Iterable<TableRow>, count
     for (const line of open) out.push(line);
     if (openCount > OPEN_LISTED) out.push(`  ... and ${openCount - OPEN_LISTED} more (see --format json)`);
   }
-}
-
-function* mapRows<T, U>(items: Iterable<T>, f: (x: T) => U): Iterable<U> {
-  for (const x of items) yield f(x);
 }

@@ -149,12 +149,7 @@ export class Endpoint {
   /** The state changes recorded, oldest first (objects made per call: for reports, not per packet). */
   get transitions(): Transition[] {
     const out: Transition[] = [];
-    let from = this.initialState;
-    for (let i = 0; i < this.log.length; i += LOG_SLOTS) {
-      const to = this.log[i] as TcpState;
-      out.push({ from, to, why: this.log[i + 1] as string, at: this.log[i + 2] as Moment });
-      from = to;
-    }
+    for (let i = 0; i < this.transitionCount; i++) out.push({ from: this.transitionFrom(i), to: this.transitionTo(i), why: this.transitionWhy(i), at: this.transitionAt(i) });
     return out;
   }
 

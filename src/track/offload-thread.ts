@@ -156,17 +156,38 @@ export class OffloadThread {
 
   private waitForRoom(): void {
     this.hurry();
+    const room = (): boolean => ((this.written - Atomics.load(this.ctrl, CTRL_READ)) | 0) < RING_RECORDS;
+    this.waitFor(() => room() || Atomics.load(this.ctrl, CTRL_DONE) !== 0, CTRL_READ);
+    if (!room()) {
+      // Ended with the ring still full: its error, if it said one.
+      this.answer();
+      throw new Error('internal error: the offload thread ended early');
+    }
+    this.read = Atomics.load(this.ctrl, CTRL_READ);
+  }
+
+  /** Sleep on the control word `word` until `ready`; a thread that makes no progress for STALL_MS is dead. */
+  private waitFor(ready: () => boolean, word: number): void {
     let seen = Atomics.load(this.ctrl, CTRL_READ);
     let since = Date.now();
-    while (((this.written - seen) | 0) >= RING_RECORDS) {
-      this.sleep(CTRL_READ, seen);
+    while (!ready()) {
+      this.sleep(word, Atomics.load(this.ctrl, word));
       const now = Atomics.load(this.ctrl, CTRL_READ);
       if (now !== seen) {
         seen = now;
         since = Date.now();
-      } else if (Atomics.load(this.ctrl, CTRL_DONE) !== 0 || Date.now() - since > STALL_MS) throw new Error('internal error: the offload thread stopped');
+      } else if (Date.now() - since > STALL_MS) throw new Error('internal error: the offload thread stopped');
     }
-    this.read = seen;
+  }
+
+  /** The thread's answer, once it is done: its verdicts, or the error that ended it (thrown). */
+  private answer(): OffloadResults {
+    const got = receiveMessageOnPort(this.port);
+    this.port.close();
+    const results = got?.message as OffloadResults | undefined;
+    if (results === undefined) throw new Error('internal error: the offload thread gave no answer');
+    if (results.error !== undefined) throw new Error(`internal error in the offload thread: ${results.error}`);
+    return results;
   }
 
   /** A new connection, its ports as A (the first packet's sender) and B. */
@@ -226,21 +247,7 @@ export class OffloadThread {
   /** Every verdict. Blocks until the thread has worked through the ring. */
   collect(): OffloadResults {
     this.end();
-    let seen = Atomics.load(this.ctrl, CTRL_READ);
-    let since = Date.now();
-    while (Atomics.load(this.ctrl, CTRL_DONE) === 0) {
-      this.sleep(CTRL_DONE, 0);
-      const now = Atomics.load(this.ctrl, CTRL_READ);
-      if (now !== seen) {
-        seen = now;
-        since = Date.now();
-      } else if (Date.now() - since > STALL_MS) throw new Error('internal error: the offload thread stopped');
-    }
-    const got = receiveMessageOnPort(this.port);
-    this.port.close();
-    const results = got?.message as OffloadResults | undefined;
-    if (results === undefined) throw new Error('internal error: the offload thread gave no answer');
-    if (results.error !== undefined) throw new Error(`internal error in the offload thread: ${results.error}`);
-    return results;
+    this.waitFor(() => Atomics.load(this.ctrl, CTRL_DONE) !== 0, CTRL_DONE);
+    return this.answer();
   }
 }

@@ -591,6 +591,13 @@ export function pcapFile(records: PcapRecordSpec[], o: PcapOptions = {}): Buffer
  * A big pcap of minimal Ethernet/IPv4/TCP segments written straight into one buffer
  * (hundreds of thousands of records: the builders above would be slow).
  */
+/** A pcap of `n` SYNs from distinct spoofed sources to one server, 10 us apart (each a connection that never goes on). */
+export function synFlood(n: number): Buffer {
+  const p = new BulkPcap(n);
+  for (let i = 0; i < n; i++) p.tcp(i * 10, 0x0a000000 + (i >>> 8), 0xc0000201, 1024 + (i & 0xff) * 200, 80, (i * 2654435761) >>> 0, 0, 0x02);
+  return p.buf;
+}
+
 export class BulkPcap {
   static readonly FRAME = 14 + 20 + 20;
   private static readonly REC = 16 + BulkPcap.FRAME;
