@@ -305,6 +305,12 @@ export interface AnalyzeHooks {
    * from onPacket or onFinding.
    */
   offload?: boolean;
+  /**
+   * Run Wireshark's sequence analysis (on unless false): the JSON report's
+   * per-direction tcp.analysis counters and onPacket's SegmentInfo.analysis read it,
+   * the table and the detectors do not.
+   */
+  sequenceAnalysis?: boolean;
 }
 
 /**
@@ -339,6 +345,7 @@ async function analyzeWith(
     if (await thread.started()) pipeline.tracker.offload = thread;
   }
   pipeline.onPacket = hooks.onPacket ?? null;
+  pipeline.tracker.sequenceAnalysis = hooks.sequenceAnalysis ?? true;
   pipeline.engine.onFinding = hooks.onFinding ?? null;
   const tracker = pipeline.tracker;
   const captures: CaptureSummary[] = [];

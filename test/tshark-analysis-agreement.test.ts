@@ -121,7 +121,7 @@ async function analyzeFile(path: string): Promise<Ours> {
       // What the tracker itself computed for this segment (its wiring of SeqAnalysis,
       // including carrying the analysis over where tshark sees one stream).
       const mask = tracker.segment.analysis;
-      const sa = c.analysis;
+      const sa = c.analysis!;
       if (mask !== 0) {
         const names = new Set<string>(seqFlagNames(mask));
         if (sa.dupAckNum !== 0) names.add(`duplicate_ack_num=${sa.dupAckNum}`);

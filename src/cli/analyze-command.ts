@@ -143,7 +143,11 @@ async function runAnalyze(captures: string[], opts: AnalyzeOptions): Promise<num
     if (threads > 1) {
       const format = opts.format === 'json' ? 'json' : 'table';
       ({ result, shown } = await analyzeShardedTo(captures, detect, threads, format, view, width, writeStdout));
-    } else result = await analyzeCaptures(inputs?.paths ?? captures, detect, undefined, { offload: opts.threads === undefined && offloadFor(inputs?.paths ?? captures) });
+    } else {
+      const paths = inputs?.paths ?? captures;
+      // Only the JSON report shows the tcp.analysis counters (the reports' diagrams read the captures again).
+      result = await analyzeCaptures(paths, detect, undefined, { offload: opts.threads === undefined && offloadFor(paths), sequenceAnalysis: opts.format === 'json' });
+    }
     inputs?.rename(result);
     if (shown !== null) {
       // Written already, by the sharded analysis.

@@ -91,8 +91,11 @@ export class Connection implements FlowKeyed {
   icmpDropped = 0;
   /** Finding kinds already raised (bit per kind), so each is raised once. */
   raised = 0;
-  /** Wireshark-compatible sequence analysis (tcp.analysis.* flags) of each segment. */
-  analysis = new SeqAnalysis();
+  /**
+   * Wireshark-compatible sequence analysis (tcp.analysis.* flags) of each segment;
+   * null when the analysis runs without it (nothing it reports reads it).
+   */
+  analysis: SeqAnalysis | null;
   /** The analysis object's A is this connection's B (it was carried over from an earlier connection). */
   declare analysisFlipped: boolean;
   /** Zeek's view of the connection while it lives (null once retired: see connState/history). */
@@ -118,6 +121,8 @@ export class Connection implements FlowKeyed {
     at: Moment,
     /** False: Zeek's verdict is worked out on the offload thread and settled at the end. */
     zeekHere = true,
+    /** False: no sequence analysis (analysisOf must not be asked). */
+    sequenceAnalysis = true,
   ) {
     this.id = id;
     this.version = version;
@@ -133,6 +138,7 @@ export class Connection implements FlowKeyed {
     this.client.inferred = this.server.inferred = partial;
     this.both = [this.client, this.server];
     this.zeek = zeekHere ? new ZeekConnState(sport, dport, { ignoreChecksums: true }) : null;
+    this.analysis = sequenceAnalysis ? new SeqAnalysis() : null;
   }
 
   /** A's address (a view made per call: not for per-packet use). */
@@ -205,13 +211,15 @@ export class Connection implements FlowKeyed {
       this.zeek = null;
     }
     // A carried-over analysis still serves a later connection on the tuple.
-    if (!this.analysisHandedOn) this.analysis.release();
+    if (!this.analysisHandedOn) this.analysis?.release();
     for (const e of this.both) e.clearUnansweredTimes();
   }
 
   /** tcp.analysis counters of what the client / server sent. */
   analysisOf(role: 'client' | 'server'): SeqCounters {
-    return ((role === 'client') === this.clientIsA) !== this.analysisFlipped ? this.analysis.fromA : this.analysis.fromB;
+    const a = this.analysis;
+    if (a === null) throw new Error('internal error: the sequence analysis was off for this analysis');
+    return ((role === 'client') === this.clientIsA) !== this.analysisFlipped ? a.fromA : a.fromB;
   }
 
   /**
