@@ -95,7 +95,8 @@ describe("Zeek's conn_state on a second thread", () => {
       for (const c of doc.connections) states.add(c.connState);
     }
     expect(states.size).toBeGreaterThanOrEqual(8);
-  });
+    // 300 processes: about a minute alone, over two beside the rest of the suite on a busy 2-core machine.
+  }, 300_000);
 
   it('that cannot start leaves the work to the analysis itself (here: the sources, uncompiled, have no thread module)', async () => {
     const f = join(CAPTURES, 'write-after-fin.pcap');
