@@ -327,8 +327,8 @@ export async function analyzeCaptures(
 }
 
 /** One shard's analysis, and the ordinals of every connection it opened (for the merge to number them). */
-export async function analyzeShard(inputs: string[], options: DetectOptions, shard: Shard): Promise<{ result: AnalysisResult; openedAt: number[] }> {
-  const { result, pipeline } = await analyzeWith(new Pipeline(options, shard), inputs, undefined, {});
+export async function analyzeShard(inputs: string[], options: DetectOptions, shard: Shard, sequenceAnalysis: boolean): Promise<{ result: AnalysisResult; openedAt: number[] }> {
+  const { result, pipeline } = await analyzeWith(new Pipeline(options, shard), inputs, undefined, { sequenceAnalysis });
   return { result, openedAt: pipeline.tracker.openedAt ?? [] };
 }
 

@@ -28,6 +28,8 @@ export interface ShardJob {
   inputs: string[];
   options: DetectOptions;
   shard: Shard;
+  /** Only the JSON shows the sequence analysis' counters. */
+  sequenceAnalysis: boolean;
 }
 
 /** Phase 1's report. */
@@ -148,8 +150,9 @@ export async function analyzeShardedTo(
   const count = Math.max(1, Math.floor(threads));
   const others: ShardThread[] = [];
   try {
-    for (let index = 1; index < count; index++) others.push(new ShardThread({ inputs, options, shard: { index, count } }));
-    const own = await analyzeShard(inputs, options, { index: 0, count });
+    const sequenceAnalysis = format === 'json';
+    for (let index = 1; index < count; index++) others.push(new ShardThread({ inputs, options, shard: { index, count }, sequenceAnalysis }));
+    const own = await analyzeShard(inputs, options, { index: 0, count }, sequenceAnalysis);
     const analyzed = [analyzedOf(own.result, own.openedAt), ...(await Promise.all(others.map((t) => t.analyzed)))];
 
     // Number every connection by the rank of its first frame among all that were opened.

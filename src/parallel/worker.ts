@@ -9,7 +9,7 @@ import { analyzedOf, renderShard, type RenderRequest, type ShardJob } from './sh
 
 const job = workerData as ShardJob;
 const port = parentPort!;
-const { result, openedAt } = await analyzeShard(job.inputs, job.options, job.shard);
+const { result, openedAt } = await analyzeShard(job.inputs, job.options, job.shard, job.sequenceAnalysis);
 port.once('message', (req: RenderRequest) => {
   const rendered = renderShard(result.connections, result.findings, job.shard.count, req);
   port.postMessage(rendered);

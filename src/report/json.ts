@@ -176,7 +176,6 @@ export function writeJson(r: AnalysisResult, view: ViewOptions | undefined, writ
   writeJsonDocument(r, mapIterable(v.connections, (c) => connectionLine(c, r.end)), v.findings, write);
 }
 
-
 /** The document around connection lines made elsewhere (a sharded analysis renders them in its threads). */
 export function writeJsonDocument(r: AnalysisResult, connectionLines: Iterable<string>, findings: readonly Finding[], write: (chunk: string) => void): void {
   // Written out every 64 KiB: the pieces of a bigger chunk live long enough to be
