@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Thin launcher: the CLI is compiled to dist/ by `npm install` (prepare).
-import { main } from '../dist/cli/main.js';
+// Thin launcher: the CLI is compiled to dist/ and bundled to dist/bundle/ by `npm install` (prepare).
+import { main } from '../dist/bundle/main.js';
 
 main(process.argv).then(
   (code) => {

@@ -5,8 +5,12 @@
  * which took minutes at 20,000 connections and would take hours at 200,000.
  */
 
+/** Printable ASCII only: one column per character, nothing to clean. Nearly every cell is. */
+const PLAIN = /^[\x20-\x7e]*$/;
+
 /** Terminal columns a cell takes: wide (East Asian, emoji) code points take two, control characters none. */
 export function displayWidth(s: string): number {
+  if (PLAIN.test(s)) return s.length;
   let w = 0;
   for (const ch of s) {
     const c = ch.codePointAt(0)!;
@@ -40,7 +44,16 @@ function isWide(c: number): boolean {
 
 /** Cells are one line: a newline or tab in one would break the box, so they become spaces. */
 function clean(v: string | number): string {
-  return String(v).replace(/[\r\n\t]/g, ' ');
+  const s = String(v);
+  return PLAIN.test(s) ? s : s.replace(/[\r\n\t]/g, ' ');
+}
+
+/** Padding, made once per width: most cells of a column need one of a few. */
+const PADS: string[] = [];
+function spaces(n: number): string {
+  if (n <= 0) return '';
+  if (n >= 256) return ' '.repeat(n);
+  return (PADS[n] ??= ' '.repeat(n));
 }
 
 export class BoxTable {
@@ -60,7 +73,8 @@ export class BoxTable {
   /** Widen the columns for `row` without keeping it: writeRows then takes the rows again. */
   measure(row: ReadonlyArray<string | number>): void {
     for (let i = 0; i < this.head.length; i++) {
-      const w = displayWidth(clean(row[i] ?? ''));
+      const v = row[i] ?? '';
+      const w = typeof v === 'string' && PLAIN.test(v) ? v.length : displayWidth(clean(v));
       if (w > this.widths[i]!) this.widths[i] = w;
     }
   }
@@ -78,7 +92,9 @@ export class BoxTable {
   }
 
   private cells(row: ReadonlyArray<string | number>): string[] {
-    return this.head.map((_, i) => clean(row[i] ?? ''));
+    const out = new Array<string>(this.head.length);
+    for (let i = 0; i < out.length; i++) out[i] = clean(row[i] ?? '');
+    return out;
   }
 
   get length(): number {
@@ -90,7 +106,12 @@ export class BoxTable {
   }
 
   private line(cells: readonly string[]): string {
-    return `│${cells.map((c, i) => ` ${c}${' '.repeat(this.widths[i]! - displayWidth(c))} `).join('│')}│`;
+    let s = '│';
+    for (let i = 0; i < cells.length; i++) {
+      const c = cells[i]!;
+      s += ` ${c}${spaces(this.widths[i]! - displayWidth(c))} │`;
+    }
+    return s;
   }
 
   /** Hand the pushed rows on line by line (no final newline on any). */

@@ -54,17 +54,26 @@ function findingBlock(f: Finding, width: number): string {
 
 /** Lines handed on in pieces of about a megabyte: hundreds of thousands of findings never make one giant string. */
 class LineWriter {
-  private buf = '';
+  private lines: string[] = [];
+  private size = 0;
   constructor(private readonly write: (chunk: string) => void) {}
 
   push(...lines: string[]): void {
-    for (const l of lines) this.buf += `${l}\n`;
-    if (this.buf.length > 1 << 20) this.flush();
+    for (const l of lines) this.line(l);
+  }
+
+  /** One line, without the rest-argument array push makes. */
+  line(l: string): void {
+    this.lines.push(l);
+    this.size += l.length + 1;
+    if (this.size > 1 << 20) this.flush();
   }
 
   flush(): void {
-    if (this.buf) this.write(this.buf);
-    this.buf = '';
+    // One join makes one flat string; the `+=` of every line made a rope to flatten.
+    if (this.lines.length) this.write(`${this.lines.join('\n')}\n`);
+    this.lines = [];
+    this.size = 0;
   }
 }
 
@@ -161,7 +170,7 @@ function writeTableRows(r: AnalysisResult, rows: () => Iterable<TableRow>, count
     if (row.partial) partial = true;
     if (row.open !== null && openCount++ < OPEN_LISTED) open.push(row.open);
   }
-  t.writeRows(mapIterable(rows(), (row) => row.cells), (l) => out.push(l));
+  t.writeRows(mapIterable(rows(), (row) => row.cells), (l) => out.line(l));
   const notes: string[] = [];
   if (partial) notes.push('* no SYN seen: the capture began mid-connection; client and server are guessed, states inferred.');
   notes.push('States are each endpoint\'s RFC 9293 state at the end of the capture, with the time spent in it.');
