@@ -57,11 +57,19 @@ function synFlood(n: number): string {
 
 describe("Zeek's conn_state on a second thread", () => {
   it('is used from 16 MiB on (or as told), never with --threads 1', async () => {
-    // process emits 'worker' for every thread started: a preloaded module reports it.
-    const hook = tmp.write('hook.mjs', Buffer.from("process.on('worker', () => process.stderr.write('THREAD\\n'));\n"));
+    // process emits 'worker' for every thread started: a preloaded module reports it, and
+    // whether the thread's module ran (it says 'ready'): the CLI runs from dist/bundle/,
+    // and a thread module missing there would fall back to one thread unseen.
+    const hook = tmp.write(
+      'hook.mjs',
+      Buffer.from(
+        "process.on('worker', (w) => { process.stderr.write('THREAD\\n'); w.on('message', (m) => { if (m === 'ready') process.stderr.write('READY\\n'); }); });\n",
+      ),
+    );
     const threads = async (args: string[], env: NodeJS.ProcessEnv): Promise<boolean> => {
       // --port 1: no connection shown, a small document whatever the capture.
       const { stderr } = await run(process.execPath, ['--import', hook, CLI, 'analyze', '--format', 'json', '--port', '1', ...args], { maxBuffer: 256 << 20, env });
+      if (stderr.includes('THREAD')) expect(stderr).toContain('READY');
       return stderr.includes('THREAD');
     };
     const small = join(CAPTURES, 'half-open.pcap');
