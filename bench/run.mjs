@@ -7,7 +7,7 @@
 //   tcptrace -n
 //   tcpdump -r F -w /dev/null
 // and prints median wall time, packets/s, MB/s, peak RSS (/usr/bin/time -v) and
-// tcpsleuth's ratio to each. Without CAPTURE it makes one from real kernel traffic
+// tcpsleuth's ratio to each: of the medians, and the median of each round's ratio. Without CAPTURE it makes one from real kernel traffic
 // between two network namespaces (bench/make-capture.sh, needs root).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, statSync, mkdirSync } from 'node:fs';
@@ -86,10 +86,16 @@ const rows = tools.map((t) => {
   return { tool: t.name, wall, cpu: median(ms.map((m) => m.cpu)), pps: packets / wall, mbps: bytes / 1e6 / wall, rss: Math.max(...ms.map((m) => m.rssMB)) };
 });
 const ours = rows[0];
+// The ratio of the two times of each round, median over the rounds: on a shared machine whose
+// speed drifts from one minute to the next, times taken close together compare better than
+// two medians taken over the whole run.
+const oursWalls = results.get(ours.tool).map((m) => m.wall);
+const pairedRatio = (name) => median(results.get(name).map((m, r) => m.wall / oursWalls[r]));
 console.log(`capture: ${capture}: ${(bytes / 1e6).toFixed(0)} MB, ${packets} packets; ${rounds} rounds; ${cpus().length} cores (${cpus()[0]?.model}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB; node ${process.version}`);
-console.log('| tool | median wall | median CPU (user+sys) | packets/s | MB/s | peak RSS | tcpsleuth speed vs it |');
-console.log('|---|---|---|---|---|---|---|');
+console.log('| tool | median wall | median CPU (user+sys) | packets/s | MB/s | peak RSS | tcpsleuth speed vs it | same round, median |');
+console.log('|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   const ratio = r === ours ? '1' : `${(r.wall / ours.wall).toFixed(2)}x`;
-  console.log(`| ${r.tool} | ${r.wall.toFixed(2)} s | ${r.cpu.toFixed(2)} s | ${Math.round(r.pps).toLocaleString('en-US')} | ${r.mbps.toFixed(0)} | ${r.rss.toFixed(0)} MB | ${ratio} |`);
+  const paired = r === ours ? '1' : `${pairedRatio(r.tool).toFixed(2)}x`;
+  console.log(`| ${r.tool} | ${r.wall.toFixed(2)} s | ${r.cpu.toFixed(2)} s | ${Math.round(r.pps).toLocaleString('en-US')} | ${r.mbps.toFixed(0)} | ${r.rss.toFixed(0)} MB | ${ratio} | ${paired} |`);
 }

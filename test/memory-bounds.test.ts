@@ -13,7 +13,7 @@ import { CORPUS, HAVE_CORPUS, REPO } from './helpers/env.js';
 import { analyzeCaptures } from '../src/analyze.js';
 import { DEFAULT_DETECT_OPTIONS } from '../src/detect/options.js';
 import { toJson } from '../src/report/json.js';
-import { synFlood as synFloodPcap } from './helpers/build.js';
+import { BulkPcap, synFlood as synFloodPcap } from './helpers/build.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tcpsleuth-flood-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -73,5 +73,31 @@ describe.skipIf(!HAVE_CORPUS)('eviction does not change results when it does not
     const small = await analyzeCaptures([synFlood(1000)], { ...DEFAULT_DETECT_OPTIONS, maxConnections: 100 });
     expect(small.tracking.evicted).toBeGreaterThan(0);
     expect(small.connections.filter((c) => c.evicted).length).toBe(small.tracking.evicted);
+  });
+});
+
+describe('eviction picks the least recently active', () => {
+  it('a connection that keeps talking outlives the idle ones opened after it', async () => {
+    // Connection 1 opens first and sends a segment after every new SYN; 300 idle SYNs follow with a bound of 100.
+    const n = 300;
+    const p = new BulkPcap(1 + 2 * n);
+    let us = 0;
+    p.tcp(us++, 0x0a000001, 0xc0000201, 40000, 80, 1000, 0, 0x02);
+    for (let i = 0; i < n; i++) {
+      p.tcp((us += 10), 0x0b000000 + i, 0xc0000201, 1024 + i, 80, i, 0, 0x02);
+      p.tcp((us += 10), 0x0a000001, 0xc0000201, 40000, 80, 1000, 0, 0x02);
+    }
+    const file = join(dir, 'talker.pcap');
+    writeFileSync(file, p.buf);
+    const r = await analyzeCaptures([file], { ...DEFAULT_DETECT_OPTIONS, maxConnections: 100, maxListedConnections: 1000 });
+    expect(r.tracking.evicted).toBeGreaterThan(150);
+    const talker = r.connections.find((c) => c.portA === 40000)!;
+    expect(talker.evicted).toBe(false);
+    expect(talker.client.packets).toBe(n + 1);
+    // The idle ones were evicted oldest first: every evicted one opened before every one still live.
+    const idle = r.connections.filter((c) => c !== talker);
+    const lastEvicted = Math.max(...idle.filter((c) => c.evicted).map((c) => c.id));
+    const firstLive = Math.min(...idle.filter((c) => !c.evicted).map((c) => c.id));
+    expect(lastEvicted).toBeLessThan(firstLive);
   });
 });
