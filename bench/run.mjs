@@ -7,8 +7,9 @@
 //   tcptrace -n
 //   tcpdump -r F -w /dev/null
 // and prints median wall time, packets/s, MB/s, peak RSS (/usr/bin/time -v) and
-// tcpsleuth's ratio to each: of the medians, and the median of each round's ratio. Without CAPTURE it makes one from real kernel traffic
-// between two network namespaces (bench/make-capture.sh, needs root).
+// tcpsleuth's ratio to each: of the medians, and the median of each round's ratio.
+// Without CAPTURE it makes one from real kernel traffic between two network
+// namespaces (bench/make-capture.sh, needs root).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, statSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -73,8 +73,7 @@ export class BoxTable {
   /** Widen the columns for `row` without keeping it: writeRows then takes the rows again. */
   measure(row: ReadonlyArray<string | number>): void {
     for (let i = 0; i < this.head.length; i++) {
-      const v = row[i] ?? '';
-      const w = typeof v === 'string' && PLAIN.test(v) ? v.length : displayWidth(clean(v));
+      const w = displayWidth(clean(row[i] ?? ''));
       if (w > this.widths[i]!) this.widths[i] = w;
     }
   }

@@ -587,10 +587,6 @@ export function pcapFile(records: PcapRecordSpec[], o: PcapOptions = {}): Buffer
   return cat(pcapHeader(o), ...records.map((r) => pcapRecord(r, o)));
 }
 
-/**
- * A big pcap of minimal Ethernet/IPv4/TCP segments written straight into one buffer
- * (hundreds of thousands of records: the builders above would be slow).
- */
 /** A pcap of `n` SYNs from distinct spoofed sources to one server, 10 us apart (each a connection that never goes on). */
 export function synFlood(n: number): Buffer {
   const p = new BulkPcap(n);
@@ -598,6 +594,10 @@ export function synFlood(n: number): Buffer {
   return p.buf;
 }
 
+/**
+ * A big pcap of minimal Ethernet/IPv4/TCP segments written straight into one buffer
+ * (hundreds of thousands of records: the builders above would be slow).
+ */
 export class BulkPcap {
   static readonly FRAME = 14 + 20 + 20;
   private static readonly REC = 16 + BulkPcap.FRAME;
