@@ -100,7 +100,9 @@ export class Connection implements FlowKeyed {
   declare analysisFlipped: boolean;
   /** Zeek's view of the connection while it lives (null once retired: see connState/history). */
   zeek: ZeekConnState | null;
-  private finalZeek: { connState: string; history: string } | null = null;
+  /** Zeek's verdict once the connection is retired or settled (fields: an object each cost 40 bytes more). */
+  private finalConnState = '';
+  private finalHistory = '';
   /** Retired: over, summarised, its per-segment state dropped. */
   declare retired: boolean;
   /** Retired early because too many connections were live (see maxConnections). */
@@ -183,17 +185,18 @@ export class Connection implements FlowKeyed {
 
   /** Zeek's verdict, worked out on the offload thread. */
   settleZeek(connState: string, history: string): void {
-    this.finalZeek = { connState, history };
+    this.finalConnState = connState;
+    this.finalHistory = history;
   }
 
   /** Zeek's conn_state (S0, SF, REJ, ...) as conn.log would show it. */
   get connState(): string {
-    return this.zeek !== null ? this.zeek.connState : this.finalZeek!.connState;
+    return this.zeek !== null ? this.zeek.connState : this.finalConnState;
   }
 
   /** Zeek's history letters. */
   get history(): string {
-    return this.zeek !== null ? this.zeek.history : this.finalZeek!.history;
+    return this.zeek !== null ? this.zeek.history : this.finalHistory;
   }
 
   /**
@@ -207,7 +210,7 @@ export class Connection implements FlowKeyed {
     // Let the earlier connection go: only its id is reported.
     this.previous = null;
     if (this.zeek !== null) {
-      this.finalZeek = { connState: this.zeek.connState, history: this.zeek.history };
+      this.settleZeek(this.zeek.connState, this.zeek.history);
       this.zeek = null;
     }
     // A carried-over analysis still serves a later connection on the tuple.

@@ -131,6 +131,26 @@ export class SeqCounters {
     if (mask & SEQ_WINDOW_UPDATE) this.windowUpdates++;
     if (mask & SEQ_WINDOW_FULL) this.windowFull++;
   }
+
+  /** The counters alone, in an object of their own (a FlowState is twice the size). */
+  copy(): SeqCounters {
+    const c = new SeqCounters();
+    c.retransmissions = this.retransmissions;
+    c.fastRetransmissions = this.fastRetransmissions;
+    c.spuriousRetransmissions = this.spuriousRetransmissions;
+    c.outOfOrder = this.outOfOrder;
+    c.lostSegments = this.lostSegments;
+    c.ackLostSegments = this.ackLostSegments;
+    c.dupAcks = this.dupAcks;
+    c.zeroWindows = this.zeroWindows;
+    c.zeroWindowProbes = this.zeroWindowProbes;
+    c.zeroWindowProbeAcks = this.zeroWindowProbeAcks;
+    c.keepAlives = this.keepAlives;
+    c.keepAliveAcks = this.keepAliveAcks;
+    c.windowUpdates = this.windowUpdates;
+    c.windowFull = this.windowFull;
+    return c;
+  }
 }
 
 /**
@@ -212,13 +232,19 @@ class FlowState extends SeqCounters {
   }
 }
 
+/** What a released analysis has instead of its flow states (never written to). */
+const RELEASED = new FlowState();
+
 /**
  * Sequence analysis of one TCP connection. Feed every segment with analyze(), in
  * capture order; it returns the SEQ_* bits for that segment. Allocation-free per packet.
  */
 export class SeqAnalysis {
-  private readonly a = new FlowState();
-  private readonly b = new FlowState();
+  private a = new FlowState();
+  private b = new FlowState();
+  /** After release(): the counters of A and B, kept; a and b are then RELEASED. */
+  private keptA: SeqCounters | null = null;
+  private keptB: SeqCounters | null = null;
   /** Duplicate-ACK number (tcp.analysis.duplicate_ack_num) of the last segment analyzed, 0 if it was none. */
   dupAckNum = 0;
   /** Frame of the ACK the last duplicate ACK repeats (tcp.analysis.duplicate_ack_frame), 0 if none. */
@@ -253,19 +279,25 @@ export class SeqAnalysis {
     this.b.dropEmpty();
   }
 
-  /** The connection is over: drop the per-segment bookkeeping, keep the counters. */
+  /**
+   * The connection is over: keep the counters and drop the rest (each of the two
+   * flow states, with its list of unacknowledged segments, is gone). Nothing is
+   * analyzed after this.
+   */
   release(): void {
-    this.a.unackedEnds = this.b.unackedEnds = null;
-    this.a.unacked = this.b.unacked = 0;
+    if (this.a === RELEASED) return;
+    this.keptA = this.a.copy();
+    this.keptB = this.b.copy();
+    this.a = this.b = RELEASED;
   }
 
   /** Counters of the segments endpoint A (the first packet's sender) sent. */
   get fromA(): SeqCounters {
-    return this.a;
+    return this.keptA ?? this.a;
   }
 
   get fromB(): SeqCounters {
-    return this.b;
+    return this.keptB ?? this.b;
   }
 
   /** Convenience wrapper: analyze a decoded packet. */
@@ -305,6 +337,7 @@ export class SeqAnalysis {
     ack |= 0;
     const fwd = fromA ? this.a : this.b;
     const rev = fromA ? this.b : this.a;
+    if (fwd === RELEASED) throw new Error('internal error: a segment analyzed after its connection was released');
     let mask = 0;
     this.dupAckNum = 0;
     this.dupAckFrame = 0;

@@ -398,10 +398,18 @@ export class ConnectionTracker {
     const v = off.collect();
     const at = new Map<number, number>();
     for (let i = 0; i < v.ids.length; i++) at.set(v.ids[i]!, i);
+    // The thread's strings arrive as a copy each; a few dozen distinct ones are kept.
+    const distinct = new Map<string, string>();
+    const one = (s: string): string => {
+      const seen = distinct.get(s);
+      if (seen !== undefined) return seen;
+      distinct.set(s, s);
+      return s;
+    };
     for (const c of this.connections) {
       const i = at.get(c.id);
       if (i === undefined) throw new Error(`internal error: no Zeek verdict for connection ${c.id}`);
-      c.settleZeek(v.connStates[i]!, v.histories[i]!);
+      c.settleZeek(one(v.connStates[i]!), one(v.histories[i]!));
     }
     for (const [state, n] of v.unlisted) unlisted.set(state, (unlisted.get(state) ?? 0) + n);
   }
