@@ -183,7 +183,7 @@ export class Connection implements FlowKeyed {
     return role === 'client' ? this.names[0] : this.names[1];
   }
 
-  /** Zeek's verdict, worked out on the offload thread. */
+  /** Zeek's verdict, final: worked out on the offload thread, or this thread's at retirement. */
   settleZeek(connState: string, history: string): void {
     this.finalConnState = connState;
     this.finalHistory = history;

@@ -119,7 +119,7 @@ export class Endpoint {
   declare zeroWindowLongestAt: Moment | null;
   declare zeroWindowProbesReceived: number;
 
-  /** Where the fields above that most endpoints never set live, once one is (EndpointExtras). */
+  /** The fields declared above but kept in EndpointExtras (most endpoints never set them), once one is set. */
   extras: EndpointExtras | null = null;
 
   constructor(

@@ -135,23 +135,13 @@ export class SeqCounters {
   /** The counters alone, in an object of their own (a FlowState is twice the size). */
   copy(): SeqCounters {
     const c = new SeqCounters();
-    c.retransmissions = this.retransmissions;
-    c.fastRetransmissions = this.fastRetransmissions;
-    c.spuriousRetransmissions = this.spuriousRetransmissions;
-    c.outOfOrder = this.outOfOrder;
-    c.lostSegments = this.lostSegments;
-    c.ackLostSegments = this.ackLostSegments;
-    c.dupAcks = this.dupAcks;
-    c.zeroWindows = this.zeroWindows;
-    c.zeroWindowProbes = this.zeroWindowProbes;
-    c.zeroWindowProbeAcks = this.zeroWindowProbeAcks;
-    c.keepAlives = this.keepAlives;
-    c.keepAliveAcks = this.keepAliveAcks;
-    c.windowUpdates = this.windowUpdates;
-    c.windowFull = this.windowFull;
+    for (const k of COUNTER_NAMES) c[k] = this[k];
     return c;
   }
 }
+
+/** SeqCounters' fields: every one is a counter (copy() keeps them all, whatever is added). */
+const COUNTER_NAMES = Object.keys(new SeqCounters()) as { [K in keyof SeqCounters]: SeqCounters[K] extends number ? K : never }[keyof SeqCounters][];
 
 /**
  * What the analysis remembers about one direction (Wireshark's tcp_flow_t +

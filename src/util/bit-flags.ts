@@ -9,7 +9,7 @@
  */
 export function defineBitFlags(proto: object, field: string, names: readonly string[]): void {
   if (names.length > 30) throw new RangeError('defineBitFlags: at most 30 flags per field');
-  if (!/^[A-Za-z_$][\w$]*$/.test(field)) throw new RangeError(`defineBitFlags: ${field} is not a plain field name`);
+  assertPlainName('defineBitFlags', field);
   names.forEach((name, i) => {
     const bit = 1 << i;
     // Each accessor is compiled on its own, with the field and the bit in its text: one
@@ -19,4 +19,9 @@ export function defineBitFlags(proto: object, field: string, names: readonly str
     const set = new Function('on', `this.${field} = on ? this.${field} | ${bit} : this.${field} & ${~bit};`) as (on: boolean) => void;
     Object.defineProperty(proto, name, { get, set });
   });
+}
+
+/** Names put into compiled accessor text must be plain identifiers. */
+export function assertPlainName(who: string, name: string): void {
+  if (!/^[A-Za-z_$][\w$]*$/.test(name)) throw new RangeError(`${who}: ${name} is not a plain field name`);
 }

@@ -1,3 +1,5 @@
+import { assertPlainName } from './bit-flags.js';
+
 /**
  * Fields most objects of a class never set, kept in a side object made on the first
  * write of anything but a field's initial value, behind accessors of the same names
@@ -8,8 +10,9 @@
  * booleans or null (a read without a side object gives the initial value).
  */
 export function defineSideFields(proto: object, field: string, make: () => object): void {
-  if (!/^[A-Za-z_$][\w$]*$/.test(field)) throw new RangeError(`defineSideFields: ${field} is not a plain field name`);
+  assertPlainName('defineSideFields', field);
   for (const [name, initial] of Object.entries(make())) {
+    assertPlainName('defineSideFields', name);
     if (!(initial === null || typeof initial === 'number' || typeof initial === 'boolean')) throw new RangeError(`defineSideFields: ${name} must start as a number, a boolean or null`);
     const d = String(initial);
     // Compiled per field, as defineBitFlags does: one shared closure would make every access a keyed lookup.
