@@ -5,6 +5,8 @@ import { Decoder, type DecodeStats } from './decode/decoder.js';
 import { isSupportedLinkType, linkTypeName } from './decode/linktypes.js';
 import type { Packet } from './decode/packet.js';
 import { DetectorEngine } from './detect/engine.js';
+import type { Detector } from './detect/detector.js';
+import { DETECTORS } from './detect/registry.js';
 import type { Finding } from './detect/finding.js';
 import { DEFAULT_DETECT_OPTIONS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_LISTED_CONNECTIONS, type DetectOptions } from './detect/options.js';
 import type { Connection } from './track/connection.js';
@@ -109,13 +111,14 @@ export class Pipeline {
   constructor(
     readonly options: DetectOptions = DEFAULT_DETECT_OPTIONS,
     readonly shard: Shard | null = null,
+    detectors: readonly Detector[] = DETECTORS,
   ) {
     this.tracker = new ConnectionTracker({ ...DEFAULT_TRACK_OPTIONS, timeWaitSeconds: options.timeWaitSeconds });
     const n = shard?.count ?? 1;
     // The bounds are shared out: together the shards hold what one pipeline would.
     this.maxConnections = Math.ceil((options.maxConnections ?? DEFAULT_MAX_CONNECTIONS) / n);
     this.maxListed = Math.ceil((options.maxListedConnections ?? DEFAULT_MAX_LISTED_CONNECTIONS) / n);
-    this.engine = new DetectorEngine(options);
+    this.engine = new DetectorEngine(options, detectors);
     if (shard !== null) {
       this.tracker.idFirst = shard.index + 1;
       this.tracker.idStep = shard.count;
@@ -311,6 +314,8 @@ export interface AnalyzeHooks {
    * the table and the detectors do not.
    */
   sequenceAnalysis?: boolean;
+  /** The detectors to run: the registry's unless given (tests give variants of them). */
+  detectors?: readonly Detector[];
 }
 
 /**
@@ -323,7 +328,7 @@ export async function analyzeCaptures(
   stdin?: NodeJS.ReadableStream,
   hooks: AnalyzeHooks = {},
 ): Promise<AnalysisResult> {
-  return (await analyzeWith(new Pipeline(options), inputs, stdin, hooks)).result;
+  return (await analyzeWith(new Pipeline(options, null, hooks.detectors), inputs, stdin, hooks)).result;
 }
 
 /** One shard's analysis, and the ordinals of every connection it opened (for the merge to number them). */

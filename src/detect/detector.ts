@@ -20,6 +20,14 @@ export interface DetectContext {
 }
 
 /**
+ * Kinds of segment, as the engine sorts them before calling onSegment: any; with RST;
+ * with FIN; one that changed an endpoint's state; one whose sender is in SYN-SENT
+ * after it; one sent again (a retransmission, keep-alive or window probe); one of a
+ * connection either side of which has advertised a zero window.
+ */
+export type SegmentClass = 'all' | 'rst' | 'fin' | 'state-change' | 'syn-sent' | 'resent' | 'zero-window';
+
+/**
  * A detector reads endpoint states and the facts the tracker keeps; it never
  * re-parses packets. Three moments: each segment, the clock, and the end of input.
  */
@@ -27,10 +35,10 @@ export interface Detector {
   readonly kind: FindingKind;
   /**
    * Which segments onSegment can act on, so the engine calls it for no other (most
-   * segments are plain data and ACKs): any segment (the default), or only those with
-   * RST, with FIN, or that changed an endpoint's state.
+   * segments are plain data and ACKs): one class or several (SegmentClass), any
+   * segment by default.
    */
-  readonly segments?: 'all' | 'rst' | 'fin' | 'state-change';
+  readonly segments?: SegmentClass | readonly SegmentClass[];
   onConnection?(c: Connection, ctx: DetectContext): void;
   onSegment?(seg: SegmentInfo, ctx: DetectContext): void;
   onIcmp?(c: Connection, ev: IcmpEvent, ctx: DetectContext): void;

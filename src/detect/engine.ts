@@ -1,6 +1,7 @@
 import type { Connection, IcmpEvent } from '../track/connection.js';
 import type { SegmentInfo } from '../track/tracker.js';
-import type { DetectContext, Detector, Instant } from './detector.js';
+import type { DetectContext, Detector, Instant, SegmentClass } from './detector.js';
+import type { Endpoint } from '../track/endpoint.js';
 import { FINDING_KINDS, type Finding, type FindingKind, type FindingOf } from './finding.js';
 import { DEFAULT_DETECT_OPTIONS, type DetectOptions } from './options.js';
 import { DETECTORS } from './registry.js';
@@ -8,12 +9,22 @@ import { TCP_FIN, TCP_RST } from '../decode/packet.js';
 
 const BIT = new Map<FindingKind, number>(FINDING_KINDS.map((k, i) => [k, 1 << i]));
 
-// What a segment is, as a bit set: any segment; with RST; with FIN; one that changed a state.
-const SEG_ANY = 1;
-const SEG_RST = 2;
-const SEG_FIN = 4;
-const SEG_CHANGE = 8;
-const SEGMENT_BIT = { all: SEG_ANY, rst: SEG_RST, fin: SEG_FIN, 'state-change': SEG_CHANGE } as const;
+// What a segment is, as a bit set, one bit per SegmentClass.
+const SEGMENT_BIT = { all: 1, rst: 2, fin: 4, 'state-change': 8, 'syn-sent': 16, resent: 32, 'zero-window': 64 } as const satisfies Record<SegmentClass, number>;
+const SEGMENT_KINDS = 128;
+
+/** The bits of the classes a detector listens to. */
+function segmentMask(d: Detector): number {
+  const s = d.segments ?? 'all';
+  let m = 0;
+  for (const c of typeof s === 'string' ? [s] : s) m |= SEGMENT_BIT[c];
+  return m;
+}
+
+/** The endpoint has advertised a zero window (one still open, or one that ended). */
+function zeroWindowSeen(e: Endpoint): boolean {
+  return e.zeroWindowSince !== null || e.zeroWindowLongest > 0;
+}
 
 /**
  * Runs the detectors at their three moments and collects findings, one per kind
@@ -39,7 +50,7 @@ export class DetectorEngine implements DetectContext {
     this.onConn = detectors.filter((d) => d.onConnection);
     const onSeg = detectors.filter((d) => d.onSegment);
     // For each kind of segment, the detectors that want it, in registry order (findings keep their order).
-    this.bySegment = Array.from({ length: 16 }, (_, m) => onSeg.filter((d) => (SEGMENT_BIT[d.segments ?? 'all'] & m) !== 0));
+    this.bySegment = Array.from({ length: SEGMENT_KINDS }, (_, m) => onSeg.filter((d) => (segmentMask(d) & m) !== 0));
     this.onIcmpD = detectors.filter((d) => d.onIcmp);
     this.onClockD = detectors.filter((d) => d.onClock);
     this.onEndD = detectors.filter((d) => d.onEnd);
@@ -72,10 +83,15 @@ export class DetectorEngine implements DetectContext {
   }
 
   segment(seg: SegmentInfo): void {
-    let m = SEG_ANY;
-    if (seg.flags & TCP_RST) m |= SEG_RST;
-    if (seg.flags & TCP_FIN) m |= SEG_FIN;
-    if (seg.from.state !== seg.fromBefore || seg.to.state !== seg.toBefore) m |= SEG_CHANGE;
+    const { from, to } = seg;
+    let m = SEGMENT_BIT.all;
+    if (seg.flags & TCP_RST) m |= SEGMENT_BIT.rst;
+    if (seg.flags & TCP_FIN) m |= SEGMENT_BIT.fin;
+    if (from.state !== seg.fromBefore || to.state !== seg.toBefore) m |= SEGMENT_BIT['state-change'];
+    if (from.state === 'SYN-SENT') m |= SEGMENT_BIT['syn-sent'];
+    if (seg.retransmission || seg.keepAlive || seg.windowProbe) m |= SEGMENT_BIT.resent;
+    if (zeroWindowSeen(from) || zeroWindowSeen(to)) m |= SEGMENT_BIT['zero-window'];
+    // Plain data and ACKs of a healthy connection call no detector at all.
     for (const d of this.bySegment[m]!) d.onSegment!(seg, this);
   }
 

@@ -61,6 +61,8 @@ function raiseOrUpdate(c: Connection, b: Endpoint, now: Instant, frame: number, 
  */
 export const halfOpen: Detector = {
   kind: 'half-open',
+  // Its own RST, or a segment sent again into the silence.
+  segments: ['rst', 'resent'],
   onSegment(seg, ctx) {
     const b = seg.from;
     if (seg.flags & TCP_RST) {

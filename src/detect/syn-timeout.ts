@@ -43,6 +43,7 @@ function check(c: Connection, now: Instant, frame: number, capture: number, ctx:
 /** PATTERNS 7: the SYN retransmitted with no answer at all. */
 export const synTimeout: Detector = {
   kind: 'syn-timeout',
+  segments: 'syn-sent',
   onSegment(seg, ctx) {
     if (seg.from === seg.conn.client && seg.from.state === 'SYN-SENT') check(seg.conn, seg.now, seg.now.frame, seg.now.capture, ctx, false);
   },

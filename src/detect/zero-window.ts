@@ -37,6 +37,7 @@ function check(c: Connection, e: Endpoint, now: Instant, packet: PacketRef | nul
 /** PATTERNS 9: a receiver advertised a zero window for longer than the threshold. */
 export const zeroWindow: Detector = {
   kind: 'zero-window',
+  segments: 'zero-window',
   onSegment(seg, ctx) {
     // An episode that just ended (window reopened) or one that is still going.
     for (const e of seg.conn.both) if (e.zeroWindowSince !== null || e.zeroWindowLongest > 0) check(seg.conn, e, seg.now, seg.now, ctx, false);
