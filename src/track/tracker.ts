@@ -3,7 +3,7 @@ import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../decode/packet.js';
 import { formatIp } from '../util/address.js';
 import { Connection } from './connection.js';
 import type { Endpoint } from './endpoint.js';
-import { FlowTable, flowHash, keyedFlowHash } from './flow-table.js';
+import { FlowTable, direction, flowHash, keyedFlowHash } from './flow-table.js';
 import { secondsBetween } from './moment.js';
 import { Now } from './now.js';
 import { seqAdd, seqEq, seqGt, seqLt } from './seq.js';
@@ -54,6 +54,8 @@ export class SegmentInfo {
  */
 export class ConnectionTracker {
   private readonly table = new FlowTable<Connection>();
+  /** The connection of the last segment: the table's entry for its tuple, until forget() removes it. */
+  private last: Connection | null = null;
   /** Every connection, in order of first packet. */
   readonly connections: Connection[] = [];
   /** Connections not yet ended, for the clock. */
@@ -93,9 +95,19 @@ export class ConnectionTracker {
     const now = this.now;
     if (frame.hasTime) now.set(frame.sec, frame.nsec, frame.index, this.captureIndex);
     else now.set(now.sec, now.nsec, frame.index, this.captureIndex);
-    const h = flowHash(len, ip.src, tcp.srcPort, ip.dst, tcp.dstPort);
-    let c = this.table.get(h, ip.version, ip.src, tcp.srcPort, ip.dst, tcp.dstPort);
-    let fromA = this.table.lastDirection === 1;
+    // Most segments belong to the connection of the one before (a burst of data and
+    // its ACKs: four in five on the bench capture), found without hashing.
+    let c: Connection | undefined;
+    let fromA: boolean;
+    const last = this.last;
+    const d = last === null ? 0 : direction(last, ip.version, ip.src, tcp.srcPort, ip.dst, tcp.dstPort);
+    if (d !== 0) {
+      c = last!;
+      fromA = d === 1;
+    } else {
+      c = this.table.get(flowHash(len, ip.src, tcp.srcPort, ip.dst, tcp.dstPort), ip.version, ip.src, tcp.srcPort, ip.dst, tcp.dstPort);
+      fromA = this.table.lastDirection === 1;
+    }
     const synOnly = (tcp.flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN;
     let previous: Connection | null = null;
     const old = c;
@@ -118,7 +130,7 @@ export class ConnectionTracker {
     }
     this.created = c === undefined;
     if (c === undefined) {
-      c = this.open(p, h);
+      c = this.open(p, flowHash(len, ip.src, tcp.srcPort, ip.dst, tcp.dstPort));
       c.previous = previous;
       c.previousId = previous?.id ?? 0;
       fromA = true;
@@ -162,6 +174,7 @@ export class ConnectionTracker {
     c.lastFrame = frame.index;
     c.lastSec = now.sec;
     c.lastNsec = now.nsec;
+    this.last = c;
     return c;
   }
 
@@ -375,6 +388,7 @@ export class ConnectionTracker {
 
   /** Stop tracking `c` (evicted): it is retired and later segments start a new connection. */
   forget(c: Connection): void {
+    if (this.last === c) this.last = null;
     this.active.delete(c);
     this.table.delete(keyedFlowHash(c), c);
     c.retire();
