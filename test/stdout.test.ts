@@ -89,6 +89,22 @@ describe('standard output into a pipe', () => {
     expect(r.readAtReturn).toBeGreaterThanOrEqual(BYTES - HELD);
   });
 
+  it('StdoutBuffer writes its pieces in order, whole, whatever their size and characters', () => {
+    // 65,000 bytes, then 300 characters that fit in the 64 KiB buffer as characters but not as bytes;
+    // small pieces with multibyte characters, an empty one, one larger than the buffer.
+    const make = `['{', ...Array(65).fill('a'.repeat(1000)), 'ü'.repeat(300), ...Array.from({ length: 5000 }, (_, i) => '"é' + i + '→✓",'), '', 'x'.repeat(200000), 'ü'.repeat(30000), '}\\n']`;
+    const pieces = new Function(`return ${make}`)() as string[];
+    const script = `
+      const { StdoutBuffer } = await import(${JSON.stringify(STDOUT_JS)});
+      const out = new StdoutBuffer();
+      for (const p of ${make}) out.write(p);
+      out.flush();
+    `;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { maxBuffer: 16 << 20 });
+    expect(r.status).toBe(0);
+    expect(r.stdout.toString('utf8')).toBe(pieces.join(''));
+  });
+
   it('analyze writes through a pipe what it writes to a file, and a reader that leaves early is no error', () => {
     const capture = refusals();
     const file = join(dir, 'out.json');

@@ -12,7 +12,7 @@ import { writeTable } from '../report/table.js';
 import { makeView, type ViewOptions } from '../report/view.js';
 import { addThresholdOptions, count, detectOptionsFrom, minSeverityOption, type ThresholdFlags } from './detect-options.js';
 import { problemLine } from './problems.js';
-import { writeStdout, stdoutIsTty, stdoutColumns } from './stdout.js';
+import { StdoutBuffer, writeStdout, stdoutIsTty, stdoutColumns } from './stdout.js';
 
 export const EXIT_OK = 0;
 /** --fail-on matched a finding. */
@@ -142,7 +142,9 @@ async function runAnalyze(captures: string[], opts: AnalyzeOptions): Promise<num
   try {
     if (threads > 1) {
       const format = opts.format === 'json' ? 'json' : 'table';
-      ({ result, shown } = await analyzeShardedTo(captures, detect, threads, format, view, width, writeStdout));
+      const out = new StdoutBuffer();
+      ({ result, shown } = await analyzeShardedTo(captures, detect, threads, format, view, width, out.write));
+      out.flush();
     } else {
       const paths = inputs?.paths ?? captures;
       // Only the JSON report shows the tcp.analysis counters (the reports' diagrams read the captures again).
@@ -155,8 +157,10 @@ async function runAnalyze(captures: string[], opts: AnalyzeOptions): Promise<num
       const limits = { ...DEFAULT_REPORT_LIMITS, diagrams: opts.diagrams, packetsPerDiagram: opts.diagramPackets };
       writeStdout(await renderIncidentReport(report, inputs.paths, detect, result, view, limits));
     } else {
-      if (opts.format === 'json') writeJson(result, view, writeStdout);
-      else writeTable(result, view, width, writeStdout);
+      const out = new StdoutBuffer();
+      if (opts.format === 'json') writeJson(result, view, out.write);
+      else writeTable(result, view, width, out.write);
+      out.flush();
     }
   } finally {
     inputs?.cleanup();

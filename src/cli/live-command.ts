@@ -9,7 +9,7 @@ import { writeTable } from '../report/table.js';
 import type { ViewOptions } from '../report/view.js';
 import { linkTypeName } from '../decode/linktypes.js';
 import { addThresholdOptions, count, detectOptionsFrom, minSeverityOption, seconds, type ThresholdFlags } from './detect-options.js';
-import { writeStdout, stdoutIsTty, stdoutColumns } from './stdout.js';
+import { StdoutBuffer, writeStdout, stdoutIsTty, stdoutColumns } from './stdout.js';
 
 const EXIT_OK = 0;
 const EXIT_INPUT = 2;
@@ -110,17 +110,19 @@ function resolveInterface(loaded: Loaded, wanted: string): string | null {
 function writeReportLine(end: LiveEnd, view: ViewOptions, live: Record<string, unknown>): void {
   let held = '';
   let first = true;
+  const out = new StdoutBuffer();
   writeJson(end.result, view, (chunk) => {
     let c = chunk.replace(/\n/g, '');
     if (first) {
       c = `{"type":"report",${c.slice(1)}`;
       first = false;
     }
-    if (held) writeStdout(held);
+    if (held) out.write(held);
     held = c;
   });
   // The document ends with "}": the live member goes before it.
-  writeStdout(`${held.slice(0, held.lastIndexOf('}'))},"live":${JSON.stringify(live)}}\n`);
+  out.write(`${held.slice(0, held.lastIndexOf('}'))},"live":${JSON.stringify(live)}}\n`);
+  out.flush();
 }
 
 async function runLive(filter: string, flags: LiveFlags): Promise<number> {

@@ -178,20 +178,15 @@ export function writeJson(r: AnalysisResult, view: ViewOptions | undefined, writ
 
 /** The document around connection lines made elsewhere (a sharded analysis renders them in its threads). */
 export function writeJsonDocument(r: AnalysisResult, connectionLines: Iterable<string>, findings: readonly Finding[], write: (chunk: string) => void): void {
-  // Written out every 64 KiB: the pieces of a bigger chunk live long enough to be
-  // promoted to the old generation, and a 1 MiB chunk cost 10 MB of peak memory.
-  let buf = '';
-  const out = (s: string): void => {
-    buf += s;
-    if (buf.length > 1 << 16) {
-      write(buf);
-      buf = '';
-    }
-  };
+  // Piece by piece: the writer gathers them (cli/stdout.ts's StdoutBuffer encodes each as it comes).
+  const out = write;
   const list = (name: string, lines: Iterable<string>, last = false): void => {
     out(`  "${name}": [`);
     let n = 0;
-    for (const line of lines) out(`${n++ ? ',' : ''}\n    ${line}`);
+    for (const line of lines) {
+      out(n++ ? ',\n    ' : '\n    ');
+      out(line);
+    }
     out(`${n ? '\n  ' : ''}]${last ? '' : ','}\n`);
   };
   out('{\n');
@@ -200,7 +195,6 @@ export function writeJsonDocument(r: AnalysisResult, connectionLines: Iterable<s
   list('findings', mapIterable(findings, (f) => JSON.stringify(findingJson(f))));
   out(`  "tracking": ${JSON.stringify(r.tracking)},\n`);
   out(`  "options": ${JSON.stringify(r.options)}\n}\n`);
-  if (buf) write(buf);
 }
 
 export function renderJson(r: AnalysisResult, view?: ViewOptions): string {
