@@ -3,7 +3,7 @@ import { decodeIcmpError } from './icmp.js';
 import { decodeIpv4, type LayerProblem } from './ipv4.js';
 import { decodeIpv6 } from './ipv6.js';
 import { LinkResult, NET_IPV4, NET_IPV6 } from './link-result.js';
-import { linkDecoder } from './linktypes.js';
+import { linkDecoder, type LinkDecoder } from './linktypes.js';
 import {
   IcmpError,
   IpHeader,
@@ -64,6 +64,9 @@ export class Decoder {
   private readonly tcpPacket: TcpPacket = { kind: 'tcp', frame: null as unknown as Frame, ip: new IpHeader(), tcp: new TcpHeader() };
   private readonly icmpPacket: IcmpErrorPacket = { kind: 'icmp-error', frame: null as unknown as Frame, ip: this.tcpPacket.ip, icmp: new IcmpError() };
   private readonly otherPacket: OtherPacket = { kind: 'other', frame: null as unknown as Frame, reason: 'not-ip', detail: '', ip: null };
+  /** The last frame's link type and its decoder. */
+  private linkType = -1;
+  private linkDecoder: LinkDecoder | undefined = undefined;
   /** The frame being decoded was already counted as damaged. */
   private counted = false;
   /**
@@ -75,7 +78,12 @@ export class Decoder {
   decode(frame: Frame): Packet {
     this.counted = false;
     if (frame.linkType < 0) return this.other(frame, 'pseudo-frame', '', null);
-    const dec = linkDecoder(frame.linkType);
+    // Every frame of a run has the link type of the one before: the table is asked only at a change.
+    if (frame.linkType !== this.linkType) {
+      this.linkType = frame.linkType;
+      this.linkDecoder = linkDecoder(frame.linkType);
+    }
+    const dec = this.linkDecoder;
     if (dec === undefined) {
       const m = this.stats.unsupportedLinkTypes;
       m.set(frame.linkType, (m.get(frame.linkType) ?? 0) + 1);
