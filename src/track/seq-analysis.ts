@@ -384,7 +384,8 @@ export class SeqAnalysis {
       if (this.haveSyn && this.firstRttNs === 0) this.firstRttNs = spanNs(sec, nsec, this.synSec, this.synNsec);
       fwd.isFirstAck = false;
     }
-    fwd.add(mask);
+    // Most segments are flagged with nothing.
+    if (mask !== 0) fwd.add(mask);
     return mask;
   }
 
