@@ -622,7 +622,8 @@ export class ZeekConnState {
       this.scaledHistory(endpoint, SCALED_CHECKSUM, 67 /* C */);
       return;
     }
-    this.process(endpoint, flags, seq >>> 0, ack >>> 0, len, window, time, payloadCaptured);
+    // As int32 across the call (the same bits): a uint32 above 2^31 would be a heap number per argument.
+    this.process(endpoint, flags, seq | 0, ack | 0, len, window, time, payloadCaptured);
   }
 
   /**
@@ -710,7 +711,9 @@ export class ZeekConnState {
     return wraps * TWO32 + cur - e.startSeq;
   }
 
-  private process(endpoint: Endpoint, flags: number, baseSeq: number, ackSeq: number, len: number, window: number, t: number, captured: boolean): void {
+  private process(endpoint: Endpoint, flags: number, seq32: number, ack32: number, len: number, window: number, t: number, captured: boolean): void {
+    const baseSeq = seq32 >>> 0;
+    const ackSeq = ack32 >>> 0;
     const peer = endpoint === this.a ? this.b : this.a;
     const isOrig = this.isOrig(endpoint);
     const syn = (flags & TCP_SYN) !== 0;
