@@ -57,6 +57,9 @@ function results(): OffloadResults {
 /** Replay records up to `to`; `ended` once OP_END was reached. */
 function drain(from: number, to: number): { read: number; ended: boolean } {
   let r = from;
+  // Most segments are of the connection of the one before: it is looked up once per run.
+  let lastId = 0;
+  let last: ZeekConnState | undefined;
   while (r !== to) {
     const s = (r & (RING_RECORDS - 1)) * RECORD_INTS;
     r = (r + 1) | 0;
@@ -64,12 +67,17 @@ function drain(from: number, to: number): { read: number; ended: boolean } {
     const id = i32[s + 1]!;
     switch (head & 0xff) {
       case OP_SEGMENT:
-        zeek.get(id)!.segment((head & FROM_A_BIT) !== 0, (head >>> FLAGS_SHIFT) & 0xfff, i32[s + 2]!, i32[s + 3]!, i32[s + 4]!, i32[s + 5]!, null, f64[(s >> 1) + F64_TIME]!, (head & CAPTURED_BIT) !== 0);
+        if (id !== lastId || last === undefined) {
+          last = zeek.get(id);
+          lastId = id;
+        }
+        last!.segment((head & FROM_A_BIT) !== 0, (head >>> FLAGS_SHIFT) & 0xfff, i32[s + 2]!, i32[s + 3]!, i32[s + 4]!, i32[s + 5]!, null, f64[(s >> 1) + F64_TIME]!, (head & CAPTURED_BIT) !== 0);
         break;
       case OP_OPEN:
         zeek.set(id, new ZeekConnState(i32[s + 2]!, i32[s + 3]!, { ignoreChecksums: true }));
         break;
       case OP_RETIRE: {
+        if (id === lastId) last = undefined;
         const z = zeek.get(id);
         if (z !== undefined) {
           final.set(id, [z.connState, z.history]);
