@@ -1,7 +1,6 @@
 import type { Connection, IcmpEvent } from '../track/connection.js';
 import type { SegmentInfo } from '../track/tracker.js';
 import type { DetectContext, Detector, Instant, SegmentClass } from './detector.js';
-import type { Endpoint } from '../track/endpoint.js';
 import { FINDING_KINDS, type Finding, type FindingKind, type FindingOf } from './finding.js';
 import { DEFAULT_DETECT_OPTIONS, type DetectOptions } from './options.js';
 import { DETECTORS } from './registry.js';
@@ -19,11 +18,6 @@ function segmentMask(d: Detector): number {
   let m = 0;
   for (const c of typeof s === 'string' ? [s] : s) m |= SEGMENT_BIT[c];
   return m;
-}
-
-/** The endpoint has advertised a zero window (one still open, or one that ended). */
-function zeroWindowSeen(e: Endpoint): boolean {
-  return e.zeroWindowSince !== null || e.zeroWindowLongest > 0;
 }
 
 /**
@@ -90,7 +84,7 @@ export class DetectorEngine implements DetectContext {
     if (from.state !== seg.fromBefore || to.state !== seg.toBefore) m |= SEGMENT_BIT['state-change'];
     if (from.state === 'SYN-SENT') m |= SEGMENT_BIT['syn-sent'];
     if (seg.retransmission || seg.keepAlive || seg.windowProbe) m |= SEGMENT_BIT.resent;
-    if (zeroWindowSeen(from) || zeroWindowSeen(to)) m |= SEGMENT_BIT['zero-window'];
+    if (from.zeroWindowSeen || to.zeroWindowSeen) m |= SEGMENT_BIT['zero-window'];
     // Plain data and ACKs of a healthy connection call no detector at all.
     for (const d of this.bySegment[m]!) d.onSegment!(seg, this);
   }

@@ -40,12 +40,12 @@ export const zeroWindow: Detector = {
   segments: 'zero-window',
   onSegment(seg, ctx) {
     // An episode that just ended (window reopened) or one that is still going.
-    for (const e of seg.conn.both) if (e.zeroWindowSince !== null || e.zeroWindowLongest > 0) check(seg.conn, e, seg.now, seg.now, ctx, false);
+    for (const e of seg.conn.both) if (e.zeroWindowSeen) check(seg.conn, e, seg.now, seg.now, ctx, false);
   },
   onClock(c, now, ctx) {
     for (const e of c.both) if (e.zeroWindowSince !== null) check(c, e, now, null, ctx, false);
   },
   onEnd(c, end, ctx) {
-    for (const e of c.both) if (e.zeroWindowSince !== null || e.zeroWindowLongest > 0) check(c, e, end, null, ctx, true);
+    for (const e of c.both) if (e.zeroWindowSeen) check(c, e, end, null, ctx, true);
   },
 };

@@ -208,6 +208,11 @@ export class Endpoint {
     this.times = null;
   }
 
+  /** It has advertised a zero window: an episode still open, or one that ended. */
+  get zeroWindowSeen(): boolean {
+    return this.zeroWindowSince !== null || this.zeroWindowLongest > 0;
+  }
+
   get scaledWindow(): number {
     return this.window * 2 ** (this.windowScale < 0 ? 0 : this.windowScale);
   }
