@@ -190,7 +190,7 @@ export class Pipeline {
     this.lastTick = sec;
     this.tracker.tick(sec, nsec);
     if (this.tracker.connections.length > this.maxListed) this.trimList();
-    this.engine.clock(this.tracker.active, { sec, nsec });
+    this.engine.clock(this.tracker.clockWatch(), { sec, nsec });
   }
 
   /** The input went on, silent, until `sec.nsec` (a pcapng ISB's end time). */

@@ -42,6 +42,11 @@ export interface Detector {
   onConnection?(c: Connection, ctx: DetectContext): void;
   onSegment?(seg: SegmentInfo, ctx: DetectContext): void;
   onIcmp?(c: Connection, ev: IcmpEvent, ctx: DetectContext): void;
+  /**
+   * Each tick of the capture's clock, for the connections it can act on: an endpoint
+   * in CLOSE-WAIT or a zero window still advertised (the tracker's clock watch; a
+   * detector that needs another kind must be added there).
+   */
   onClock?(c: Connection, now: Instant, ctx: DetectContext): void;
   onEnd?(c: Connection, end: Instant, ctx: DetectContext): void;
 }

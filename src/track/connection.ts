@@ -109,6 +109,8 @@ export class Connection implements FlowKeyed {
   declare evicted: boolean;
   /** Its analysis object went on with a later connection on the tuple (internal). */
   declare analysisHandedOn: boolean;
+  /** In the tracker's clock watch (see ConnectionTracker.watched). */
+  declare watched: boolean;
 
   constructor(
     id: number,
@@ -256,4 +258,4 @@ export class Connection implements FlowKeyed {
   }
 }
 
-defineBitFlags(Connection.prototype, 'flagBits', ['clientIsA', 'partial', 'analysisFlipped', 'retired', 'evicted', 'analysisHandedOn'] satisfies (keyof Connection)[]);
+defineBitFlags(Connection.prototype, 'flagBits', ['clientIsA', 'partial', 'analysisFlipped', 'retired', 'evicted', 'analysisHandedOn', 'watched'] satisfies (keyof Connection)[]);

@@ -4,12 +4,13 @@ import { formatIp } from '../util/address.js';
 import { Connection } from './connection.js';
 import type { Endpoint } from './endpoint.js';
 import { FlowTable, direction, flowHash, keyedFlowHash } from './flow-table.js';
-import { secondsBetween } from './moment.js';
+import { secondsBetween, type Moment } from './moment.js';
 import { Now } from './now.js';
 import { seqAdd, seqEq, seqGt, seqLt } from './seq.js';
 import { onSegment } from './state-machine.js';
 import { isClosed, type TcpState } from './states.js';
 import type { OffloadThread } from './offload-thread.js';
+import { MinHeap } from '../util/min-heap.js';
 
 /** Tracker settings (kernel timers the capture cannot show). */
 export interface TrackOptions {
@@ -24,6 +25,28 @@ export interface TrackOptions {
 }
 
 export const DEFAULT_TRACK_OPTIONS: TrackOptions = { timeWaitSeconds: 60, closedLingerSeconds: 5 };
+
+/** A timer on the capture's clock: its key (when it started), and for whom. */
+interface Timer {
+  sec: number;
+  nsec: number;
+  c: Connection;
+  /** A TIME-WAIT timer's endpoint and the moment it entered TIME-WAIT (a later entry makes the timer stale). */
+  e: Endpoint | null;
+  since: Moment | null;
+}
+
+const startedFirst = (a: Timer, b: Timer): boolean => a.sec < b.sec || (a.sec === b.sec && a.nsec < b.nsec);
+
+/** Nothing left of the connection on this side (tick's test for a connection closed on both sides). */
+function idle(s: TcpState): boolean {
+  return s === 'CLOSED' || s === 'LISTEN';
+}
+
+/** The clock's detectors act on it: an endpoint in CLOSE-WAIT, or a zero window still advertised. */
+function needsClock(c: Connection): boolean {
+  return c.client.state === 'CLOSE-WAIT' || c.server.state === 'CLOSE-WAIT' || c.client.zeroWindowSince !== null || c.server.zeroWindowSince !== null;
+}
 
 /** What one segment did, for the detectors. Reused for every segment. */
 export class SegmentInfo {
@@ -58,8 +81,18 @@ export class ConnectionTracker {
   private last: Connection | null = null;
   /** Every connection, in order of first packet. */
   readonly connections: Connection[] = [];
-  /** Connections not yet ended, for the clock. */
+  /** Connections not yet retired. */
   readonly active = new Set<Connection>();
+  /**
+   * The connections the clock's detectors act on (needsClock), kept as segments
+   * change them: with tens of thousands of connections waiting out TIME-WAIT, a
+   * tick that looked at every live one cost more than the packets.
+   */
+  private readonly watched = new Set<Connection>();
+  /** Endpoints in TIME-WAIT, by when they entered it: their timers run out in that order. */
+  private readonly timeWaits = new MinHeap<Timer>(startedFirst);
+  /** Connections closed on both sides, by their last packet: forgotten in that order, closedLingerSeconds later. */
+  private readonly lingering = new MinHeap<Timer>(startedFirst);
   /** Index of the capture being read, stamped on connections. */
   captureIndex = 0;
   readonly now = new Now();
@@ -170,12 +203,50 @@ export class ConnectionTracker {
     // Closed on both sides by this segment: thousands of such connections wait out TIME-WAIT together.
     if ((from.state !== seg.fromBefore || to.state !== seg.toBefore) && isClosed(from.state) && isClosed(to.state)) c.analysis?.compact();
     this.bookkeep(c, from, to, p);
+    // A capture's clock can step back: a closed connection's wait then starts from the earlier time.
+    const backwards = now.sec < c.lastSec || (now.sec === c.lastSec && now.nsec < c.lastNsec);
     c.lastCapture = this.captureIndex;
     c.lastFrame = frame.index;
     c.lastSec = now.sec;
     c.lastNsec = now.nsec;
     this.last = c;
+    this.timers(c, from, to, seg, backwards);
     return c;
+  }
+
+  /** Start the timers the segment's state changes call for, and keep the clock's watch. */
+  private timers(c: Connection, from: Endpoint, to: Endpoint, seg: SegmentInfo, backwards: boolean): void {
+    const changed = from.state !== seg.fromBefore || to.state !== seg.toBefore;
+    if (changed) {
+      if (from.state === 'TIME-WAIT' && seg.fromBefore !== 'TIME-WAIT') this.startTimeWait(c, from);
+      if (to.state === 'TIME-WAIT' && seg.toBefore !== 'TIME-WAIT') this.startTimeWait(c, to);
+    }
+    if ((changed || backwards) && idle(from.state) && idle(to.state) && (backwards || !(idle(seg.fromBefore) && idle(seg.toBefore)))) this.startLinger(c);
+    this.watch(c);
+  }
+
+  private startTimeWait(c: Connection, e: Endpoint): void {
+    this.timeWaits.push({ sec: e.since.sec, nsec: e.since.nsec, c, e, since: e.since });
+  }
+
+  /** Closed on both sides: forgotten closedLingerSeconds after its last packet (tick). */
+  private startLinger(c: Connection): void {
+    this.lingering.push({ sec: c.lastSec, nsec: c.lastNsec, c, e: null, since: null });
+  }
+
+  private watch(c: Connection): void {
+    const need = needsClock(c);
+    if (need === c.watched) return;
+    c.watched = need;
+    if (need) this.watched.add(c);
+    else this.watched.delete(c);
+  }
+
+  /** The connections the clock's detectors act on, in the order they were opened. */
+  clockWatch(): Connection[] {
+    const list = [...this.watched];
+    if (list.length > 1) list.sort((a, b) => a.id - b.id);
+    return list;
   }
 
   /** Start a connection with the roles and initial states the first segment implies. */
@@ -363,32 +434,58 @@ export class ConnectionTracker {
   }
 
   /**
-   * Run the clock to `sec.nsec` (packet time for files, wall time live): expire
-   * TIME-WAIT, close zero-window bookkeeping of ended connections.
+   * Run the clock to `sec.nsec` (packet time for files, wall time live): end the
+   * TIME-WAITs that ran out, and forget the connections closed on both sides for
+   * longer than closedLingerSeconds. Only the timers due are looked at.
    */
   tick(sec: number, nsec: number): void {
     const tw = this.options.timeWaitSeconds;
     const at = { sec, nsec };
-    for (const c of this.active) {
-      // Each side by name: an iterator per connection per tick adds up with tens of thousands alive.
-      if (c.client.state === 'TIME-WAIT') this.endTimeWait(c.client, at, tw);
-      if (c.server.state === 'TIME-WAIT') this.endTimeWait(c.server, at, tw);
-      if ((c.client.state === 'CLOSED' || c.client.state === 'LISTEN') && (c.server.state === 'CLOSED' || c.server.state === 'LISTEN')) {
-        // Over, and past the time a late segment could still belong to it: summarise it.
-        if (sec - c.lastSec + (nsec - c.lastNsec) / 1e9 > this.options.closedLingerSeconds) this.forget(c);
+    // TIME-WAIT timers that ran out, first started first; a stale one (its endpoint
+    // left TIME-WAIT, or its connection was retired) is dropped.
+    for (let t = this.timeWaits.peek(); t !== undefined; t = this.timeWaits.peek()) {
+      const e = t.e!;
+      if (t.c.retired || e.state !== 'TIME-WAIT' || e.since !== t.since) {
+        this.timeWaits.pop();
+        continue;
       }
+      if (secondsBetween(e.since, at) < tw) break;
+      this.timeWaits.pop();
+      this.endTimeWait(e, tw);
+      if (idle(t.c.client.state) && idle(t.c.server.state)) this.startLinger(t.c);
+    }
+    // Over, and past the time a late segment could still belong to it: summarise it.
+    const linger = this.options.closedLingerSeconds;
+    for (let t = this.lingering.peek(); t !== undefined; t = this.lingering.peek()) {
+      const c = t.c;
+      if (c.retired || !idle(c.client.state) || !idle(c.server.state)) {
+        this.lingering.pop();
+        continue;
+      }
+      if (sec - c.lastSec + (nsec - c.lastNsec) / 1e9 > linger) {
+        this.lingering.pop();
+        this.forget(c);
+        continue;
+      }
+      // Not yet, and none after it is due either, unless a later packet moved it on: then it waits from that one.
+      if (t.sec === c.lastSec && t.nsec === c.lastNsec) break;
+      this.lingering.pop();
+      this.startLinger(c);
     }
   }
 
   /** TIME-WAIT lasts `tw` seconds (TCP_TIMEWAIT_LEN on Linux): then the kernel frees the socket. */
-  private endTimeWait(e: Endpoint, at: { sec: number; nsec: number }, tw: number): void {
-    if (secondsBetween(e.since, at) < tw) return;
+  private endTimeWait(e: Endpoint, tw: number): void {
     e.enter('CLOSED', { sec: e.since.sec + tw, nsec: e.since.nsec, frame: 0, capture: e.since.capture }, `TIME-WAIT ended (${tw} s)`);
   }
 
   /** Stop tracking `c` (evicted): it is retired and later segments start a new connection. */
   forget(c: Connection): void {
     if (this.last === c) this.last = null;
+    if (c.watched) {
+      c.watched = false;
+      this.watched.delete(c);
+    }
     this.active.delete(c);
     this.table.delete(keyedFlowHash(c), c);
     c.retire();

@@ -610,7 +610,7 @@ export class BulkPcap {
   }
 
   /** One segment at `us` microseconds after 1700000000; addresses as 32-bit numbers. */
-  tcp(us: number, src: number, dst: number, sport: number, dport: number, seq: number, ack: number, flags: number): void {
+  tcp(us: number, src: number, dst: number, sport: number, dport: number, seq: number, ack: number, flags: number, window = 64240): void {
     const { buf, o } = this;
     buf.writeUInt32LE(1_700_000_000 + Math.floor(us / 1e6), o);
     buf.writeUInt32LE(us % 1e6, o + 4);
@@ -632,7 +632,7 @@ export class BulkPcap {
     buf.writeUInt32BE(ack >>> 0, t + 8);
     buf[t + 12] = 0x50;
     buf[t + 13] = flags;
-    buf.writeUInt16BE(64240, t + 14);
+    buf.writeUInt16BE(window, t + 14);
     this.o += BulkPcap.REC;
   }
 }
