@@ -174,15 +174,15 @@ export class Pipeline {
     const list = this.tracker.connections;
     if (list.length <= this.maxListed) return;
     let excess = list.length - Math.floor(this.maxListed * 0.9);
-    const kept: Connection[] = [];
+    // In place: the kept ones move down over the ones let go.
+    let n = 0;
     for (const c of list) {
       if (excess > 0 && c.retired && c.raised === 0) {
         this.tracker.unlist(c, this.unlisted);
         excess--;
-      } else kept.push(c);
+      } else list[n++] = c;
     }
-    list.length = 0;
-    for (const c of kept) list.push(c);
+    list.length = n;
   }
 
   /** Run the clock: kernel timers first, then the time-based detectors. */

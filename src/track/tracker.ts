@@ -10,7 +10,7 @@ import { seqAdd, seqEq, seqGt, seqLt } from './seq.js';
 import { onSegment } from './state-machine.js';
 import { isClosed, type TcpState } from './states.js';
 import type { OffloadThread } from './offload-thread.js';
-import { MinHeap } from '../util/min-heap.js';
+import { MostlyOrderedQueue } from '../util/min-heap.js';
 
 /** Tracker settings (kernel timers the capture cannot show). */
 export interface TrackOptions {
@@ -84,15 +84,16 @@ export class ConnectionTracker {
   /** Connections not yet retired. */
   readonly active = new Set<Connection>();
   /**
-   * The connections the clock's detectors act on (needsClock), kept as segments
-   * change them: with tens of thousands of connections waiting out TIME-WAIT, a
-   * tick that looked at every live one cost more than the packets.
+   * The connections the clock's detectors may act on (needsClock), each once
+   * (Connection.watched): added when a segment makes them need it, dropped at the
+   * next tick when they no longer do. With tens of thousands of connections waiting
+   * out TIME-WAIT, a tick that looked at every live one cost more than the packets.
    */
-  private readonly watched = new Set<Connection>();
+  private watched: Connection[] = [];
   /** Endpoints in TIME-WAIT, by when they entered it: their timers run out in that order. */
-  private readonly timeWaits = new MinHeap<Timer>(startedFirst);
+  private readonly timeWaits = new MostlyOrderedQueue<Timer>(startedFirst);
   /** Connections closed on both sides, by their last packet: forgotten in that order, closedLingerSeconds later. */
-  private readonly lingering = new MinHeap<Timer>(startedFirst);
+  private readonly lingering = new MostlyOrderedQueue<Timer>(startedFirst);
   /** Index of the capture being read, stamped on connections. */
   captureIndex = 0;
   readonly now = new Now();
@@ -235,18 +236,22 @@ export class ConnectionTracker {
   }
 
   private watch(c: Connection): void {
-    const need = needsClock(c);
-    if (need === c.watched) return;
-    c.watched = need;
-    if (need) this.watched.add(c);
-    else this.watched.delete(c);
+    if (c.watched || !needsClock(c)) return;
+    c.watched = true;
+    this.watched.push(c);
   }
 
-  /** The connections the clock's detectors act on, in the order they were opened. */
-  clockWatch(): Connection[] {
-    const list = [...this.watched];
-    if (list.length > 1) list.sort((a, b) => a.id - b.id);
-    return list;
+  /** The connections the clock's detectors act on, in the order they were opened (valid until the next call). */
+  clockWatch(): readonly Connection[] {
+    const w = this.watched;
+    let n = 0;
+    for (const c of w) {
+      if (!c.retired && needsClock(c)) w[n++] = c;
+      else c.watched = false;
+    }
+    w.length = n;
+    if (n > 1) w.sort((a, b) => a.id - b.id);
+    return w;
   }
 
   /** Start a connection with the roles and initial states the first segment implies. */
@@ -482,10 +487,6 @@ export class ConnectionTracker {
   /** Stop tracking `c` (evicted): it is retired and later segments start a new connection. */
   forget(c: Connection): void {
     if (this.last === c) this.last = null;
-    if (c.watched) {
-      c.watched = false;
-      this.watched.delete(c);
-    }
     this.active.delete(c);
     this.table.delete(keyedFlowHash(c), c);
     c.retire();

@@ -49,3 +49,45 @@ export class MinHeap<T> {
     return top;
   }
 }
+
+/**
+ * A min-queue for items that mostly come in order (timers started at packet
+ * times): those no earlier than the last queued wait in a plain FIFO, the rest in a
+ * MinHeap, and the least of the two heads comes first. In-order pushes and pops
+ * cost O(1), and the heap holds only what came out of order.
+ */
+export class MostlyOrderedQueue<T> {
+  private fifo: T[] = [];
+  private head = 0;
+  private readonly heap: MinHeap<T>;
+
+  constructor(private readonly before: (a: T, b: T) => boolean) {
+    this.heap = new MinHeap(before);
+  }
+
+  push(item: T): void {
+    const f = this.fifo;
+    if (f.length > this.head && this.before(item, f[f.length - 1]!)) this.heap.push(item);
+    else f.push(item);
+  }
+
+  peek(): T | undefined {
+    const a = this.head < this.fifo.length ? this.fifo[this.head] : undefined;
+    const b = this.heap.peek();
+    if (a === undefined) return b;
+    return b !== undefined && this.before(b, a) ? b : a;
+  }
+
+  pop(): T | undefined {
+    const a = this.head < this.fifo.length ? this.fifo[this.head] : undefined;
+    const b = this.heap.peek();
+    if (a === undefined || (b !== undefined && this.before(b, a))) return this.heap.pop();
+    this.head++;
+    // Let the popped half go once it is the larger part.
+    if (this.head > 1024 && this.head * 2 > this.fifo.length) {
+      this.fifo = this.fifo.slice(this.head);
+      this.head = 0;
+    }
+    return a;
+  }
+}
