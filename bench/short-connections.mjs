@@ -9,6 +9,9 @@
 // are 10 µs apart, so the file is in time order for RATE up to 16,000. Made, not
 // captured: for timing `npm run bench -- OUT.pcap`, never as ground truth.
 import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 
 const [out, rateArg = '1000', secondsArg = '600'] = process.argv.slice(2);
 if (!out) {
@@ -17,42 +20,29 @@ if (!out) {
 }
 const rate = Number(rateArg);
 const seconds = Number(secondsArg);
-const FRAME = 14 + 20 + 20;
-const RECORD = 16 + FRAME;
 const count = rate * seconds;
-const buf = Buffer.alloc(24 + RECORD * count * 7);
-// pcap file header: microseconds, version 2.4, snaplen 65535, Ethernet.
-buf.writeUInt32LE(0xa1b2c3d4, 0);
-buf.writeUInt16LE(2, 4);
-buf.writeUInt16LE(4, 6);
-buf.writeUInt32LE(65535, 16);
-buf.writeUInt32LE(1, 20);
-let o = 24;
 
-function segment(us, src, dst, sport, dport, seq, ack, flags) {
-  buf.writeUInt32LE(1_700_000_000 + Math.floor(us / 1e6), o);
-  buf.writeUInt32LE(us % 1e6, o + 4);
-  buf.writeUInt32LE(FRAME, o + 8);
-  buf.writeUInt32LE(FRAME, o + 12);
-  const eth = o + 16;
-  buf.writeUInt16BE(0x0800, eth + 12);
-  const ip = eth + 14;
-  buf[ip] = 0x45;
-  buf.writeUInt16BE(40, ip + 2);
-  buf[ip + 8] = 64;
-  buf[ip + 9] = 6;
-  buf.writeUInt32BE(src >>> 0, ip + 12);
-  buf.writeUInt32BE(dst >>> 0, ip + 16);
-  const tcp = ip + 20;
-  buf.writeUInt16BE(sport, tcp);
-  buf.writeUInt16BE(dport, tcp + 2);
-  buf.writeUInt32BE(seq >>> 0, tcp + 4);
-  buf.writeUInt32BE(ack >>> 0, tcp + 8);
-  buf[tcp + 12] = 0x50;
-  buf[tcp + 13] = flags;
-  buf.writeUInt16BE(64240, tcp + 14);
-  o += RECORD;
-}
+// The records are written by the tests' BulkPcap (test/helpers/build.ts), compiled
+// here by esbuild; the helpers' one use of vitest (afterAll) is stubbed out.
+const noVitest = {
+  name: 'no-vitest',
+  setup(b) {
+    b.onResolve({ filter: /^vitest$/ }, () => ({ path: 'vitest', namespace: 'stub' }));
+    b.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({ contents: 'export const afterAll = () => {};' }));
+  },
+};
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
+const { outputFiles } = await build({
+  stdin: { contents: "export { BulkPcap } from './test/helpers/build.ts';", resolveDir: repo, loader: 'ts' },
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  write: false,
+  plugins: [noVitest],
+  logLevel: 'warning',
+});
+const { BulkPcap } = await import(`data:text/javascript,${encodeURIComponent(outputFiles[0].text)}`);
+const p = new BulkPcap(count * 7);
 
 const SERVER = 0x0a000002;
 for (let i = 0; i < count; i++) {
@@ -62,13 +52,13 @@ for (let i = 0; i < count; i++) {
   const port = 1024 + (i % 50_000);
   const a = Math.imul(i, 7919) >>> 0;
   const b = Math.imul(i, 104729) >>> 0;
-  segment(us, client, SERVER, port, 80, a, 0, 0x02);
-  segment(us + 10, SERVER, client, 80, port, b, a + 1, 0x12);
-  segment(us + 20, client, SERVER, port, 80, a + 1, b + 1, 0x10);
-  segment(us + 30, client, SERVER, port, 80, a + 1, b + 1, 0x11);
-  segment(us + 40, SERVER, client, 80, port, b + 1, a + 2, 0x10);
-  segment(us + 50, SERVER, client, 80, port, b + 1, a + 2, 0x11);
-  segment(us + 60, client, SERVER, port, 80, a + 2, b + 2, 0x10);
+  p.tcp(us, client, SERVER, port, 80, a, 0, 0x02);
+  p.tcp(us + 10, SERVER, client, 80, port, b, a + 1, 0x12);
+  p.tcp(us + 20, client, SERVER, port, 80, a + 1, b + 1, 0x10);
+  p.tcp(us + 30, client, SERVER, port, 80, a + 1, b + 1, 0x11);
+  p.tcp(us + 40, SERVER, client, 80, port, b + 1, a + 2, 0x10);
+  p.tcp(us + 50, SERVER, client, 80, port, b + 1, a + 2, 0x11);
+  p.tcp(us + 60, client, SERVER, port, 80, a + 2, b + 2, 0x10);
 }
-writeFileSync(out, buf.subarray(0, o));
-process.stdout.write(`${out}: ${count} connections, ${count * 7} packets, ${o} bytes\n`);
+writeFileSync(out, p.buf);
+process.stdout.write(`${out}: ${count} connections, ${count * 7} packets, ${p.buf.length} bytes\n`);
