@@ -81,7 +81,7 @@ export class DetectorEngine implements DetectContext {
     let m = SEGMENT_BIT.all;
     if (seg.flags & TCP_RST) m |= SEGMENT_BIT.rst;
     if (seg.flags & TCP_FIN) m |= SEGMENT_BIT.fin;
-    if (from.state !== seg.fromBefore || to.state !== seg.toBefore) m |= SEGMENT_BIT['state-change'];
+    if (seg.stateChanged) m |= SEGMENT_BIT['state-change'];
     if (from.state === 'SYN-SENT') m |= SEGMENT_BIT['syn-sent'];
     if (seg.retransmission || seg.keepAlive || seg.windowProbe) m |= SEGMENT_BIT.resent;
     if (from.zeroWindowSeen || to.zeroWindowSeen) m |= SEGMENT_BIT['zero-window'];

@@ -7,7 +7,7 @@ export const simultaneousClose: Detector = {
   segments: 'state-change',
   onSegment(seg, ctx) {
     // Only a segment that moved someone into CLOSING or TIME-WAIT can complete the picture.
-    if (seg.from.state === seg.fromBefore && seg.to.state === seg.toBefore) return;
+    if (!seg.stateChanged) return;
     const c = seg.conn;
     const cc = c.client.firstEntered('CLOSING');
     const sc = c.server.firstEntered('CLOSING');

@@ -179,22 +179,21 @@ export function writeJson(r: AnalysisResult, view: ViewOptions | undefined, writ
 /** The document around connection lines made elsewhere (a sharded analysis renders them in its threads). */
 export function writeJsonDocument(r: AnalysisResult, connectionLines: Iterable<string>, findings: readonly Finding[], write: (chunk: string) => void): void {
   // Piece by piece: the writer gathers them (cli/stdout.ts's StdoutBuffer encodes each as it comes).
-  const out = write;
   const list = (name: string, lines: Iterable<string>, last = false): void => {
-    out(`  "${name}": [`);
+    write(`  "${name}": [`);
     let n = 0;
     for (const line of lines) {
-      out(n++ ? ',\n    ' : '\n    ');
-      out(line);
+      write(n++ ? ',\n    ' : '\n    ');
+      write(line);
     }
-    out(`${n ? '\n  ' : ''}]${last ? '' : ','}\n`);
+    write(`${n ? '\n  ' : ''}]${last ? '' : ','}\n`);
   };
-  out('{\n');
+  write('{\n');
   list('captures', mapIterable(r.captures, (c) => JSON.stringify(captureJson(c))));
   list('connections', connectionLines);
   list('findings', mapIterable(findings, (f) => JSON.stringify(findingJson(f))));
-  out(`  "tracking": ${JSON.stringify(r.tracking)},\n`);
-  out(`  "options": ${JSON.stringify(r.options)}\n}\n`);
+  write(`  "tracking": ${JSON.stringify(r.tracking)},\n`);
+  write(`  "options": ${JSON.stringify(r.options)}\n}\n`);
 }
 
 export function renderJson(r: AnalysisResult, view?: ViewOptions): string {

@@ -26,14 +26,17 @@ export interface TrackOptions {
 
 export const DEFAULT_TRACK_OPTIONS: TrackOptions = { timeWaitSeconds: 60, closedLingerSeconds: 5 };
 
-/** A timer on the capture's clock: its key (when it started), and for whom. */
+/** A timer on the capture's clock, keyed by when it started: a closed connection's wait to be forgotten. */
 interface Timer {
   sec: number;
   nsec: number;
   c: Connection;
-  /** A TIME-WAIT timer's endpoint and the moment it entered TIME-WAIT (a later entry makes the timer stale). */
-  e: Endpoint | null;
-  since: Moment | null;
+}
+
+/** A TIME-WAIT timer: its endpoint, and the moment it entered TIME-WAIT (a later entry makes the timer stale). */
+interface TimeWaitTimer extends Timer {
+  e: Endpoint;
+  since: Moment;
 }
 
 const startedFirst = (a: Timer, b: Timer): boolean => a.sec < b.sec || (a.sec === b.sec && a.nsec < b.nsec);
@@ -60,6 +63,8 @@ export class SegmentInfo {
   /** States before the segment. */
   fromBefore: TcpState = 'CLOSED';
   toBefore: TcpState = 'CLOSED';
+  /** The segment changed the state of either endpoint. */
+  stateChanged = false;
   /** Payload or FIN sent again (below what the sender had already sent). */
   retransmission = false;
   /** A segment at SND.UNA - 1 with 0 or 1 byte: keep-alive, or window probe when the peer's window is 0. */
@@ -91,7 +96,7 @@ export class ConnectionTracker {
    */
   private watched: Connection[] = [];
   /** Endpoints in TIME-WAIT, by when they entered it: their timers run out in that order. */
-  private readonly timeWaits = new MostlyOrderedQueue<Timer>(startedFirst);
+  private readonly timeWaits = new MostlyOrderedQueue<TimeWaitTimer>(startedFirst);
   /** Connections closed on both sides, by their last packet: forgotten in that order, closedLingerSeconds later. */
   private readonly lingering = new MostlyOrderedQueue<Timer>(startedFirst);
   /** Index of the capture being read, stamped on connections. */
@@ -201,8 +206,9 @@ export class ConnectionTracker {
     else off.segment(c.id, fromA, tcp.flags, tcp.seq | 0, tcp.ack | 0, tcp.payloadLength, tcp.window, now.sec, now.nsec, !tcp.truncated);
     this.classify(from, to, p, seg);
     onSegment(from, to, tcp, now);
+    seg.stateChanged = from.state !== seg.fromBefore || to.state !== seg.toBefore;
     // Closed on both sides by this segment: thousands of such connections wait out TIME-WAIT together.
-    if ((from.state !== seg.fromBefore || to.state !== seg.toBefore) && isClosed(from.state) && isClosed(to.state)) c.analysis?.compact();
+    if (seg.stateChanged && isClosed(from.state) && isClosed(to.state)) c.analysis?.compact();
     this.bookkeep(c, from, to, p);
     // A capture's clock can step back: a closed connection's wait then starts from the earlier time.
     const backwards = now.sec < c.lastSec || (now.sec === c.lastSec && now.nsec < c.lastNsec);
@@ -217,13 +223,14 @@ export class ConnectionTracker {
 
   /** Start the timers the segment's state changes call for, and keep the clock's watch. */
   private timers(c: Connection, from: Endpoint, to: Endpoint, seg: SegmentInfo, backwards: boolean): void {
-    const changed = from.state !== seg.fromBefore || to.state !== seg.toBefore;
+    const changed = seg.stateChanged;
     if (changed) {
       if (from.state === 'TIME-WAIT' && seg.fromBefore !== 'TIME-WAIT') this.startTimeWait(c, from);
       if (to.state === 'TIME-WAIT' && seg.toBefore !== 'TIME-WAIT') this.startTimeWait(c, to);
     }
     if ((changed || backwards) && idle(from.state) && idle(to.state) && (backwards || !(idle(seg.fromBefore) && idle(seg.toBefore)))) this.startLinger(c);
-    this.watch(c);
+    // Only a state change (into CLOSE-WAIT) or the sender's window closing can make a connection need the clock.
+    if (changed || from.zeroWindowSince !== null) this.watch(c);
   }
 
   private startTimeWait(c: Connection, e: Endpoint): void {
@@ -232,7 +239,7 @@ export class ConnectionTracker {
 
   /** Closed on both sides: forgotten closedLingerSeconds after its last packet (tick). */
   private startLinger(c: Connection): void {
-    this.lingering.push({ sec: c.lastSec, nsec: c.lastNsec, c, e: null, since: null });
+    this.lingering.push({ sec: c.lastSec, nsec: c.lastNsec, c });
   }
 
   private watch(c: Connection): void {
@@ -449,7 +456,7 @@ export class ConnectionTracker {
     // TIME-WAIT timers that ran out, first started first; a stale one (its endpoint
     // left TIME-WAIT, or its connection was retired) is dropped.
     for (let t = this.timeWaits.peek(); t !== undefined; t = this.timeWaits.peek()) {
-      const e = t.e!;
+      const e = t.e;
       if (t.c.retired || e.state !== 'TIME-WAIT' || e.since !== t.since) {
         this.timeWaits.pop();
         continue;

@@ -1,16 +1,8 @@
-/**
- * A binary min-heap: the least item by `before` first. Push and pop are O(log n);
- * the capture's timers (TIME-WAIT, the wait before a closed connection is
- * forgotten) are taken from it in the order they end.
- */
+/** A binary min-heap: the least item by `before` first. Push and pop are O(log n). */
 export class MinHeap<T> {
   private readonly items: T[] = [];
 
   constructor(private readonly before: (a: T, b: T) => boolean) {}
-
-  get size(): number {
-    return this.items.length;
-  }
 
   peek(): T | undefined {
     return this.items[0];
