@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { EXIT_INPUT, analyzeCommand } from './analyze-command.js';
 import { packetsCommand } from './packets-command.js';
@@ -16,8 +17,21 @@ function version(): string {
   }
 }
 
+/**
+ * The old generation may grow to twice what it held after its last full collection,
+ * where V8 lets it reach three or four times. Connections live long enough to be
+ * promoted and then die there; on a busy server's capture (600,000 short
+ * connections, 60,000 in TIME-WAIT at once) the default growth peaked at 1.55 GB and
+ * this at 1.05 GB, for 6% more CPU; the bench capture is unchanged. Set before any
+ * thread starts (workers share the flag); a value given to node itself is kept.
+ */
+function limitHeapGrowth(): void {
+  if (!process.execArgv.some((a) => a.includes('heap-growing-percent'))) setFlagsFromString('--heap-growing-percent=100');
+}
+
 /** Run the CLI; resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
+  limitHeapGrowth();
   let code = 0;
   const program = new Command('tcpsleuth')
     .description('TCP connection lifecycle analyzer for packet captures (pcap, pcapng)')

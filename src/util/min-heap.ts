@@ -49,7 +49,8 @@ export class MinHeap<T> {
  * cost O(1), and the heap holds only what came out of order.
  */
 export class MostlyOrderedQueue<T> {
-  private fifo: T[] = [];
+  /** Popped slots are emptied: a timer's connection must not outlive its turn here. */
+  private fifo: (T | undefined)[] = [];
   private head = 0;
   private readonly heap: MinHeap<T>;
 
@@ -74,7 +75,7 @@ export class MostlyOrderedQueue<T> {
     const a = this.head < this.fifo.length ? this.fifo[this.head] : undefined;
     const b = this.heap.peek();
     if (a === undefined || (b !== undefined && this.before(b, a))) return this.heap.pop();
-    this.head++;
+    this.fifo[this.head++] = undefined;
     // Let the popped half go once it is the larger part.
     if (this.head > 1024 && this.head * 2 > this.fifo.length) {
       this.fifo = this.fifo.slice(this.head);
