@@ -1,7 +1,8 @@
 /**
  * What a connection keeps is made small without changing what it reports: the
- * endpoint's rarely set fields live in a side object made on first use, and a
- * retired connection's sequence analysis keeps its counters only.
+ * endpoint's rarely set fields live in a side object made on first use, a
+ * direction's counters are made at its first flagged segment, and a retired
+ * connection's sequence analysis keeps its counters only.
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -96,6 +97,20 @@ describe('a released sequence analysis', () => {
     a.release();
     a.release();
     expect([counts(a.fromA), counts(a.fromB)]).toEqual(before);
+  });
+
+  it('makes counters only for a side with a flagged segment: the others share zeros', () => {
+    const clean = new SeqAnalysis();
+    clean.analyze(true, TCP_SYN, 100, 0, 0, 1000, -1, 1, 0, 1);
+    clean.analyze(false, TCP_SYN | TCP_ACK, 500, 101, 0, 1000, -1, 1, 1000, 2);
+    const other = new SeqAnalysis();
+    expect(clean.fromA).toBe(other.fromB);
+    expect(counts(clean.fromB)).toEqual(counts(new SeqCounters()));
+    const a = analyzed();
+    expect(a.fromA).not.toBe(a.fromB);
+    expect(a.fromA).not.toBe(other.fromA);
+    // The zeros are never written: a frozen object would throw.
+    expect(Object.isFrozen(other.fromA)).toBe(true);
   });
 
   it('refuses a segment after it', () => {

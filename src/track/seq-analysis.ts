@@ -131,23 +131,16 @@ export class SeqCounters {
     if (mask & SEQ_WINDOW_UPDATE) this.windowUpdates++;
     if (mask & SEQ_WINDOW_FULL) this.windowFull++;
   }
-
-  /** The counters alone, in an object of their own (a FlowState is twice the size). */
-  copy(): SeqCounters {
-    const c = new SeqCounters();
-    for (const k of COUNTER_NAMES) c[k] = this[k];
-    return c;
-  }
 }
 
-/** SeqCounters' fields: every one is a counter (copy() keeps them all, whatever is added). */
-const COUNTER_NAMES = Object.keys(new SeqCounters()) as { [K in keyof SeqCounters]: SeqCounters[K] extends number ? K : never }[keyof SeqCounters][];
+/** What a direction with no flagged segment reads (shared, never written). */
+const NO_COUNTS: SeqCounters = Object.freeze(new SeqCounters());
 
 /**
  * What the analysis remembers about one direction (Wireshark's tcp_flow_t +
- * tcp_analyze_seq_flow_info_t), and its counters: one object, not two, per direction.
+ * tcp_analyze_seq_flow_info_t), and its counters once a segment is flagged.
  */
-class FlowState extends SeqCounters {
+class FlowState {
   /** Window scale shift of this sender's windows: 0..14, or WSCALE_UNKNOWN / WSCALE_NONE. */
   winScale = WSCALE_UNKNOWN;
   /** Last raw window field; starts outside any 16-bit value so the first segment never "repeats" it. */
@@ -177,6 +170,19 @@ class FlowState extends SeqCounters {
    */
   unackedEnds: number[] | null = null;
   unacked = 0;
+  /**
+   * Its counters, made at its first flagged segment: nine directions in ten have none
+   * (the bench capture), and a retired connection keeps just this object.
+   */
+  private counts: SeqCounters | null = null;
+
+  add(mask: number): void {
+    (this.counts ??= new SeqCounters()).add(mask);
+  }
+
+  get counters(): SeqCounters {
+    return this.counts ?? NO_COUNTS;
+  }
 
   clear(): void {
     this.winScale = WSCALE_UNKNOWN;
@@ -276,18 +282,18 @@ export class SeqAnalysis {
    */
   release(): void {
     if (this.a === RELEASED) return;
-    this.keptA = this.a.copy();
-    this.keptB = this.b.copy();
+    this.keptA = this.a.counters;
+    this.keptB = this.b.counters;
     this.a = this.b = RELEASED;
   }
 
   /** Counters of the segments endpoint A (the first packet's sender) sent. */
   get fromA(): SeqCounters {
-    return this.keptA ?? this.a;
+    return this.keptA ?? this.a.counters;
   }
 
   get fromB(): SeqCounters {
-    return this.keptB ?? this.b;
+    return this.keptB ?? this.b.counters;
   }
 
   /** Convenience wrapper: analyze a decoded packet. */
