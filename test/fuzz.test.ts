@@ -108,10 +108,11 @@ describe('fuzz harness', () => {
   }, 180_000);
 
   const main = join(REPO, 'dist', 'fuzz', 'main.js');
-  it.skipIf(!existsSync(main))('npm run fuzz: the worker-thread harness runs, prints its figures, exits 0', async () => {
+  it.skipIf(!existsSync(main))('npm run fuzz: the worker-thread harness runs, prints its figures, exits 0, leaves no scratch file', async () => {
     const out = join(dir, 'cli-out');
+    const tmp = mkdtempSync(join(dir, 'tmpdir-'));
     const r = await new Promise<{ code: number; stdout: string }>((resolve) => {
-      execFile(process.execPath, ['--expose-gc', main, '--seconds', '3', '--seed', '5', '--out', out], { encoding: 'utf8' }, (err, stdout) => {
+      execFile(process.execPath, ['--expose-gc', main, '--seconds', '3', '--seed', '5', '--out', out], { encoding: 'utf8', env: { ...process.env, TMPDIR: tmp } }, (err, stdout) => {
         resolve({ code: err && typeof err.code === 'number' ? err.code : 0, stdout });
       });
     });
@@ -119,14 +120,18 @@ describe('fuzz harness', () => {
     expect(r.stdout).toMatch(/read to the end \d+, ended by a capture error \d+; slowest input \d+ ms/);
     expect(r.code).toBe(0);
     expect(existsSync(out)).toBe(false);
+    expect(readdirSync(tmp)).toEqual([]);
   }, 60_000);
 
-  it.skipIf(!existsSync(main))('npm run fuzz -- --self-test: a worker that hangs, balloons or throws is caught and replaced', async () => {
+  it.skipIf(!existsSync(main))('npm run fuzz -- --self-test: a worker that hangs, balloons or throws is caught and replaced, and no scratch file is left', async () => {
+    // Its own temporary directory: the killed workers' scratch must not stay behind in it.
+    const tmp = mkdtempSync(join(dir, 'tmpdir-'));
     const r = await new Promise<{ code: number; stdout: string }>((resolve) => {
-      execFile(process.execPath, ['--expose-gc', main, '--self-test'], { encoding: 'utf8' }, (err, stdout) => {
+      execFile(process.execPath, ['--expose-gc', main, '--self-test'], { encoding: 'utf8', env: { ...process.env, TMPDIR: tmp } }, (err, stdout) => {
         resolve({ code: err && typeof err.code === 'number' ? err.code : 0, stdout });
       });
     });
+    expect(readdirSync(tmp)).toEqual([]);
     expect(r.stdout).toMatch(/^self-test: hang: caught \(timeout: /m);
     expect(r.stdout).toMatch(/^self-test: balloon: caught \(crash: worker died: ERR_WORKER_OUT_OF_MEMORY/m);
     expect(r.stdout).toMatch(/^self-test: throw: caught \(crash: /m);

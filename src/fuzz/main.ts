@@ -15,7 +15,7 @@ import {
   type Source,
 } from './engine.js';
 import { DEFAULT_LIMITS, runInput, type RunLimits, type RunOutcome } from './run-one.js';
-import type { WorkerRequest, WorkerResponse } from './worker.js';
+import type { WorkerData, WorkerRequest, WorkerResponse } from './worker.js';
 
 /**
  * npm run fuzz [-- --seconds N] [--seed S] [--max-inputs N] [--budget-ms MS] [--heap-mib N]
@@ -126,6 +126,8 @@ interface Ran {
 /** Runs cases in a worker thread; a case that does not answer in time gets the worker killed. */
 class Supervisor {
   private worker: Worker | null = null;
+  /** The workers' scratch directory, made and removed here: a worker killed for hanging cleans up nothing. */
+  private readonly dir = mkdtempSync(join(tmpdir(), 'tcpsleuth-fuzz-'));
   private settle: ((r: { kind: 'done'; res: WorkerResponse } | { kind: 'gone'; why: string }) => void) | null = null;
   restarts = 0;
 
@@ -133,11 +135,14 @@ class Supervisor {
     private readonly limits: RunLimits,
     /** The worker's old-generation heap limit: a hard stop for a heap that balloons faster than the per-input check can see. */
     private readonly maxOldMb = 1536,
-  ) {}
+  ) {
+    // Also when the run ends some other way (an exception, process.exit).
+    process.once('exit', () => rmSync(this.dir, { recursive: true, force: true }));
+  }
 
   private spawn(): Worker {
     const w = new Worker(new URL('./worker.js', import.meta.url), {
-      workerData: { limits: this.limits },
+      workerData: { limits: this.limits, dir: this.dir } satisfies WorkerData,
       resourceLimits: { maxOldGenerationSizeMb: this.maxOldMb },
       stdout: false,
       stderr: false,
@@ -178,6 +183,7 @@ class Supervisor {
     const w = this.worker;
     this.worker = null;
     if (w) await w.terminate().catch(() => undefined);
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }
 

@@ -1,5 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadSource, materialize, type FuzzCase, type Source } from './engine.js';
@@ -22,18 +20,20 @@ export interface WorkerResponse {
   bytes: number;
 }
 
-const limits = (workerData as { limits: RunLimits }).limits;
-const dir = mkdtempSync(join(tmpdir(), 'tcpsleuth-fuzz-'));
+/** What the supervisor gives each worker: the limits, and a directory it made and will remove. */
+export interface WorkerData {
+  limits: RunLimits;
+  dir: string;
+}
+
+const { limits, dir } = workerData as WorkerData;
 const scratch = join(dir, 'input');
 const cache = new Map<string, Source>();
 const port = parentPort;
 
-process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-
 if (port !== null) {
   port.on('message', (msg: WorkerRequest | 'exit') => {
     if (msg === 'exit') {
-      rmSync(dir, { recursive: true, force: true });
       port.close();
       return;
     }
