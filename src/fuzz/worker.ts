@@ -32,11 +32,8 @@ const cache = new Map<string, Source>();
 const port = parentPort;
 
 if (port !== null) {
-  port.on('message', (msg: WorkerRequest | 'exit') => {
-    if (msg === 'exit') {
-      port.close();
-      return;
-    }
+  // The supervisor ends it with terminate(): nothing here needs to run at the end.
+  port.on('message', (msg: WorkerRequest) => {
     if (msg.misbehave === 'hang') for (;;);
     if (msg.misbehave === 'balloon') {
       const hoard: number[][] = [];
