@@ -22,7 +22,7 @@ const rate = Number(rateArg);
 const seconds = Number(secondsArg);
 const count = rate * seconds;
 
-// The records are written by the tests' BulkPcap (test/helpers/build.ts), compiled
+// The records are written by the tests' shortConnections (test/helpers/build.ts), compiled
 // here by esbuild; the helpers' one use of vitest (afterAll) is stubbed out.
 const noVitest = {
   name: 'no-vitest',
@@ -33,7 +33,7 @@ const noVitest = {
 };
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { outputFiles } = await build({
-  stdin: { contents: "export { BulkPcap } from './test/helpers/build.ts';", resolveDir: repo, loader: 'ts' },
+  stdin: { contents: "export { shortConnections } from './test/helpers/build.ts';", resolveDir: repo, loader: 'ts' },
   bundle: true,
   format: 'esm',
   platform: 'node',
@@ -41,24 +41,7 @@ const { outputFiles } = await build({
   plugins: [noVitest],
   logLevel: 'warning',
 });
-const { BulkPcap } = await import(`data:text/javascript,${encodeURIComponent(outputFiles[0].text)}`);
-const p = new BulkPcap(count * 7);
-
-const SERVER = 0x0a000002;
-for (let i = 0; i < count; i++) {
-  const us = Math.floor((i * 1e6) / rate);
-  // 50,000 ports per client address: no tuple is reused within TIME-WAIT.
-  const client = 0x0a000001 + Math.floor(i / 50_000) * 256;
-  const port = 1024 + (i % 50_000);
-  const a = Math.imul(i, 7919) >>> 0;
-  const b = Math.imul(i, 104729) >>> 0;
-  p.tcp(us, client, SERVER, port, 80, a, 0, 0x02);
-  p.tcp(us + 10, SERVER, client, 80, port, b, a + 1, 0x12);
-  p.tcp(us + 20, client, SERVER, port, 80, a + 1, b + 1, 0x10);
-  p.tcp(us + 30, client, SERVER, port, 80, a + 1, b + 1, 0x11);
-  p.tcp(us + 40, SERVER, client, 80, port, b + 1, a + 2, 0x10);
-  p.tcp(us + 50, SERVER, client, 80, port, b + 1, a + 2, 0x11);
-  p.tcp(us + 60, client, SERVER, port, 80, a + 2, b + 2, 0x10);
-}
-writeFileSync(out, p.buf);
-process.stdout.write(`${out}: ${count} connections, ${count * 7} packets, ${p.buf.length} bytes\n`);
+const { shortConnections } = await import(`data:text/javascript,${encodeURIComponent(outputFiles[0].text)}`);
+const buf = shortConnections(rate, seconds);
+writeFileSync(out, buf);
+process.stdout.write(`${out}: ${count} connections, ${count * 7} packets, ${buf.length} bytes\n`);
