@@ -138,13 +138,16 @@ export class ConnectionTracker {
     // its ACKs: four in five on the bench capture), found without hashing.
     let c: Connection | undefined;
     let fromA: boolean;
+    /** The tuple's hash, -1 until needed (flowHash is never negative). */
+    let h = -1;
     const last = this.last;
     const d = last === null ? 0 : direction(last, ip.version, ip.src, tcp.srcPort, ip.dst, tcp.dstPort);
     if (d !== 0) {
       c = last!;
       fromA = d === 1;
     } else {
-      c = this.table.get(flowHash(len, ip.src, tcp.srcPort, ip.dst, tcp.dstPort), ip.version, ip.src, tcp.srcPort, ip.dst, tcp.dstPort);
+      h = flowHash(len, ip.src, tcp.srcPort, ip.dst, tcp.dstPort);
+      c = this.table.get(h, ip.version, ip.src, tcp.srcPort, ip.dst, tcp.dstPort);
       fromA = this.table.lastDirection === 1;
     }
     const synOnly = (tcp.flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN;
@@ -169,7 +172,8 @@ export class ConnectionTracker {
     }
     this.created = c === undefined;
     if (c === undefined) {
-      c = this.open(p, flowHash(len, ip.src, tcp.srcPort, ip.dst, tcp.dstPort));
+      // A new tuple was hashed for the lookup already; a reused one found as the last segment's was not.
+      c = this.open(p, h >= 0 ? h : flowHash(len, ip.src, tcp.srcPort, ip.dst, tcp.dstPort));
       c.previous = previous;
       c.previousId = previous?.id ?? 0;
       fromA = true;
