@@ -2,7 +2,7 @@
 // npm run bench [-- CAPTURE] [--size 1G] [--rounds 3]
 //
 // Measures, in one run and alternating the tools round by round:
-//   tcpsleuth analyze --format json   (full analysis, JSON written to /dev/null; also --threads 1 and 2, and the table)
+//   tcpsleuth analyze --format json   (full analysis, JSON written to /dev/null; also --threads 1 and 2, the table, and from a pipe)
 //   tshark -q -z conv,tcp
 //   tcptrace -n
 //   tcpdump -r F -w /dev/null
@@ -53,6 +53,8 @@ const tools = [
   // The sharded path (--threads 2): each thread reads the whole capture; listed to show whether it pays here.
   { name: 'tcpsleuth analyze --threads 2', cmd: [process.execPath, join(repo, 'bin', 'tcpsleuth.js'), 'analyze', '--format', 'json', '--threads', '2', capture] },
   { name: 'tcpsleuth analyze --format table', cmd: [process.execPath, join(repo, 'bin', 'tcpsleuth.js'), 'analyze', capture] },
+  // Standard input, as `tcpdump -w - | tcpsleuth analyze -` gives it (CPU time includes cat's).
+  { name: 'cat F | tcpsleuth analyze --format json -', cmd: ['sh', '-c', 'cat "$1" | "$2" "$3" analyze --format json -', 'sh', capture, process.execPath, join(repo, 'bin', 'tcpsleuth.js')] },
   { name: 'tshark -z conv,tcp', cmd: ['tshark', '-n', '-q', '-z', 'conv,tcp', '-r', capture], need: 'tshark' },
   { name: 'tcptrace -n', cmd: ['tcptrace', '-n', capture], need: 'tcptrace' },
   { name: 'tcpdump -w /dev/null', cmd: ['tcpdump', '-r', capture, '-w', '/dev/null'], need: 'tcpdump' },

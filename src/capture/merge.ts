@@ -20,7 +20,8 @@ export async function readMerged(
   inputs: readonly string[],
   sinkFor: (index: number) => CaptureSink,
   onDone: (index: number, result: ReadResult) => void,
-  stdin: NodeJS.ReadableStream = process.stdin,
+  /** Standard input as a stream; undefined: the process's own (see stdinSource). */
+  stdin?: NodeJS.ReadableStream,
 ): Promise<void> {
   const heap = new CursorHeap();
   // Files that overlap in time are all open at once: their buffers share a budget.
@@ -100,7 +101,7 @@ class Cursor implements CaptureSink {
     readonly index: number,
     input: string,
     readonly sink: CaptureSink,
-    stdin: NodeJS.ReadableStream,
+    stdin: NodeJS.ReadableStream | undefined,
     chunk: number,
   ) {
     this.reader = new CaptureReader(input, this, stdin, true, chunk);

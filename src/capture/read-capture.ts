@@ -3,7 +3,7 @@ import type { CaptureSink } from './frame.js';
 import { PcapParser, pcapVariant } from './pcap.js';
 import { BT_SHB, PcapngParser } from './pcapng.js';
 import type { RecordParser } from './record-parser.js';
-import { FileSource, StreamSource, gunzipSource, type ByteSource } from './source.js';
+import { FileSource, gunzipSource, stdinSource, type ByteSource } from './source.js';
 import { ByteWindow, CHUNK_BYTES } from './window.js';
 import { be32 } from './bytes.js';
 
@@ -49,7 +49,8 @@ export class CaptureReader {
   constructor(
     readonly input: string,
     private readonly sink: CaptureSink,
-    private readonly stdin: NodeJS.ReadableStream = process.stdin,
+    /** Standard input as a stream; undefined: the process's own (read through its descriptor: stdinSource). */
+    private readonly stdin: NodeJS.ReadableStream | undefined = undefined,
     /** Stop after each frame (a pull reader); otherwise deliver all the window holds per step. */
     private readonly oneFrame = false,
     /** Bytes per read: big for throughput, small when only the first frame is wanted. */
@@ -65,7 +66,7 @@ export class CaptureReader {
   async open(): Promise<void> {
     const input = this.input;
     try {
-      this.src = input === '-' ? new StreamSource(this.stdin as unknown as import('node:stream').Readable) : await FileSource.open(input);
+      this.src = input === '-' ? stdinSource(this.stdin) : await FileSource.open(input);
     } catch (e) {
       this.result.error = new CaptureError(`cannot open: ${errnoMessage(e)}`, 0, 0);
       this.done = true;
@@ -73,9 +74,9 @@ export class CaptureReader {
     }
     const src = this.src;
     // A small file gets a small window; it grows as far as a record needs (bounded: window.ts).
-    // A regular file is read in small pieces (FileSource.readSize): its window holds two.
-    if (src instanceof FileSource) this.chunk = Math.min(this.chunk, src.readSize);
-    this.w = new ByteWindow(src instanceof FileSource && src.size >= 0 ? Math.min(src.size + 1, 2 * this.chunk) : this.chunk);
+    // A file or pipe read synchronously is read in small pieces (readSize): its window holds two.
+    if (src.readSize !== undefined) this.chunk = Math.min(this.chunk, src.readSize);
+    this.w = new ByteWindow(src.size !== undefined && src.size >= 0 ? Math.min(src.size + 1, 2 * this.chunk) : this.chunk);
     await this.guard(async () => {
       const w = this.w;
       // Sniff: enough bytes for a magic number.
@@ -172,7 +173,7 @@ export class CaptureReader {
  * fatal damage, delivering every frame to `sink`. Never throws for bad input: the
  * damage comes back in `error`, after everything before it was delivered.
  */
-export async function readCapture(input: string, sink: CaptureSink, stdin: NodeJS.ReadableStream = process.stdin): Promise<ReadResult> {
+export async function readCapture(input: string, sink: CaptureSink, stdin?: NodeJS.ReadableStream): Promise<ReadResult> {
   const reader = new CaptureReader(input, sink, stdin);
   try {
     await reader.open();

@@ -1,4 +1,4 @@
-import { readSync } from 'node:fs';
+import { fstatSync, readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { createGunzip, type Gunzip } from 'node:zlib';
@@ -9,6 +9,10 @@ export interface ByteSource {
   /** Append up to `want` bytes to the window; resolves to the count, 0 at end of stream. */
   fill(w: ByteWindow, want: number): Promise<number>;
   close(): Promise<void>;
+  /** Bytes one read should ask for, when the source prefers small reads. */
+  readonly readSize?: number;
+  /** Bytes in all, when known (a regular file); -1 otherwise. */
+  readonly size?: number;
 }
 
 /** Smallest read from a file whose end we think we know (it may still be growing). */
@@ -29,11 +33,28 @@ const HEADROOM = 64 * 1024;
 export const FILE_READ_BYTES = 128 * 1024;
 
 /**
- * Files: read straight into the window, no intermediate buffers. A regular file is
- * read synchronously in small pieces (FILE_READ_BYTES), as tcpdump reads; anything
- * else opened by path (a FIFO, a device) keeps one read in flight on libuv's pool
- * while the bytes before it are parsed (double buffering), so a slow writer never
- * blocks the thread.
+ * A record length that lies must not size an allocation: never ask for much more than
+ * a file of `size` bytes (-1: unknown) holds after `pos`. A file still being written
+ * is read on in later calls.
+ */
+function bounded(want: number, size: number, pos: number): number {
+  return size >= 0 ? Math.min(want, Math.max(size - pos, MIN_FILE_READ)) : want;
+}
+
+/** One synchronous read of up to `n` bytes from `fd` onto the window's end; the count (0 at the end). */
+function readOnto(fd: number, w: ByteWindow, n: number): number {
+  w.reserve(n);
+  const got = readSync(fd, w.buf, w.end, n, null);
+  w.end += got;
+  return got;
+}
+
+/**
+ * Files: read straight into the window, no intermediate buffers. A regular file or a
+ * FIFO (a named pipe, `<(tcpdump -w - ...)`) is read synchronously in small pieces
+ * (FILE_READ_BYTES), as tcpdump reads: the thread has nothing else to do while it
+ * waits for a slow writer. Anything else opened by path (a device) keeps one read in
+ * flight on libuv's pool while the bytes before it are parsed (double buffering).
  */
 export class FileSource implements ByteSource {
   private pos = 0;
@@ -45,33 +66,31 @@ export class FileSource implements ByteSource {
     private readonly fh: FileHandle,
     /** Size when opened (-1: not a regular file, unknown). */
     readonly size: number = -1,
+    /** Read synchronously (a regular file or a FIFO). */
+    private readonly sync = size >= 0,
   ) {}
 
   static async open(path: string): Promise<FileSource> {
     const fh = await open(path, 'r');
     let size = -1;
+    let sync = false;
     try {
       const st = await fh.stat();
       if (st.isFile()) size = st.size;
+      sync = st.isFile() || st.isFIFO();
     } catch {
       // Unknown size: reads are sized by what is asked for.
     }
-    return new FileSource(fh, size);
+    return new FileSource(fh, size, sync);
   }
 
-  /** A record length that lies must not size an allocation: never ask for much more than the file holds. */
-  private bounded(want: number): number {
-    // A file still being written is read on in later calls.
-    return this.size >= 0 ? Math.min(want, Math.max(this.size - this.pos, MIN_FILE_READ)) : want;
-  }
-
-  /** How much one read should ask for: small pieces from a regular file, big reads ahead otherwise. */
+  /** How much one read should ask for: small pieces read synchronously, big reads ahead otherwise. */
   get readSize(): number {
-    return this.size >= 0 ? FILE_READ_BYTES : CHUNK_BYTES;
+    return this.sync ? FILE_READ_BYTES : CHUNK_BYTES;
   }
 
   async fill(w: ByteWindow, want: number): Promise<number> {
-    if (this.size >= 0) return this.fillSync(w, want);
+    if (this.sync) return this.fillSync(w, want);
     let got: number;
     if (this.ahead !== null) {
       got = await this.ahead;
@@ -89,22 +108,19 @@ export class FileSource implements ByteSource {
         w.append(spare.subarray(HEADROOM, HEADROOM + got));
       }
     } else {
-      want = this.bounded(want);
+      want = bounded(want, this.size, this.pos);
       w.reserve(want);
       ({ bytesRead: got } = await this.fh.read(w.buf, w.end, want, null));
       w.end += got;
       this.pos += got;
       if (got === 0) return 0;
     }
-    this.readAhead(this.bounded(want));
+    this.readAhead(bounded(want, this.size, this.pos));
     return got;
   }
 
   private fillSync(w: ByteWindow, want: number): number {
-    want = this.bounded(want);
-    w.reserve(want);
-    const got = readSync(this.fh.fd, w.buf, w.end, want, null);
-    w.end += got;
+    const got = readOnto(this.fh.fd, w, bounded(want, this.size, this.pos));
     this.pos += got;
     return got;
   }
@@ -150,6 +166,65 @@ export class StreamSource implements ByteSource {
   async close(): Promise<void> {
     this.stream.destroy();
   }
+}
+
+/**
+ * The process's standard input, read through descriptor 0 when it is a regular file
+ * or a pipe (`- < F`, `cat F | tcpsleuth analyze -`, `tcpdump -w - | ...`):
+ * synchronous reads straight into the window, as for a file named by path. Through
+ * Node's stream (process.stdin) the bench capture took 1.75 times as long: a Buffer
+ * and a turn of the event loop per 64 KiB. The stream is also what makes the
+ * descriptor non-blocking, so it is made only when a read finds it so (someone else
+ * set the flag): the rest is then read through it.
+ */
+export class DescriptorSource implements ByteSource {
+  private pos = 0;
+  private fallback: StreamSource | null = null;
+  readonly readSize = FILE_READ_BYTES;
+
+  constructor(
+    private readonly fd: number,
+    /** Bytes in a regular file (-1: a pipe). */
+    readonly size: number,
+    /** The stream to read the rest through when the descriptor turns out non-blocking. */
+    private readonly stream: () => Readable,
+  ) {}
+
+  async fill(w: ByteWindow, want: number): Promise<number> {
+    if (this.fallback !== null) return this.fallback.fill(w, want);
+    let got: number;
+    try {
+      got = readOnto(this.fd, w, bounded(want, this.size, this.pos));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      this.fallback = new StreamSource(this.stream());
+      return this.fallback.fill(w, want);
+    }
+    this.pos += got;
+    return got;
+  }
+
+  /** Descriptor 0 is the process's: it stays open. */
+  async close(): Promise<void> {
+    await this.fallback?.close();
+  }
+}
+
+/**
+ * Standard input: a stream given by the caller (tests, a spooled copy) as a stream;
+ * the process's own (undefined) through its descriptor when that is a regular file,
+ * a pipe or a socket, and as Node's stream otherwise (a terminal).
+ */
+export function stdinSource(stream: NodeJS.ReadableStream | undefined): ByteSource {
+  if (stream !== undefined) return new StreamSource(stream as unknown as Readable);
+  const processStdin = (): Readable => process.stdin;
+  try {
+    const st = fstatSync(0);
+    if (st.isFile() || st.isFIFO() || st.isSocket()) return new DescriptorSource(0, st.isFile() ? st.size : -1, processStdin);
+  } catch {
+    // No descriptor 0 to look at: Node's stream says what is wrong.
+  }
+  return new StreamSource(processStdin());
 }
 
 /** Compressed bytes, read piece by piece; files can be read again from the start. */
