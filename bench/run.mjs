@@ -54,7 +54,7 @@ const tools = [
   { name: 'tcpsleuth analyze --threads 2', cmd: [process.execPath, join(repo, 'bin', 'tcpsleuth.js'), 'analyze', '--format', 'json', '--threads', '2', capture] },
   { name: 'tcpsleuth analyze --format table', cmd: [process.execPath, join(repo, 'bin', 'tcpsleuth.js'), 'analyze', capture] },
   // Standard input, as `tcpdump -w - | tcpsleuth analyze -` gives it (CPU time includes cat's).
-  { name: 'cat F | tcpsleuth analyze --format json -', cmd: ['sh', '-c', 'cat "$1" | "$2" "$3" analyze --format json -', 'sh', capture, process.execPath, join(repo, 'bin', 'tcpsleuth.js')] },
+  { name: 'tcpsleuth analyze --format json - (piped from cat)', cmd: ['sh', '-c', 'cat "$1" | "$2" "$3" analyze --format json -', 'sh', capture, process.execPath, join(repo, 'bin', 'tcpsleuth.js')] },
   { name: 'tshark -z conv,tcp', cmd: ['tshark', '-n', '-q', '-z', 'conv,tcp', '-r', capture], need: 'tshark' },
   { name: 'tcptrace -n', cmd: ['tcptrace', '-n', capture], need: 'tcptrace' },
   { name: 'tcpdump -w /dev/null', cmd: ['tcpdump', '-r', capture, '-w', '/dev/null'], need: 'tcpdump' },
