@@ -57,6 +57,15 @@ export class CaptureReader {
     private chunk = CHUNK_BYTES,
   ) {}
 
+  /**
+   * One-frame mode: whether the parser stops after each frame. A sink that takes a
+   * run of frames as they come may switch it off, and on again while a frame is
+   * delivered to keep that frame (the parser then stops right after it).
+   */
+  set stopAfterFrame(stop: boolean) {
+    if (this.parser !== null) this.parser.stopAfterFrame = stop;
+  }
+
   /** True once the input is read to its end or its first fatal damage. */
   get ended(): boolean {
     return this.done;
