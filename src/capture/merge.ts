@@ -57,11 +57,15 @@ export async function readMerged(
     const c = heap.pop();
     if (c === null) continue;
     c.sink.onFrame(c.frame!);
-    // The only input open (a rotation set's current file): its frames before the next
-    // file's first go straight to the sink, not one step and two heap moves each.
+    // Its frames before every other input's next (the others' heads, the next file's
+    // first) go straight to the sink, not one step and two heap moves each: all of a
+    // rotation set's current file, runs of those that interleave.
     const due = next < pending.length ? pending[next]!.first : null;
-    if (heap.size === 0 && (next === pending.length || due !== null)) c.streamUntil(due);
-    if (await c.advance()) heap.push(c);
+    if (next === pending.length || due !== null) {
+      const head = heap.peek();
+      c.streamUntil(head !== null && (due === null || before(head, due)) ? head : due);
+    }
+    if (c.nextInWindow() || (await c.advance())) heap.push(c);
     else onDone(c.index, await c.reader.close());
   }
 }
@@ -92,8 +96,8 @@ async function firstTime(input: string): Promise<Time | null> {
   return first;
 }
 
-/** One input of the merge: its reader, one frame at a time, and the frame it holds. */
-class Cursor implements CaptureSink {
+/** One input of the merge: its reader, one frame at a time, and the frame it holds (at sec, nsec). */
+class Cursor implements CaptureSink, Time {
   readonly reader: CaptureReader;
   /** The frame waiting to be delivered (the parser's reused Frame, valid until the next step). */
   frame: Frame | null = null;
@@ -127,15 +131,26 @@ class Cursor implements CaptureSink {
     this.reader.stopAfterFrame = false;
   }
 
+  /** The next frame to hold (streaming ones first), if the bytes already read have it: no promise. */
+  nextInWindow(): boolean {
+    this.ready = false;
+    this.reader.parseWindow();
+    if (this.ready) this.endStreaming();
+    return this.ready;
+  }
+
   /** Read the next frame to hold (streaming ones first); false at the end of the input. */
   async advance(): Promise<boolean> {
     this.ready = false;
     while (!this.ready && (await this.reader.step()));
-    if (this.streaming) {
-      this.streaming = false;
-      this.reader.stopAfterFrame = true;
-    }
+    this.endStreaming();
     return this.ready;
+  }
+
+  private endStreaming(): void {
+    if (!this.streaming) return;
+    this.streaming = false;
+    this.reader.stopAfterFrame = true;
   }
 
   onInterface(info: InterfaceInfo): void {

@@ -144,21 +144,46 @@ export class CaptureReader {
     return !this.done;
   }
 
+  /**
+   * One-frame mode: parse on in the bytes already read, with no read and no promise
+   * (a merge of inputs that interleave takes a frame at a time). True when a frame
+   * was delivered; false when the window needs more bytes (step() reads them) or the
+   * input has ended.
+   */
+  parseWindow(): boolean {
+    const parser = this.parser;
+    if (this.done || parser === null) return false;
+    const w = this.w;
+    const before = parser.packets;
+    try {
+      w.consumeTo(parser.parse(w.buf, w.start, w.end, w.base));
+    } catch (e) {
+      this.fail(e);
+      return false;
+    }
+    return parser.packets !== before;
+  }
+
   /** Run `body`; bad input ends the reading with a located error, anything else is a bug and rethrown. */
   private async guard(body: () => Promise<void>): Promise<void> {
-    const w = this.w;
     try {
       await body();
     } catch (e) {
-      const packet = (this.parser?.packets ?? 0) + 1;
-      if (e instanceof CaptureError) this.result.error = e;
-      else if (isZlibError(e)) this.result.error = new CaptureError(`gzip data is damaged: ${errnoMessage(e)}`, w.base + w.length, packet);
-      else if (isFsError(e))
-        this.result.error =
-          (e as { code?: string }).code === 'EISDIR' ? new CaptureError('cannot open: is a directory', 0, 0) : new CaptureError(`read failed: ${errnoMessage(e)}`, w.base + w.length, packet);
-      else throw e;
-      this.done = true;
+      this.fail(e);
     }
+  }
+
+  /** Bad input ends the reading with a located error; anything else is a bug, thrown on. */
+  private fail(e: unknown): void {
+    const w = this.w;
+    const packet = (this.parser?.packets ?? 0) + 1;
+    if (e instanceof CaptureError) this.result.error = e;
+    else if (isZlibError(e)) this.result.error = new CaptureError(`gzip data is damaged: ${errnoMessage(e)}`, w.base + w.length, packet);
+    else if (isFsError(e))
+      this.result.error =
+        (e as { code?: string }).code === 'EISDIR' ? new CaptureError('cannot open: is a directory', 0, 0) : new CaptureError(`read failed: ${errnoMessage(e)}`, w.base + w.length, packet);
+    else throw e;
+    this.done = true;
   }
 
   /** Release the input; what was read, and the damage that stopped it if any. */
