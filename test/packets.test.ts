@@ -167,6 +167,23 @@ describe('tcpdump conventions', () => {
     if (packet.kind !== 'tcp') throw new Error('not TCP');
     expect({ ...seqs.numbers(packet) }).toEqual({ seq: 1, ack: 1, relative: true });
   });
+
+  it("a segment of the 4-tuple before it, either way, uses that tuple's bases; a SYN-ACK on it sets them again", () => {
+    const seqs = new TcpdumpSequence();
+    const seg = (src: string, dst: string, sport: number, dport: number, seq: number, ack: number, flags: string): object => {
+      const { packet } = decodeOne(LINKTYPE.ETHERNET, ethernet(asV4(ipv4({ src, dst, payload: tcp({ sport, dport, seq, ack, flags }) }))));
+      if (packet.kind !== 'tcp') throw new Error('not TCP');
+      return { ...seqs.numbers(packet) };
+    };
+    expect(seg('10.0.0.2', '10.0.0.1', 80, 40001, 500, 1001, 'SA')).toEqual({ seq: 500, ack: 1001, relative: false });
+    expect(seg('10.0.0.1', '10.0.0.2', 40001, 80, 1001, 501, 'A')).toEqual({ seq: 1, ack: 1, relative: true });
+    expect(seg('10.0.0.2', '10.0.0.1', 80, 40001, 501, 1011, 'PA')).toEqual({ seq: 1, ack: 11, relative: true });
+    // Another tuple in between (its first ACK sets its own bases), then back.
+    expect(seg('10.0.0.3', '10.0.0.1', 80, 40001, 7, 8, 'A')).toEqual({ seq: 7, ack: 8, relative: false });
+    expect(seg('10.0.0.1', '10.0.0.2', 40001, 80, 1011, 601, 'A')).toEqual({ seq: 11, ack: 101, relative: true });
+    expect(seg('10.0.0.2', '10.0.0.1', 80, 40001, 9000, 1012, 'SA')).toEqual({ seq: 9000, ack: 1012, relative: false });
+    expect(seg('10.0.0.1', '10.0.0.2', 40001, 80, 1012, 9001, 'A')).toEqual({ seq: 1, ack: 1, relative: true });
+  });
 });
 
 describe.skipIf(!HAVE_TCPDUMP || !HAVE_CORPUS)('packets: corpus captures agree with tcpdump (needs tcpdump and ../shared/corpus)', () => {

@@ -57,6 +57,16 @@ export interface TcpdumpNumbers {
  */
 export class TcpdumpSequence {
   private readonly bases = new Map<string, Bases>();
+  /**
+   * The 4-tuple of the last segment looked up (its lower endpoint first) and its
+   * bases: most segments follow one of their own connection, found without a key.
+   */
+  private readonly lastLo = new Uint8Array(16);
+  private readonly lastHi = new Uint8Array(16);
+  private lastVersion = 0;
+  private lastLoPort = -1;
+  private lastHiPort = -1;
+  private lastBases: Bases | null = null;
 
   /**
    * 4-tuples remembered at most (tcpdump keeps them all). Past it the oldest tenth
@@ -79,19 +89,27 @@ export class TcpdumpSequence {
     let cmp = 0;
     for (let i = 0; i < n && cmp === 0; i++) cmp = ip.src[i]! - ip.dst[i]!;
     const rev = cmp > 0 || (cmp === 0 && tcp.srcPort > tcp.dstPort);
-    const addr = (a: Uint8Array): string => Buffer.from(a.buffer, a.byteOffset, n).toString('hex');
-    const key = rev
-      ? `${ip.version}|${addr(ip.dst)}|${tcp.dstPort}|${addr(ip.src)}|${tcp.srcPort}`
-      : `${ip.version}|${addr(ip.src)}|${tcp.srcPort}|${addr(ip.dst)}|${tcp.dstPort}`;
-    const b = this.bases.get(key);
-    if (b === undefined || tcp.flags & TCP_SYN) {
-      const own = tcp.seq >>> 0;
-      const other = (tcp.ack - 1) >>> 0;
-      const nb = rev ? { lo: other, hi: own } : { lo: own, hi: other };
-      if (b === undefined) {
+    const lo = rev ? ip.dst : ip.src;
+    const hi = rev ? ip.src : ip.dst;
+    const loPort = rev ? tcp.dstPort : tcp.srcPort;
+    const hiPort = rev ? tcp.srcPort : tcp.dstPort;
+    let b = this.sameAsLast(ip.version, lo, loPort, hi, hiPort, n) ? this.lastBases : null;
+    if (b === null) {
+      const addr = (a: Uint8Array): string => Buffer.from(a.buffer, a.byteOffset, n).toString('hex');
+      const key = `${ip.version}|${addr(lo)}|${loPort}|${addr(hi)}|${hiPort}`;
+      b = this.bases.get(key) ?? null;
+      if (b === null) {
         if (this.bases.size >= this.maxTuples) this.forgetOldest();
-        this.bases.set(key, nb);
-      } else Object.assign(b, nb);
+        b = { lo: 0, hi: 0 };
+        this.bases.set(key, b);
+        this.setBases(b, tcp.seq, tcp.ack, rev);
+        this.remember(ip.version, lo, loPort, hi, hiPort, n, b);
+        return o;
+      }
+      this.remember(ip.version, lo, loPort, hi, hiPort, n, b);
+    }
+    if (tcp.flags & TCP_SYN) {
+      this.setBases(b, tcp.seq, tcp.ack, rev);
       return o;
     }
     o.seq = (tcp.seq - (rev ? b.hi : b.lo)) >>> 0;
@@ -100,7 +118,34 @@ export class TcpdumpSequence {
     return o;
   }
 
+  /** The segment that sets a tuple's bases: its own seq, and ack - 1 for the other side. */
+  private setBases(b: Bases, seq: number, ack: number, rev: boolean): void {
+    const own = seq >>> 0;
+    const other = (ack - 1) >>> 0;
+    b.lo = rev ? other : own;
+    b.hi = rev ? own : other;
+  }
+
+  private sameAsLast(version: number, lo: Uint8Array, loPort: number, hi: Uint8Array, hiPort: number, n: number): boolean {
+    if (this.lastBases === null || version !== this.lastVersion || loPort !== this.lastLoPort || hiPort !== this.lastHiPort) return false;
+    for (let i = 0; i < n; i++) if (lo[i] !== this.lastLo[i] || hi[i] !== this.lastHi[i]) return false;
+    return true;
+  }
+
+  private remember(version: number, lo: Uint8Array, loPort: number, hi: Uint8Array, hiPort: number, n: number, b: Bases): void {
+    this.lastVersion = version;
+    this.lastLoPort = loPort;
+    this.lastHiPort = hiPort;
+    for (let i = 0; i < n; i++) {
+      this.lastLo[i] = lo[i]!;
+      this.lastHi[i] = hi[i]!;
+    }
+    this.lastBases = b;
+  }
+
   private forgetOldest(): void {
+    // The last tuple's bases may be among those forgotten: its next ACK sets them again.
+    this.lastBases = null;
     let n = Math.max(1, Math.floor(this.maxTuples / 10));
     for (const k of this.bases.keys()) {
       if (n-- <= 0) break;
@@ -145,9 +190,17 @@ export function analysisLabels(mask: number): string[] {
   return out;
 }
 
+/** The second timeOfDay last formatted, and its "HH:MM:SS." (a listing's packets come a few thousand a second). */
+let daySecond = NaN;
+let dayPrefix = '';
+
 /** "19:37:26.094819": time of day in UTC with microseconds, as tcpdump prints it (TZ=UTC). */
 export function timeOfDay(sec: number, nsec: number): string {
-  const d = ((sec % 86400) + 86400) % 86400;
-  const p2 = (n: number): string => String(n).padStart(2, '0');
-  return `${p2(Math.floor(d / 3600))}:${p2(Math.floor((d % 3600) / 60))}:${p2(d % 60)}.${String(Math.floor(nsec / 1000)).padStart(6, '0')}`;
+  if (sec !== daySecond) {
+    const d = ((sec % 86400) + 86400) % 86400;
+    const p2 = (n: number): string => String(n).padStart(2, '0');
+    dayPrefix = `${p2(Math.floor(d / 3600))}:${p2(Math.floor((d % 3600) / 60))}:${p2(d % 60)}.`;
+    daySecond = sec;
+  }
+  return dayPrefix + String(Math.floor(nsec / 1000)).padStart(6, '0');
 }
