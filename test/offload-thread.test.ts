@@ -106,6 +106,28 @@ describe("Zeek's conn_state on a second thread", () => {
     // 300 processes: about a minute alone, over two beside the rest of the suite on a busy 2-core machine.
   }, 300_000);
 
+  it('packets and annotate, which read no verdict, use it too and write what one thread writes', async () => {
+    const hook = tmp.write('hook2.mjs', Buffer.from("process.on('worker', () => process.stderr.write('THREAD\\n'));\n"));
+    const cli = async (args: string[], env: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string }> =>
+      run(process.execPath, ['--import', hook, CLI, ...args], { maxBuffer: 256 << 20, env, encoding: 'utf8' });
+    for (const f of ours) {
+      for (const args of [['packets', f], ['packets', '--format', 'json', f]]) {
+        const one = await cli(args, process.env);
+        const two = await cli(args, ENV);
+        expect(one.stderr).not.toContain('THREAD');
+        // Two passes, a thread each.
+        expect(two.stderr.split('THREAD').length - 1, f).toBe(2);
+        expect(two.stdout, `${f} ${args.join(' ')}`).toBe(one.stdout);
+      }
+      const out = (n: number): string => join(tmp.path, `annotated-${n}.pcapng`);
+      const one = await cli(['annotate', f, '-o', out(1)], process.env);
+      const two = await cli(['annotate', f, '-o', out(2)], ENV);
+      expect(one.stderr).not.toContain('THREAD');
+      expect(two.stderr).toContain('THREAD');
+      expect(readFileSync(out(2)).equals(readFileSync(out(1))), f).toBe(true);
+    }
+  }, 300_000);
+
   it('that cannot start leaves the work to the analysis itself (here: the sources, uncompiled, have no thread module)', async () => {
     const f = join(CAPTURES, 'write-after-fin.pcap');
     const asked = await analyzeCaptures([f], undefined, undefined, { offload: true });

@@ -11,6 +11,7 @@ import { replayableInputs } from '../report/replay.js';
 import { writeTable } from '../report/table.js';
 import { makeView, type ViewOptions } from '../report/view.js';
 import { addThresholdOptions, count, detectOptionsFrom, minSeverityOption, type ThresholdFlags } from './detect-options.js';
+import { offloadFor } from './offload.js';
 import { problemLine } from './problems.js';
 import { StdoutBuffer, writeStdout, stdoutIsTty, stdoutColumns } from './stdout.js';
 
@@ -99,30 +100,6 @@ function threadsFor(captures: string[], asked: number | undefined): number {
   return n;
 }
 
-/**
- * Inputs smaller than this are analysed on one thread: starting the offload thread
- * costs 20 to 40 ms, more than it saves on a small capture. (The tests lower it
- * with TCPSLEUTH_OFFLOAD_MIN_BYTES to exercise the thread on small files.)
- */
-const OFFLOAD_MIN_BYTES = 16 * 1024 * 1024;
-
-/** Work out Zeek's verdicts on the offload thread: standard input, a pipe, or regular files big enough together. */
-function offloadFor(captures: string[]): boolean {
-  const env = process.env['TCPSLEUTH_OFFLOAD_MIN_BYTES'];
-  const min = env !== undefined && /^\d+$/.test(env) ? Number(env) : OFFLOAD_MIN_BYTES;
-  let total = 0;
-  for (const c of captures) {
-    if (c === '-') return true;
-    try {
-      const st = statSync(c);
-      if (!st.isFile()) return true;
-      total += st.size;
-    } catch {
-      // Missing or unreadable: reported by the analysis.
-    }
-  }
-  return total >= min;
-}
 
 async function runAnalyze(captures: string[], opts: AnalyzeOptions): Promise<number> {
   if (captures.filter((c) => c === '-').length > 1) {

@@ -10,6 +10,7 @@ import { readCapture, type ReadResult } from '../capture/read-capture.js';
 import type { Severity } from '../detect/finding.js';
 import { ANNOTATE_WHAT, packetAnnotations, summaryComment, type AnnotateWhat } from '../report/annotations.js';
 import { addThresholdOptions, detectOptionsFrom, minSeverityOption, type ThresholdFlags } from './detect-options.js';
+import { offloadFor } from './offload.js';
 import { problemLine } from './problems.js';
 
 const EXIT_OK = 0;
@@ -139,8 +140,8 @@ export async function runAnnotate(input: string, flags: AnnotateFlags, io: Annot
       await pipeline(io.stdin, createWriteStream(path));
     }
 
-    // Pass 1: the analysis.
-    const result = await analyzeCaptures([path], detectOptionsFrom(flags));
+    // Pass 1: the analysis. The comments read neither the sequence analysis nor Zeek's verdicts (a big input's go to the second thread).
+    const result = await analyzeCaptures([path], detectOptionsFrom(flags), undefined, { offload: offloadFor([path]), sequenceAnalysis: false });
     const summary = result.captures[0]!;
     if (input === '-') summary.file = '<stdin>';
     const problems = (): number => {

@@ -5,6 +5,7 @@ import { PacketListing } from '../report/listing.js';
 import { replayableInputs } from '../report/replay.js';
 import { makeView } from '../report/view.js';
 import { addThresholdOptions, count, detectOptionsFrom, minSeverityOption, type ThresholdFlags } from './detect-options.js';
+import { offloadFor } from './offload.js';
 import { problemLine } from './problems.js';
 import { writeStdout, stdoutIsTty } from './stdout.js';
 
@@ -94,8 +95,10 @@ async function runPackets(captures: string[], opts: PacketsOptions): Promise<num
   const detect = detectOptionsFrom(opts);
   const inputs = await replayableInputs(captures);
   try {
-    // Pass 1: connections and findings (only known at the end of the input).
-    const result = await analyzeCaptures(inputs.paths, detect);
+    // Nothing here reads Zeek's verdicts: on a big input they go to the second thread.
+    const offload = offloadFor(inputs.paths);
+    // Pass 1: connections and findings (only known at the end of the input); no detector reads the sequence analysis.
+    const result = await analyzeCaptures(inputs.paths, detect, undefined, { offload, sequenceAnalysis: false });
     inputs.rename(result);
     const view = makeView(result, { minSeverity: opts.minSeverity, hosts: opts.host, ports: opts.port });
     let ids = new Set(view.connections.map((c) => c.id));
@@ -122,7 +125,8 @@ async function runPackets(captures: string[], opts: PacketsOptions): Promise<num
       color: opts.format === 'text' && stdoutIsTty && !process.env['NO_COLOR'],
       write: writeStdout,
     });
-    if (ids.size > 0) await analyzeCaptures(inputs.paths, detect, undefined, { onPacket: listing.onPacket });
+    // Pass 2 lists the sequence analysis' flags, so it runs it.
+    if (ids.size > 0) await analyzeCaptures(inputs.paths, detect, undefined, { onPacket: listing.onPacket, offload });
     listing.flush();
     return reportProblems(result);
   } finally {
