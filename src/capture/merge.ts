@@ -59,12 +59,11 @@ export async function readMerged(
     c.sink.onFrame(c.frame!);
     // Its frames before every other input's next (the others' heads, the next file's
     // first) go straight to the sink, not one step and two heap moves each: all of a
-    // rotation set's current file, runs of those that interleave.
+    // rotation set's current file, runs of those that interleave. (A file still pending
+    // has a first time: those without one were opened first.)
+    const head = heap.peek();
     const due = next < pending.length ? pending[next]!.first : null;
-    if (next === pending.length || due !== null) {
-      const head = heap.peek();
-      c.streamUntil(head !== null && (due === null || before(head, due)) ? head : due);
-    }
+    c.streamUntil(head !== null && (due === null || before(head, due)) ? head : due);
     if (c.nextInWindow() || (await c.advance())) heap.push(c);
     else onDone(c.index, await c.reader.close());
   }

@@ -146,22 +146,19 @@ export class CaptureReader {
 
   /**
    * One-frame mode: parse on in the bytes already read, with no read and no promise
-   * (a merge of inputs that interleave takes a frame at a time). True when a frame
-   * was delivered; false when the window needs more bytes (step() reads them) or the
-   * input has ended.
+   * (a merge of inputs that interleave takes a frame at a time). The sink hears what
+   * it delivers; when it delivers nothing, the window needs more bytes (step() reads
+   * them) or the input has ended.
    */
-  parseWindow(): boolean {
+  parseWindow(): void {
     const parser = this.parser;
-    if (this.done || parser === null) return false;
+    if (this.done || parser === null) return;
     const w = this.w;
-    const before = parser.packets;
     try {
       w.consumeTo(parser.parse(w.buf, w.start, w.end, w.base));
     } catch (e) {
       this.fail(e);
-      return false;
     }
-    return parser.packets !== before;
   }
 
   /** Run `body`; bad input ends the reading with a located error, anything else is a bug and rethrown. */

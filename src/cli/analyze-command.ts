@@ -100,7 +100,6 @@ function threadsFor(captures: string[], asked: number | undefined): number {
   return n;
 }
 
-
 async function runAnalyze(captures: string[], opts: AnalyzeOptions): Promise<number> {
   if (captures.filter((c) => c === '-').length > 1) {
     process.stderr.write('tcpsleuth: standard input ("-") can be read only once\n');

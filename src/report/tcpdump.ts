@@ -94,6 +94,7 @@ export class TcpdumpSequence {
     const loPort = rev ? tcp.dstPort : tcp.srcPort;
     const hiPort = rev ? tcp.srcPort : tcp.dstPort;
     let b = this.sameAsLast(ip.version, lo, loPort, hi, hiPort, n) ? this.lastBases : null;
+    let fresh = false;
     if (b === null) {
       const addr = (a: Uint8Array): string => Buffer.from(a.buffer, a.byteOffset, n).toString('hex');
       const key = `${ip.version}|${addr(lo)}|${loPort}|${addr(hi)}|${hiPort}`;
@@ -102,13 +103,12 @@ export class TcpdumpSequence {
         if (this.bases.size >= this.maxTuples) this.forgetOldest();
         b = { lo: 0, hi: 0 };
         this.bases.set(key, b);
-        this.setBases(b, tcp.seq, tcp.ack, rev);
-        this.remember(ip.version, lo, loPort, hi, hiPort, n, b);
-        return o;
+        fresh = true;
       }
       this.remember(ip.version, lo, loPort, hi, hiPort, n, b);
     }
-    if (tcp.flags & TCP_SYN) {
+    // The tuple's first ACK-carrying segment, and every SYN-ACK, sets its bases and is printed absolute.
+    if (fresh || tcp.flags & TCP_SYN) {
       this.setBases(b, tcp.seq, tcp.ack, rev);
       return o;
     }
