@@ -157,4 +157,37 @@ describe('endpoint state machines', () => {
     expect(f!.packets[0]).toBe(5); // the first retransmission
     expect(f!.packets.at(-1)).toBe(3 + 5000); // the latest
   });
+
+  /** The server sends 10 segments of 100 bytes; the client's ACK says the first 6 were lost. */
+  function lossThenAck(): Step[] {
+    const steps: Step[] = [...handshake(1, 1000)];
+    steps.push({ from: 'c', flags: 'PA', seq: 2, ack: 1001, len: 10, t: 0.01 });
+    for (let i = 0; i < 10; i++) steps.push({ from: 's', flags: 'A', seq: 1001 + i * 100, ack: 12, len: 100, t: 0.02 + i * 1e-5 });
+    steps.push({ from: 'c', flags: 'A', seq: 12, ack: 1001, t: 0.03 });
+    return steps;
+  }
+
+  it('lost segments resent back to back, each further on, are one retransmission of the run, not a half-open peer', async () => {
+    const steps = lossThenAck();
+    // Loss recovery: the six lost segments again, microseconds apart; then the client acknowledges everything.
+    for (let i = 0; i < 6; i++) steps.push({ from: 's', flags: 'A', seq: 1001 + i * 100, ack: 12, len: 100, t: 0.031 + i * 1e-6 });
+    steps.push({ from: 'c', flags: 'A', seq: 12, ack: 2001, t: 0.04 });
+    const r = await run(steps);
+    expect(r.findings.filter((f) => f.kind === 'half-open')).toEqual([]);
+    expect(r.connections[0]!.server.retransmissions).toBe(6);
+  });
+
+  it('the oldest segment resent again and again into silence is a half-open peer, however many follow each time', async () => {
+    const steps = lossThenAck();
+    // Each timeout resends the oldest unacknowledged segment and, here, the next two with it: 1, 2, 4, 8 s apart.
+    let t = 0.03;
+    for (const wait of [0.2, 0.4, 0.8, 1.6]) {
+      t += wait;
+      for (let i = 0; i < 3; i++) steps.push({ from: 's', flags: 'A', seq: 1001 + i * 100, ack: 12, len: 100, t: t + i * 1e-6 });
+    }
+    const r = await run(steps);
+    const f = r.findings.find((x) => x.kind === 'half-open');
+    expect(f?.endpoint).toBe('client');
+    expect(f!.details).toMatchObject({ retransmissions: 4, backoffSeconds: [0.4, 0.8, 1.6] });
+  });
 });

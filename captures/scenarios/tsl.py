@@ -70,6 +70,7 @@ ORDER = [
     "zero-window",
     "port-reuse",
     "icmp-unreachable",
+    "lossy-transfer",
 ]
 
 SYSCTLS = [

@@ -108,7 +108,8 @@ export class Endpoint {
   /** Seconds (since unansweredFirst) of each unanswered retransmission, for the back-off intervals; null when none. */
   private times: number[] | null = null;
   unansweredFirst: Moment | null = null;
-  unansweredLastFrame = 0;
+  /** Sequence number (int32) of the run's latest counted retransmission or probe. */
+  unansweredSeq = 0;
   /** How many of the unanswered run were keep-alive or window probes. */
   unansweredProbes = 0;
 

@@ -384,11 +384,20 @@ export class ConnectionTracker {
     if (seg.retransmission) from.retransmissions++;
     if (seg.keepAlive || seg.windowProbe) from.probes++;
     if (seg.windowProbe) to.zeroWindowProbesReceived++;
-    if (seg.retransmission || seg.keepAlive || seg.windowProbe || (f & (TCP_SYN | TCP_ACK)) === TCP_SYN) {
+    // A retransmission counts when it goes back to where the run's last counted one
+    // began, or before: a timeout resends the oldest unacknowledged segment, again and
+    // again into silence. Loss recovery resends several lost segments in one go, each
+    // further on, between two of the peer's ACKs: that burst counts once.
+    if (
+      seg.keepAlive ||
+      seg.windowProbe ||
+      (f & (TCP_SYN | TCP_ACK)) === TCP_SYN ||
+      (seg.retransmission && (from.unanswered === 0 || !seqGt(tcp.seq, from.unansweredSeq)))
+    ) {
       if (from.unanswered === 0) from.unansweredFirst = now.moment();
       from.unanswered++;
       if (seg.keepAlive || seg.windowProbe) from.unansweredProbes++;
-      from.unansweredLastFrame = now.frame;
+      from.unansweredSeq = tcp.seq | 0;
       from.addUnansweredTime(secondsBetween(from.unansweredFirst!, now));
     }
 
