@@ -29,7 +29,7 @@ import { Rng } from '../src/fuzz/rng.js';
 import { runInput, type OutcomeSummary } from '../src/fuzz/run-one.js';
 import { BoxTable } from '../src/report/box-table.js';
 import { renderJson } from '../src/report/json.js';
-import { renderTable } from '../src/report/table.js';
+import { renderTable, wrap } from '../src/report/table.js';
 import {
   AF,
   ETHERTYPE,
@@ -677,6 +677,38 @@ describe('reports never break on odd content', () => {
       theirs.push(r);
     }
     expect(ours.toString()).toBe(theirs.toString());
+  });
+
+  it('wrap cuts prose where filling the lines word by word cuts it', () => {
+    // The word-by-word fill, as wrap() did it for every text before its fast path for single-spaced prose.
+    const byWords = (text: string, width: number, indent: string): string => {
+      const lines: string[] = [];
+      let line = indent;
+      for (const w of text.split(/\s+/)) {
+        if (line.length > indent.length && line.length + 1 + w.length > width) {
+          lines.push(line);
+          line = indent + w;
+        } else line += (line.length > indent.length ? ' ' : '') + w;
+      }
+      if (line.length > indent.length) lines.push(line);
+      return lines.join('\n');
+    };
+    const rng = new Rng(20261206);
+    const gaps = [' ', ' ', ' ', ' ', '  ', '\n', '\t', ' \n '];
+    let spaced = 0;
+    for (let i = 0; i < 3000; i++) {
+      const words: string[] = [];
+      for (let n = rng.int(12); n > 0; n--) words.push('x'.repeat(1 + rng.int(rng.int(4) === 0 ? 40 : 9)));
+      // Half the texts single-spaced (the fast path), the rest with uneven whitespace inside and around.
+      const even = i % 2 === 0;
+      let text = even ? words.join(' ') : words.map((w) => w + gaps[rng.int(gaps.length)]!).join('');
+      if (!even && rng.int(2) === 0) text = ' ' + text;
+      if (even) spaced++;
+      const width = rng.int(50);
+      const indent = ' '.repeat(rng.int(8));
+      expect(wrap(text, width, indent), JSON.stringify({ text, width, indent })).toBe(byWords(text, width, indent));
+    }
+    expect(spaced).toBe(1500);
   });
 });
 

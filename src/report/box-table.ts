@@ -45,7 +45,26 @@ function isWide(c: number): boolean {
 /** Cells are one line: a newline or tab in one would break the box, so they become spaces. */
 function clean(v: string | number): string {
   const s = String(v);
-  return PLAIN.test(s) ? s : s.replace(/[\r\n\t]/g, ' ');
+  return PLAIN.test(s) ? s : unplain(s);
+}
+
+function unplain(s: string): string {
+  return s.replace(/[\r\n\t]/g, ' ');
+}
+
+/**
+ * The cell as drawn goes to `cell`, and its width is returned: one look at a plain
+ * cell (tens of thousands of rows, eleven cells each, twice over).
+ */
+let cell = '';
+function take(v: string | number): number {
+  const s = typeof v === 'string' ? v : String(v);
+  if (PLAIN.test(s)) {
+    cell = s;
+    return s.length;
+  }
+  cell = unplain(s);
+  return displayWidth(cell);
 }
 
 /** Padding, made once per width: most cells of a column need one of a few. */
@@ -72,9 +91,10 @@ export class BoxTable {
 
   /** Widen the columns for `row` without keeping it: writeRows then takes the rows again. */
   measure(row: ReadonlyArray<string | number>): void {
-    for (let i = 0; i < this.head.length; i++) {
-      const w = displayWidth(clean(row[i] ?? ''));
-      if (w > this.widths[i]!) this.widths[i] = w;
+    const widths = this.widths;
+    for (let i = 0; i < widths.length; i++) {
+      const w = take(row[i] ?? '');
+      if (w > widths[i]!) widths[i] = w;
     }
   }
 
@@ -85,7 +105,7 @@ export class BoxTable {
     each(this.line(this.head));
     for (const r of rows) {
       each(between);
-      each(this.line(this.cells(r)));
+      each(this.rowLine(r));
     }
     each(this.rule('└', '┴', '┘'));
   }
@@ -102,6 +122,17 @@ export class BoxTable {
 
   private rule(left: string, mid: string, right: string): string {
     return left + this.widths.map((w) => '─'.repeat(w + 2)).join(mid) + right;
+  }
+
+  /** A row's line, each cell cleaned and measured once. */
+  private rowLine(row: ReadonlyArray<string | number>): string {
+    const widths = this.widths;
+    let s = '│';
+    for (let i = 0; i < widths.length; i++) {
+      const w = take(row[i] ?? '');
+      s += ` ${cell}${spaces(widths[i]! - w)} │`;
+    }
+    return s;
   }
 
   private line(cells: readonly string[]): string {

@@ -25,8 +25,44 @@ function captureLine(c: CaptureSummary): string {
   return `${c.file}: ${parts.join(', ')}${extra.length ? ` (${extra.join(', ')})` : ''}`;
 }
 
-/** Wrap prose to `width` columns with an indent. */
+/** Whitespace other than single spaces between words: the text needs splitting into words. */
+const UNEVEN = /[^\S ]| {2}|^ | $/;
+
+/** Wrap prose to `width` columns with an indent (runs of whitespace become one space). */
 export function wrap(text: string, width: number, indent: string): string {
+  return width - indent.length < 1 || UNEVEN.test(text) ? wrapWords(text, width, indent) : wrapSpaced(text, width, indent);
+}
+
+/**
+ * wrap() of words separated by single spaces (and room for one character at least),
+ * cut where the greedy fill of wrapWords would break, without splitting the text
+ * into words first: a table's findings are thousands of paragraphs.
+ */
+function wrapSpaced(text: string, width: number, indent: string): string {
+  const room = width - indent.length;
+  const n = text.length;
+  let out = '';
+  for (let at = 0; at < n; ) {
+    let end: number;
+    let next: number;
+    if (n - at <= room) end = next = n;
+    else if (text.charCodeAt(at + room) === 0x20) {
+      end = at + room;
+      next = end + 1;
+    } else {
+      end = text.lastIndexOf(' ', at + room);
+      // A word longer than the room has a line of its own.
+      if (end <= at) end = text.indexOf(' ', at);
+      if (end < 0) end = n;
+      next = end + 1;
+    }
+    out += (at === 0 ? indent : `\n${indent}`) + text.slice(at, end);
+    at = next;
+  }
+  return out;
+}
+
+function wrapWords(text: string, width: number, indent: string): string {
   const words = text.split(/\s+/);
   const lines: string[] = [];
   let line = indent;
@@ -52,7 +88,14 @@ function findingBlock(f: Finding, width: number): string {
   return [head, wrap(f.summary, width, '      '), wrap(f.explanation, width, '      '), pk].filter(Boolean).join('\n');
 }
 
-/** Lines handed on in pieces of about a megabyte: hundreds of thousands of findings never make one giant string. */
+/**
+ * Characters of lines handed on at once: hundreds of thousands of findings never make
+ * one giant string, and a piece fits StdoutBuffer's buffer (three bytes a character
+ * at most), which encodes it in place instead of allocating a Buffer for it.
+ */
+const PIECE_CHARS = 16 * 1024;
+
+/** Lines handed on in pieces of PIECE_CHARS or so. */
 class LineWriter {
   private lines: string[] = [];
   private size = 0;
@@ -66,12 +109,15 @@ class LineWriter {
   line(l: string): void {
     this.lines.push(l);
     this.size += l.length + 1;
-    if (this.size > 1 << 20) this.flush();
+    if (this.size > PIECE_CHARS) this.flush();
   }
 
   flush(): void {
-    // One join makes one flat string; the `+=` of every line made a rope to flatten.
-    if (this.lines.length) this.write(`${this.lines.join('\n')}\n`);
+    if (this.lines.length === 0) return;
+    // One join makes one flat string (the `+=` of every line made a rope to flatten); the
+    // empty last line gives the final newline without a second string.
+    this.lines.push('');
+    this.write(this.lines.join('\n'));
     this.lines = [];
     this.size = 0;
   }
@@ -96,11 +142,16 @@ export interface TableRow {
   id: number;
   cells: string[];
   partial: boolean;
+  openAtEnd: boolean;
+  /** Its line in the list of connections open at the end, if asked for and open. */
   open: string | null;
 }
 
-/** `findings`: how many findings the view shows for it; `multi`: several captures were read. */
-export function tableRow(c: Connection, findings: number, end: AnalysisResult['end'], multi: boolean): TableRow {
+/**
+ * `findings`: how many findings the view shows for it; `multi`: several captures were
+ * read; `openLine`: make its line of the open list (null otherwise, open or not).
+ */
+export function tableRow(c: Connection, findings: number, end: AnalysisResult['end'], multi: boolean, openLine = true): TableRow {
   const state = (role: 'client' | 'server'): string => {
     const e = role === 'client' ? c.client : c.server;
     const open = e.state !== 'CLOSED' && e.state !== 'LISTEN';
@@ -122,7 +173,8 @@ export function tableRow(c: Connection, findings: number, end: AnalysisResult['e
       findings ? String(findings) : '',
     ],
     partial: c.partial,
-    open: openAtEnd(c)
+    openAtEnd: openAtEnd(c),
+    open: openLine && openAtEnd(c)
       ? `  ${c.id}: ${c.address('client')} ${c.client.state} (${secs(secondsInState(c, 'client', end))}) <-> ${c.address('server')} ${c.server.state} (${secs(secondsInState(c, 'server', end))})`
       : null,
   };
@@ -139,8 +191,16 @@ function writeTableLines(r: AnalysisResult, view: ViewOptions | undefined, width
   const v = makeView(r, view);
   const count = findingCounts(v.findings);
   const multi = r.captures.length > 1;
-  // Rows are made twice (to size the columns, then to write them) rather than kept: tens of thousands of rows were the table's peak memory.
-  const rows = (): Iterable<TableRow> => mapIterable(v.connections, (c) => tableRow(c, count.get(c.id) ?? 0, r.end, multi));
+  // Rows are made twice (to size the columns, then to write them) rather than kept:
+  // tens of thousands of rows were the table's peak memory. The open list's lines
+  // are made once, for the first OPEN_LISTED open rows only.
+  let openLines = 0;
+  const rows = (measuring: boolean): Iterable<TableRow> =>
+    mapIterable(v.connections, (c) => {
+      const row = tableRow(c, count.get(c.id) ?? 0, r.end, multi, measuring && openLines < OPEN_LISTED);
+      if (row.open !== null) openLines++;
+      return row;
+    });
   writeTableRows(r, rows, v.connections.length, v.findings, width, out);
 }
 
@@ -154,8 +214,11 @@ export function writeTableDocument(r: AnalysisResult, rows: TableRow[], findings
 /** Open connections listed by name at the end of the table. */
 const OPEN_LISTED = 50;
 
-/** `rows()` gives the same `count` rows each time it is called (twice: to size the columns, then to write them). */
-function writeTableRows(r: AnalysisResult, rows: () => Iterable<TableRow>, count: number, findings: readonly Finding[], width: number, out: LineWriter): void {
+/**
+ * `rows(measuring)` gives the same `count` rows each time it is called (twice: to size
+ * the columns, then to write them); the open list's lines are read from the first.
+ */
+function writeTableRows(r: AnalysisResult, rows: (measuring: boolean) => Iterable<TableRow>, count: number, findings: readonly Finding[], width: number, out: LineWriter): void {
   out.push(...r.captures.map(captureLine));
   if (count === 0) {
     out.push('No TCP connections.');
@@ -165,12 +228,12 @@ function writeTableRows(r: AnalysisResult, rows: () => Iterable<TableRow>, count
   let partial = false;
   let openCount = 0;
   const open: string[] = [];
-  for (const row of rows()) {
+  for (const row of rows(true)) {
     t.measure(row.cells);
     if (row.partial) partial = true;
-    if (row.open !== null && openCount++ < OPEN_LISTED) open.push(row.open);
+    if (row.openAtEnd && openCount++ < OPEN_LISTED && row.open !== null) open.push(row.open);
   }
-  t.writeRows(mapIterable(rows(), (row) => row.cells), (l) => out.line(l));
+  t.writeRows(mapIterable(rows(false), (row) => row.cells), (l) => out.line(l));
   const notes: string[] = [];
   if (partial) notes.push('* no SYN seen: the capture began mid-connection; client and server are guessed, states inferred.');
   notes.push('States are each endpoint\'s RFC 9293 state at the end of the capture, with the time spent in it.');
