@@ -18,6 +18,7 @@ interface SsSocket {
   peer: string;
   recv_q: number;
   send_q: number;
+  timer: { name: string; retrans: number } | null;
 }
 interface Side {
   calls: string[];
@@ -52,10 +53,21 @@ function expectedEndpoint(t: Truth, pattern: string): Role {
     }
     throw new Error(`${t.scenario}: no side observed ${errnos.join('/')}`);
   };
+  /** The side `ss` showed in `state` (with a retransmission timer running, if `retransmitting`) at any snapshot, final or not. */
+  const seenIn = (state: string, retransmitting = false): Role | null => {
+    for (const snap of t.ss) {
+      for (const r of ['client', 'server'] as const) {
+        if (snap[r].sockets.some((s) => s.state === state && (!retransmitting || (s.timer?.name === 'on' && s.timer.retrans > 0)))) return r;
+      }
+    }
+    return null;
+  };
   switch (pattern) {
     case 'close-wait-stuck': {
-      // The side whose socket `ss` showed in CLOSE-WAIT.
+      // The side whose socket `ss` showed in CLOSE-WAIT (at the end, or while it lasted when it closed later).
       for (const r of ['client', 'server'] as const) if (t.observed.final_ss[r].some((s) => s.state === 'CLOSE-WAIT')) return r;
+      const r = seenIn('CLOSE-WAIT');
+      if (r) return r;
       throw new Error('no CLOSE-WAIT socket in ss');
     }
     case 'write-after-fin':
@@ -64,14 +76,25 @@ function expectedEndpoint(t: Truth, pattern: string): Role {
     case 'peer-reset':
     case 'handshake-abort':
       return peerOf('ECONNRESET'); // the resetting side is the peer of the one that saw ECONNRESET
-    case 'half-open':
+    case 'half-open': {
+      if (recovered(t)) {
+        // Nobody failed: the side `ss` showed retransmitting waited for this one.
+        const r = seenIn('ESTAB', true);
+        if (r) return other(r);
+      }
       return peerOf('ETIMEDOUT', 'EHOSTUNREACH');
+    }
     case 'icmp-unreachable':
       return peerOf('EHOSTUNREACH', 'ENETUNREACH');
     case 'connection-refused':
       return peerOf('ECONNREFUSED');
-    case 'syn-timeout':
+    case 'syn-timeout': {
+      if (recovered(t)) {
+        const r = seenIn('SYN-SENT');
+        if (r) return other(r);
+      }
       return peerOf('ETIMEDOUT');
+    }
     case 'zero-window': {
       // The reader that stopped: its socket held unread bytes while the stall lasted.
       for (const snap of t.ss.filter((s) => s.label !== 'final')) {
@@ -88,6 +111,11 @@ function expectedEndpoint(t: Truth, pattern: string): Role {
     default:
       throw new Error(`unknown pattern ${pattern}`);
   }
+}
+
+/** No socket call failed on either side: whatever the scenario showed ended within it. */
+function recovered(t: Truth): boolean {
+  return t.observed.client.errors.length === 0 && t.observed.server.errors.length === 0;
 }
 
 /** A finding the scenario does not name but that the recorded application behaviour produces. */
@@ -128,6 +156,16 @@ for (const t of truths) {
           expect(f!.endpoint, `${p} is about the ${role}`).toBe(role);
           expect(f!.packets.length).toBeGreaterThan(0);
           expect(f!.explanation.length).toBeGreaterThan(100);
+          // A condition that ended within the capture (the peer answered, the application closed) is reported as ended.
+          if (f!.kind === 'half-open' || f!.kind === 'syn-timeout') {
+            const after = f!.details.answeredAfterSeconds;
+            if (recovered(t)) expect(after, 'answered later').toBeGreaterThan(0);
+            else expect(after, 'never answered').toBeNull();
+          }
+          if (f!.kind === 'close-wait-stuck') {
+            const stillThere = t.observed.final_ss[f!.endpoint].some((x) => x.state === 'CLOSE-WAIT');
+            expect(f!.details.closedLater, 'closed later').toBe(!stillThere);
+          }
         }
         // Nothing else of warning or error severity, unless what the applications did implies it.
         const extra = serious.filter((f) => !t.patterns.includes(f.kind) && !impliedByTruth(t, f.kind));

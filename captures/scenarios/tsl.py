@@ -71,6 +71,9 @@ ORDER = [
     "port-reuse",
     "icmp-unreachable",
     "lossy-transfer",
+    "close-wait-late",
+    "syn-answered-late",
+    "half-open-recovers",
 ]
 
 SYSCTLS = [

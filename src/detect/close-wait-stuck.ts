@@ -1,24 +1,55 @@
 import type { Connection } from '../track/connection.js';
 import type { Endpoint } from '../track/endpoint.js';
 import { secondsBetween, type Moment } from '../track/moment.js';
-import { at, packetsOf, secs, who, type DetectContext, type Detector, type Instant } from './detector.js';
+import { appendBounded, at, packetsOf, secs, who, type DetectContext, type Detector, type Instant } from './detector.js';
+import type { PacketRef } from './finding.js';
 import { makeFinding } from './make.js';
 
 /**
  * PATTERNS 1: the peer closed, this side's kernel acknowledged the FIN (CLOSE-WAIT),
  * and its application neither closed nor wrote for longer than the threshold.
  */
-function check(c: Connection, e: Endpoint, entered: Moment, now: Instant, ctx: DetectContext, closedLater: boolean): void {
-  if (ctx.raised(c, 'close-wait-stuck')) return;
+/**
+ * `closedLater`: it has just left CLOSE-WAIT; `final`: the input ended. A finding the
+ * clock raised while it lasted is brought up to date at either (not at every tick).
+ */
+function check(c: Connection, e: Endpoint, entered: Moment, now: Instant, ctx: DetectContext, closedLater: boolean, final: boolean, leaving: PacketRef | null = null): void {
   // Quiet since entering CLOSE-WAIT or since its last data, whichever is later.
   let quietFrom: Instant = entered;
   if (e.lastDataFrame > 0 && secondsBetween(entered, { sec: e.lastDataSec, nsec: e.lastDataNsec }) > 0) {
     quietFrom = { sec: e.lastDataSec, nsec: e.lastDataNsec };
   }
   const quiet = secondsBetween(quietFrom, now);
+  const existing = ctx.raised(c, 'close-wait-stuck');
+  if (existing) {
+    if ((closedLater || final) && !existing.details.closedLater && existing.endpoint === e.role) {
+      const inState = secondsBetween(entered, now);
+      const d = describe(c, e, inState, quiet, closedLater);
+      existing.summary = d.summary;
+      existing.explanation = d.explanation;
+      existing.details = { ...existing.details, secondsInCloseWait: Number(inState.toFixed(6)), closedLater };
+      if (leaving !== null) appendBounded(existing, leaving.capture, leaving.frame);
+    }
+    return;
+  }
   if (quiet < ctx.options.closeWaitSeconds) return;
   const peer = c.peer(e);
   const inState = secondsBetween(entered, now);
+  const { summary, explanation } = describe(c, e, inState, quiet, closedLater);
+  const packets = packetsOf(entered.capture, peer.finAt, entered, quietFrom !== entered ? at(e.lastDataCapture, e.lastDataFrame) : null);
+  ctx.raise(
+    c,
+    makeFinding('close-wait-stuck', 'warning', c, e, entered.capture, packets, now, summary, explanation, {
+      secondsInCloseWait: Number(inState.toFixed(6)),
+      closedLater,
+      peerFinFrame: peer.finAt?.frame ?? 0,
+    }),
+  );
+}
+
+/** `inState`: seconds in CLOSE-WAIT; `quiet`: of them, without a write; `closedLater`: it has left CLOSE-WAIT since. */
+function describe(c: Connection, e: Endpoint, inState: number, quiet: number, closedLater: boolean): { summary: string; explanation: string } {
+  const peer = c.peer(e);
   const me = who(c, e);
   const them = who(c, peer);
   const summary = closedLater
@@ -33,15 +64,7 @@ function check(c: Connection, e: Endpoint, entered: Moment, now: Instant, ctx: D
     `Fix: on read() == 0 (or an EOF/closed-stream event in your framework), close the socket, on every code path including errors; look for a leaked connection object or a missing finally/defer. `,
     `A forking server whose children never exit shows the same picture.`,
   ].join('');
-  const packets = packetsOf(entered.capture, peer.finAt, entered, quietFrom !== entered ? at(e.lastDataCapture, e.lastDataFrame) : null);
-  ctx.raise(
-    c,
-    makeFinding('close-wait-stuck', 'warning', c, e, entered.capture, packets, now, summary, explanation, {
-      secondsInCloseWait: Number(inState.toFixed(6)),
-      closedLater,
-      peerFinFrame: peer.finAt?.frame ?? 0,
-    }),
-  );
+  return { summary, explanation };
 }
 
 export const closeWaitStuck: Detector = {
@@ -51,14 +74,14 @@ export const closeWaitStuck: Detector = {
     // Leaving CLOSE-WAIT late is still a finding, even if no clock tick fell in between.
     if (seg.fromBefore === 'CLOSE-WAIT' && seg.from.state !== 'CLOSE-WAIT') {
       const entered = seg.from.lastEntered('CLOSE-WAIT');
-      if (entered) check(seg.conn, seg.from, entered, seg.now, ctx, true);
+      if (entered) check(seg.conn, seg.from, entered, seg.now, ctx, true, false, at(seg.now.capture, seg.now.frame));
     }
   },
   onClock(c, now, ctx) {
-    for (const e of c.both) if (e.state === 'CLOSE-WAIT') check(c, e, e.since, now, ctx, false);
+    for (const e of c.both) if (e.state === 'CLOSE-WAIT') check(c, e, e.since, now, ctx, false, false);
   },
   onEnd(c, end, ctx) {
     // A FIN too close to the end to judge stays "open at end", reported with the connection's states.
-    for (const e of c.both) if (e.state === 'CLOSE-WAIT') check(c, e, e.since, end, ctx, false);
+    for (const e of c.both) if (e.state === 'CLOSE-WAIT') check(c, e, e.since, end, ctx, false, true);
   },
 };

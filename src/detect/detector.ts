@@ -23,9 +23,10 @@ export interface DetectContext {
  * Kinds of segment, as the engine sorts them before calling onSegment: any; with RST;
  * with FIN; one that changed an endpoint's state; one whose sender is in SYN-SENT
  * after it; one sent again (a retransmission, keep-alive or window probe); one of a
- * connection either side of which has advertised a zero window.
+ * connection either side of which has advertised a zero window; one of a connection
+ * with a finding already (to tell how a condition found while it lasted ended).
  */
-export type SegmentClass = 'all' | 'rst' | 'fin' | 'state-change' | 'syn-sent' | 'resent' | 'zero-window';
+export type SegmentClass = 'all' | 'rst' | 'fin' | 'state-change' | 'syn-sent' | 'resent' | 'zero-window' | 'flagged';
 
 /**
  * A detector reads endpoint states and the facts the tracker keeps; it never

@@ -9,8 +9,8 @@ import { TCP_FIN, TCP_RST } from '../decode/packet.js';
 const BIT = new Map<FindingKind, number>(FINDING_KINDS.map((k, i) => [k, 1 << i]));
 
 // What a segment is, as a bit set, one bit per SegmentClass.
-const SEGMENT_BIT = { all: 1, rst: 2, fin: 4, 'state-change': 8, 'syn-sent': 16, resent: 32, 'zero-window': 64 } as const satisfies Record<SegmentClass, number>;
-const SEGMENT_KINDS = 128;
+const SEGMENT_BIT = { all: 1, rst: 2, fin: 4, 'state-change': 8, 'syn-sent': 16, resent: 32, 'zero-window': 64, flagged: 128 } as const satisfies Record<SegmentClass, number>;
+const SEGMENT_KINDS = 256;
 
 /** The bits of the classes a detector listens to. */
 function segmentMask(d: Detector): number {
@@ -85,6 +85,7 @@ export class DetectorEngine implements DetectContext {
     if (from.state === 'SYN-SENT') m |= SEGMENT_BIT['syn-sent'];
     if (seg.retransmission || seg.keepAlive || seg.windowProbe) m |= SEGMENT_BIT.resent;
     if (from.zeroWindowSeen || to.zeroWindowSeen) m |= SEGMENT_BIT['zero-window'];
+    if (seg.conn.raised !== 0) m |= SEGMENT_BIT.flagged;
     // Plain data and ACKs of a healthy connection call no detector at all.
     for (const d of this.bySegment[m]!) d.onSegment!(seg, this);
   }

@@ -59,9 +59,30 @@ export type Finding =
   | FindingBase<'write-after-fin', { bytesWrittenAfterFin: number; finFrame: number; rstFrame: number }>
   | FindingBase<'abortive-close', { likelyCause: 'unread-data' | 'so-linger-zero'; peerUnreadBytesLikely: boolean }>
   | FindingBase<'peer-reset', { rstFrame: number; answeredFrame: number }>
-  | FindingBase<'half-open', { retransmissions: number; backoffSeconds: number[]; silentSeconds: number; gaveUpWithRst: boolean; icmpUnreachable: boolean }>
+  | FindingBase<
+      'half-open',
+      {
+        retransmissions: number;
+        backoffSeconds: number[];
+        silentSeconds: number;
+        gaveUpWithRst: boolean;
+        icmpUnreachable: boolean;
+        /** The silent side answered again this long after the run's first retransmission; null: it never did. */
+        answeredAfterSeconds: number | null;
+      }
+    >
   | FindingBase<'connection-refused', { refusalsOfThisPort: number }>
-  | FindingBase<'syn-timeout', { synCount: number; intervalsSeconds: number[]; icmpUnreachable: boolean }>
+  | FindingBase<
+      'syn-timeout',
+      {
+        /** SYNs the client sent (a copy the capture saw twice, within 5 ms, counts once). */
+        synCount: number;
+        intervalsSeconds: number[];
+        icmpUnreachable: boolean;
+        /** The server answered (SYN-ACK or RST) this long after the first SYN; null: it never did. */
+        answeredAfterSeconds: number | null;
+      }
+    >
   | FindingBase<'handshake-abort', { secondsAfterHandshake: number }>
   | FindingBase<'zero-window', { seconds: number; ongoingAtEnd: boolean; probes: number; episodes: number }>
   | FindingBase<'half-close', { bytesAfterHalfClose: number }>

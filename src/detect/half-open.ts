@@ -5,6 +5,7 @@ import { secondsBetween } from '../track/moment.js';
 import { isSynchronized } from '../track/states.js';
 import { appendBounded, at, packetsOf, secs, who, type DetectContext, type Detector, type Instant } from './detector.js';
 import type { FindingOf } from './finding.js';
+import type { Now } from '../track/now.js';
 import { makeFinding } from './make.js';
 import { rstMeaning } from './rst-kind.js';
 
@@ -14,12 +15,17 @@ function backoffs(times: readonly number[]): number[] {
   return out;
 }
 
+/** What the run of `n` was made of. */
+function runKind(b: Endpoint, n: number): string {
+  return b.unansweredProbes === n ? 'keep-alive probes' : b.unansweredProbes > 0 ? 'retransmissions and probes' : 'retransmissions';
+}
+
 function describe(c: Connection, b: Endpoint, a: Endpoint, now: Instant, gaveUp: boolean): { summary: string; explanation: string; details: FindingOf<'half-open'>['details'] } {
   const silent = a.packets > 0 ? secondsBetween({ sec: a.lastSentSec, nsec: a.lastSentNsec }, now) : secondsBetween(c.client.since, now);
   const unreachable = c.icmp.some((i) => i.errorClass === 'unreachable');
   const steps = backoffs(b.unansweredTimes);
   const n = b.unanswered;
-    const what = b.unansweredProbes === n ? 'keep-alive probes' : b.unansweredProbes > 0 ? 'retransmissions and probes' : 'retransmissions';
+  const what = runKind(b, n);
   const summary = `${who(c, a)} stopped answering: ${n} ${what} from the ${b.role} went unacknowledged over ${secs(b.unansweredTimes.at(-1) ?? 0)}`;
   const explanation = [
     `The ${who(c, b)} sent ${n} ${what} (first in frame ${b.unansweredFirst?.frame ?? 0})`,
@@ -35,8 +41,33 @@ function describe(c: Connection, b: Endpoint, a: Endpoint, now: Instant, gaveUp:
   return {
     summary,
     explanation,
-    details: { retransmissions: n, backoffSeconds: steps, silentSeconds: Number(silent.toFixed(6)), gaveUpWithRst: gaveUp, icmpUnreachable: unreachable },
+    details: { retransmissions: n, backoffSeconds: steps, silentSeconds: Number(silent.toFixed(6)), gaveUpWithRst: gaveUp, icmpUnreachable: unreachable, answeredAfterSeconds: null },
   };
+}
+
+/**
+ * The silent side sent something after all: it was not gone. The finding keeps the
+ * run as it was last refined and says how long the silence lasted (a warning now).
+ */
+function answered(c: Connection, f: FindingOf<'half-open'>, a: Endpoint, now: Now): void {
+  const b = c.peer(a);
+  const d = f.details;
+  const first = b.unansweredFirst;
+  const after = first !== null ? secondsBetween(first, now) : d.silentSeconds;
+  const n = d.retransmissions;
+  const what = runKind(b, n);
+  f.severity = 'warning';
+  f.summary = `${who(c, a)} was silent for ${secs(after)}: ${n} ${what} from the ${b.role} went unacknowledged, then it answered again`;
+  f.explanation = [
+    `The ${who(c, b)} sent ${n} ${what} (first in frame ${first?.frame ?? 0})`,
+    d.backoffSeconds.length ? `, waiting ${d.backoffSeconds.map((s) => secs(s)).join(', ')} between them (exponential back-off)` : '',
+    `, and the ${who(c, a)} sent nothing until frame ${now.frame}, ${secs(after)} after the first of them. `,
+    `A peer that answers again was not gone: for that long everything between the two was lost (a link, route or firewall failure, a NAT or load-balancer failing over) or the ${a.role}'s host was stopped (a virtual machine paused or migrated). `,
+    `The connection survived: the ${b.role}'s application saw its reads and writes stall for that long, without an error, unless a timeout of its own was shorter. `,
+    `Fix: find what interrupted the path or the ${a.role} at that time; an application that cannot wait that long needs timeouts of its own (TCP_USER_TIMEOUT, read and write deadlines).`,
+  ].join('');
+  f.details = { ...d, answeredAfterSeconds: Number(after.toFixed(6)) };
+  appendBounded(f, now.capture, now.frame);
 }
 
 function raiseOrUpdate(c: Connection, b: Endpoint, now: Instant, frame: number, capture: number, ctx: DetectContext, gaveUp: boolean): void {
@@ -44,8 +75,9 @@ function raiseOrUpdate(c: Connection, b: Endpoint, now: Instant, frame: number, 
   const existing = ctx.raised(c, 'half-open');
   const d = describe(c, b, a, now, gaveUp);
   if (existing) {
-    // The run went on: refine the same finding with the final count.
+    // The run went on (or a new one began after an answer): refine the same finding with the final count.
     if (existing.endpoint !== a.role) return;
+    existing.severity = 'error';
     existing.summary = d.summary;
     existing.explanation = d.explanation;
     existing.details = d.details;
@@ -61,10 +93,15 @@ function raiseOrUpdate(c: Connection, b: Endpoint, now: Instant, frame: number, 
  */
 export const halfOpen: Detector = {
   kind: 'half-open',
-  // Its own RST, or a segment sent again into the silence.
-  segments: ['rst', 'resent'],
+  // Its own RST, a segment sent again into the silence, or, once raised, the silent side's answer.
+  segments: ['rst', 'resent', 'flagged'],
   onSegment(seg, ctx) {
     const b = seg.from;
+    const raised = ctx.raised(seg.conn, 'half-open');
+    if (raised !== undefined && raised.endpoint === b.role) {
+      if (raised.details.answeredAfterSeconds === null) answered(seg.conn, raised, b, seg.now);
+      return;
+    }
     if (seg.flags & TCP_RST) {
       // The sender giving up on the silent peer with a RST of its own.
       if (rstMeaning(seg, ctx.options) === 'gave-up') raiseOrUpdate(seg.conn, b, seg.now, seg.now.frame, seg.now.capture, ctx, true);

@@ -1,7 +1,10 @@
 import type { Connection } from '../track/connection.js';
 import { secondsBetween } from '../track/moment.js';
 import { appendBounded, at, packetsOf, secs, who, type DetectContext, type Detector, type Instant } from './detector.js';
+import type { FindingOf } from './finding.js';
 import { makeFinding } from './make.js';
+import { TCP_ACK, TCP_RST, TCP_SYN } from '../decode/packet.js';
+import type { SegmentInfo } from '../track/tracker.js';
 
 function intervals(c: Connection): number[] {
   const times = c.client.unansweredTimes;
@@ -14,21 +17,22 @@ function check(c: Connection, now: Instant, frame: number, capture: number, ctx:
   const client = c.client;
   const server = c.server;
   if (client.state !== 'SYN-SENT' || server.packets > 0 || c.partial) return;
-  const retrans = client.synCount - 1;
-  if (retrans < (atEnd ? 1 : ctx.options.synRetransmissions)) return;
+  // The SYNs of the client's unanswered run: a copy the capture saw twice is one SYN (tracker's copyOfLast).
+  const n = client.unanswered;
+  if (n - 1 < (atEnd ? 1 : ctx.options.synRetransmissions)) return;
   const unreachable = c.icmp.some((i) => i.errorClass === 'unreachable');
   const steps = intervals(c);
   const waited = client.firstSynAt ? secondsBetween(client.firstSynAt, now) : 0;
-  const summary = `${who(c, server)} never answered: ${client.synCount} SYNs from the client over ${secs(waited)} got no reply`;
+  const summary = `${who(c, server)} never answered: ${n} SYNs from the client over ${secs(waited)} got no reply`;
   const explanation = [
-    `The ${who(c, client)} sent its SYN ${client.synCount} times (first in frame ${client.firstSynAt?.frame ?? 0})`,
+    `The ${who(c, client)} sent its SYN ${n} times (first in frame ${client.firstSynAt?.frame ?? 0})`,
     steps.length ? `, ${steps.map((s) => secs(s)).join(', ')} apart` : '',
     `, and nothing came back: no SYN-ACK, no RST. The server's host is down or unreachable, or a firewall silently drops SYNs to that port. `,
     `Linux retries tcp_syn_retries times (6: about 127 s with the classic 1, 2, 4, 8, 16, 32, 64 s back-off; recent kernels start with linear 1 s retries) before connect() fails with ETIMEDOUT`,
     unreachable ? ` - here ICMP unreachable errors came back, so connect() fails with EHOSTUNREACH instead` : '',
     `. Fix: check that the server is up and reachable on that port (a firewall that rejects, rather than drops, makes clients fail fast); give connect() a timeout shorter than the kernel's.`,
   ].join('');
-  const d = { synCount: client.synCount, intervalsSeconds: steps, icmpUnreachable: unreachable };
+  const d = { synCount: n, intervalsSeconds: steps, icmpUnreachable: unreachable, answeredAfterSeconds: null };
   const existing = ctx.raised(c, 'syn-timeout');
   if (existing) {
     existing.summary = summary;
@@ -40,12 +44,49 @@ function check(c: Connection, now: Instant, frame: number, capture: number, ctx:
   ctx.raise(c, makeFinding('syn-timeout', 'warning', c, server, capture, packetsOf(capture, client.firstSynAt, at(capture, frame)), now, summary, explanation, d));
 }
 
+/**
+ * The server answered after the finding was raised: the SYNs before were lost, and
+ * connect() waited (or failed with ECONNREFUSED, for a RST).
+ */
+function answered(c: Connection, f: FindingOf<'syn-timeout'>, seg: SegmentInfo): void {
+  const client = c.client;
+  const server = c.server;
+  // The run as last counted: the answer has just reset the client's.
+  const n = f.details.synCount;
+  const steps = f.details.intervalsSeconds;
+  const waited = client.firstSynAt ? secondsBetween(client.firstSynAt, seg.now) : 0;
+  const refused = (seg.flags & TCP_RST) !== 0;
+  const what = refused ? 'a RST' : (seg.flags & (TCP_SYN | TCP_ACK)) === (TCP_SYN | TCP_ACK) ? 'a SYN-ACK' : 'a segment';
+  f.summary = refused
+    ? `${who(c, server)} refused the connection only after ${n} SYNs, ${secs(waited)} after the first`
+    : `${who(c, server)} answered only after ${n} SYNs, ${secs(waited)} after the first: connect() waited that long`;
+  f.explanation = [
+    `The ${who(c, client)} sent its SYN ${n} times (first in frame ${client.firstSynAt?.frame ?? 0})`,
+    steps.length ? `, ${steps.map((s) => secs(s)).join(', ')} apart` : '',
+    `; the ${server.role} answered with ${what} (frame ${seg.now.frame}) ${secs(waited)} after the first. `,
+    `The SYNs before it were lost on the way or dropped at the server's host: a full listen queue (its application accepts too slowly; nstat's TcpExtListenOverflows and TcpExtListenDrops count them), a firewall or rate limit on new connections, or loss on the path. `,
+    refused
+      ? `Then nothing listened on the port any more: connect() failed with ECONNREFUSED after ${secs(waited)}. `
+      : `The client's connect() succeeded, ${secs(waited)} late; a client with a shorter connect timeout gave up instead (ETIMEDOUT). `,
+    `Fix: on the server, compare the listen queue with its backlog (ss -ltn: Recv-Q against Send-Q) and raise the backlog or accept faster; look for drops of SYNs on the path and in firewalls.`,
+  ].join('');
+  f.details = { ...f.details, answeredAfterSeconds: Number(waited.toFixed(6)) };
+  appendBounded(f, seg.now.capture, seg.now.frame);
+}
+
 /** PATTERNS 7: the SYN retransmitted with no answer at all. */
 export const synTimeout: Detector = {
   kind: 'syn-timeout',
-  segments: 'syn-sent',
+  // The client's SYNs, and the server's first answer once it was raised.
+  segments: ['syn-sent', 'flagged'],
   onSegment(seg, ctx) {
-    if (seg.from === seg.conn.client && seg.from.state === 'SYN-SENT') check(seg.conn, seg.now, seg.now.frame, seg.now.capture, ctx, false);
+    const c = seg.conn;
+    if (seg.from === c.server) {
+      const f = ctx.raised(c, 'syn-timeout');
+      if (f !== undefined && f.details.answeredAfterSeconds === null) answered(c, f, seg);
+      return;
+    }
+    if (seg.from === c.client && seg.from.state === 'SYN-SENT') check(c, seg.now, seg.now.frame, seg.now.capture, ctx, false);
   },
   onEnd(c, end, ctx) {
     check(c, end, 0, c.lastCapture, ctx, true);

@@ -107,10 +107,11 @@ export class Endpoint {
   unanswered = 0;
   /** Seconds (since unansweredFirst) of each unanswered retransmission, for the back-off intervals; null when none. */
   private times: number[] | null = null;
+  /** The first of the run (of the last run, once answered); null before any. */
   unansweredFirst: Moment | null = null;
   /** Sequence number (int32) of the run's latest counted retransmission or probe. */
   unansweredSeq = 0;
-  /** How many of the unanswered run were keep-alive or window probes. */
+  /** How many of the unanswered run (of the last run, once answered) were keep-alive or window probes. */
   unansweredProbes = 0;
 
   /** Zero-window episodes this endpoint advertised (it stopped reading). */

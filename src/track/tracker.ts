@@ -39,6 +39,13 @@ interface TimeWaitTimer extends Timer {
   since: Moment;
 }
 
+/**
+ * Retransmission timers do not fire sooner than this: Linux's floor is 200 ms (a SYN's
+ * first timeout 1 s, keep-alive probes 1 s apart at least), FreeBSD's 30 ms. Copies of
+ * one segment on a mirror port or several VLANs come microseconds to a millisecond apart.
+ */
+const COPY_SECONDS = 0.005;
+
 const startedFirst = (a: Timer, b: Timer): boolean => a.sec < b.sec || (a.sec === b.sec && a.nsec < b.nsec);
 
 /** Nothing left of the connection on this side (tick's test for a connection closed on both sides). */
@@ -376,11 +383,11 @@ export class ConnectionTracker {
       }
     }
 
-    // Half-open evidence: retransmissions and probes the peer never answers.
+    // Half-open evidence: retransmissions and probes the peer never answers. Where the
+    // answered run began, and how many probes it had, stay until the next run begins
+    // (the half-open detector reads them when the answer comes).
     to.unanswered = 0;
-    to.unansweredProbes = 0;
     to.clearUnansweredTimes();
-    to.unansweredFirst = null;
     if (seg.retransmission) from.retransmissions++;
     if (seg.keepAlive || seg.windowProbe) from.probes++;
     if (seg.windowProbe) to.zeroWindowProbesReceived++;
@@ -388,13 +395,18 @@ export class ConnectionTracker {
     // began, or before: a timeout resends the oldest unacknowledged segment, again and
     // again into silence. Loss recovery resends several lost segments in one go, each
     // further on, between two of the peer's ACKs: that burst counts once.
+    const first = from.unanswered === 0;
     if (
-      seg.keepAlive ||
-      seg.windowProbe ||
-      (f & (TCP_SYN | TCP_ACK)) === TCP_SYN ||
-      (seg.retransmission && (from.unanswered === 0 || !seqGt(tcp.seq, from.unansweredSeq)))
+      (seg.keepAlive ||
+        seg.windowProbe ||
+        (f & (TCP_SYN | TCP_ACK)) === TCP_SYN ||
+        (seg.retransmission && (first || !seqGt(tcp.seq, from.unansweredSeq)))) &&
+      (first || !this.copyOfLast(from))
     ) {
-      if (from.unanswered === 0) from.unansweredFirst = now.moment();
+      if (first) {
+        from.unansweredFirst = now.moment();
+        from.unansweredProbes = 0;
+      }
       from.unanswered++;
       if (seg.keepAlive || seg.windowProbe) from.unansweredProbes++;
       from.unansweredSeq = tcp.seq | 0;
@@ -404,6 +416,16 @@ export class ConnectionTracker {
     if (c.handshakeRtt < 0 && from === c.client && !(f & TCP_SYN) && f & TCP_ACK && c.client.firstSynAt && c.server.synAckAt) {
       c.handshakeRtt = secondsBetween(c.client.firstSynAt, now);
     }
+  }
+
+  /**
+   * Sent again within COPY_SECONDS of the run's last counted segment: no retransmission
+   * timer fires that soon, so it is a copy the capture saw twice (a mirror port, a
+   * bridge, several VLANs or netfilter hooks), not one more unanswered try.
+   */
+  private copyOfLast(e: Endpoint): boolean {
+    const times = e.unansweredTimes;
+    return secondsBetween(e.unansweredFirst!, this.now) - (times[times.length - 1] ?? 0) < COPY_SECONDS;
   }
 
   /** The window `from` advertises, and its zero-window episodes (it stopped reading). */
