@@ -29,7 +29,7 @@ import { Rng } from '../src/fuzz/rng.js';
 import { runInput, type OutcomeSummary } from '../src/fuzz/run-one.js';
 import { BoxTable } from '../src/report/box-table.js';
 import { renderJson } from '../src/report/json.js';
-import { renderTable, wrap } from '../src/report/table.js';
+import { renderTable, wrap, wrapWords } from '../src/report/table.js';
 import {
   AF,
   ETHERTYPE,
@@ -680,19 +680,8 @@ describe('reports never break on odd content', () => {
   });
 
   it('wrap cuts prose where filling the lines word by word cuts it', () => {
-    // The word-by-word fill, as wrap() did it for every text before its fast path for single-spaced prose.
-    const byWords = (text: string, width: number, indent: string): string => {
-      const lines: string[] = [];
-      let line = indent;
-      for (const w of text.split(/\s+/)) {
-        if (line.length > indent.length && line.length + 1 + w.length > width) {
-          lines.push(line);
-          line = indent + w;
-        } else line += (line.length > indent.length ? ' ' : '') + w;
-      }
-      if (line.length > indent.length) lines.push(line);
-      return lines.join('\n');
-    };
+    // wrapWords is the word-by-word fill wrap() used for every text before its fast path for single-spaced prose.
+    const byWords = wrapWords;
     const rng = new Rng(20261206);
     const gaps = [' ', ' ', ' ', ' ', '  ', '\n', '\t', ' \n '];
     let spaced = 0;

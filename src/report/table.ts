@@ -62,7 +62,8 @@ function wrapSpaced(text: string, width: number, indent: string): string {
   return out;
 }
 
-function wrapWords(text: string, width: number, indent: string): string {
+/** wrap() word by word: any whitespace between words. */
+export function wrapWords(text: string, width: number, indent: string): string {
   const words = text.split(/\s+/);
   const lines: string[] = [];
   let line = indent;
