@@ -82,7 +82,8 @@ function expectedEndpoint(t: Truth, pattern: string): Role {
         const r = seenIn('ESTAB', true);
         if (r) return other(r);
       }
-      return peerOf('ETIMEDOUT', 'EHOSTUNREACH');
+      // The waiting side timed out, or the silent one came back without the connection (its RST).
+      return peerOf('ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET');
     }
     case 'icmp-unreachable':
       return peerOf('EHOSTUNREACH', 'ENETUNREACH');
@@ -116,6 +117,11 @@ function expectedEndpoint(t: Truth, pattern: string): Role {
 /** No socket call failed on either side: whatever the scenario showed ended within it. */
 function recovered(t: Truth): boolean {
   return t.observed.client.errors.length === 0 && t.observed.server.errors.length === 0;
+}
+
+/** A kernel gave up waiting for its peer (ETIMEDOUT, EHOSTUNREACH): the peer never answered within the capture. */
+function gaveUp(t: Truth): boolean {
+  return sideWith(t, 'ETIMEDOUT') !== null || sideWith(t, 'EHOSTUNREACH') !== null;
 }
 
 /** A finding the scenario does not name but that the recorded application behaviour produces. */
@@ -159,8 +165,10 @@ for (const t of truths) {
           // A condition that ended within the capture (the peer answered, the application closed) is reported as ended.
           if (f!.kind === 'half-open' || f!.kind === 'syn-timeout') {
             const after = f!.details.answeredAfterSeconds;
-            if (recovered(t)) expect(after, 'answered later').toBeGreaterThan(0);
-            else expect(after, 'never answered').toBeNull();
+            if (gaveUp(t)) expect(after, 'never answered').toBeNull();
+            else expect(after, 'answered later').toBeGreaterThan(0);
+            // A peer that answers and carries on is a warning; one that never does, or comes back with a RST, an error.
+            if (f!.kind === 'half-open') expect(f!.severity).toBe(recovered(t) ? 'warning' : 'error');
           }
           if (f!.kind === 'close-wait-stuck') {
             const stillThere = t.observed.final_ss[f!.endpoint].some((x) => x.state === 'CLOSE-WAIT');

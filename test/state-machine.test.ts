@@ -191,6 +191,21 @@ describe('endpoint state machines', () => {
     expect(f!.details).toMatchObject({ retransmissions: 4, backoffSeconds: [0.4, 0.8, 1.6] });
   });
 
+  it('a silent side that comes back: answering makes the half-open a warning, a RST keeps it an error', async () => {
+    const steps = lossThenAck();
+    let t = 0.03;
+    for (const wait of [0.2, 0.4, 0.8]) steps.push({ from: 's', flags: 'A', seq: 1001, ack: 12, len: 100, t: (t += wait) });
+    const answer = (flags: string): Step => ({ from: 'c', flags, seq: 12, ack: flags === 'R' ? 0 : 1001, t: 2 });
+    const back = (await run([...steps, answer('A')])).findings.find((x) => x.kind === 'half-open');
+    expect(back).toMatchObject({ endpoint: 'client', severity: 'warning', details: { retransmissions: 3, answeredAfterSeconds: 1.77 } });
+    expect(back!.summary).toMatch(/answered again$/);
+    const reset = (await run([...steps, answer('R')])).findings.find((x) => x.kind === 'half-open');
+    expect(reset).toMatchObject({ endpoint: 'client', severity: 'error', details: { answeredAfterSeconds: 1.77 } });
+    expect(reset!.summary).toMatch(/reset the connection/);
+    // Still silent at the end: an error, never answered.
+    expect((await run(steps)).findings.find((x) => x.kind === 'half-open')).toMatchObject({ severity: 'error', details: { answeredAfterSeconds: null } });
+  });
+
   it('a capture that saw each segment twice (within 5 ms) counts each try once', async () => {
     // Three SYNs 1 s apart, each seen twice 0.5 ms apart (a mirror port, two VLANs).
     const syns: Step[] = [];

@@ -74,6 +74,7 @@ ORDER = [
     "close-wait-late",
     "syn-answered-late",
     "half-open-recovers",
+    "half-open-reset",
 ]
 
 SYSCTLS = [

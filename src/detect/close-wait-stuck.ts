@@ -8,8 +8,6 @@ import { makeFinding } from './make.js';
 /**
  * PATTERNS 1: the peer closed, this side's kernel acknowledged the FIN (CLOSE-WAIT),
  * and its application neither closed nor wrote for longer than the threshold.
- */
-/**
  * `closedLater`: it has just left CLOSE-WAIT; `final`: the input ended. A finding the
  * clock raised while it lasted is brought up to date at either (not at every tick).
  */

@@ -46,26 +46,41 @@ function describe(c: Connection, b: Endpoint, a: Endpoint, now: Instant, gaveUp:
 }
 
 /**
- * The silent side sent something after all: it was not gone. The finding keeps the
- * run as it was last refined and says how long the silence lasted (a warning now).
+ * The silent side sent something after all. The finding keeps the run as it was last
+ * refined and says how long the silence lasted: a warning when it answered (it was not
+ * gone), still an error when it answered with a RST (it came back without the connection).
  */
-function answered(c: Connection, f: FindingOf<'half-open'>, a: Endpoint, now: Now): void {
+function answered(c: Connection, f: FindingOf<'half-open'>, a: Endpoint, now: Now, rst: boolean): void {
   const b = c.peer(a);
   const d = f.details;
   const first = b.unansweredFirst;
   const after = first !== null ? secondsBetween(first, now) : d.silentSeconds;
   const n = d.retransmissions;
   const what = runKind(b, n);
-  f.severity = 'warning';
-  f.summary = `${who(c, a)} was silent for ${secs(after)}: ${n} ${what} from the ${b.role} went unacknowledged, then it answered again`;
-  f.explanation = [
+  const head = [
     `The ${who(c, b)} sent ${n} ${what} (first in frame ${first?.frame ?? 0})`,
     d.backoffSeconds.length ? `, waiting ${d.backoffSeconds.map((s) => secs(s)).join(', ')} between them (exponential back-off)` : '',
-    `, and the ${who(c, a)} sent nothing until frame ${now.frame}, ${secs(after)} after the first of them. `,
-    `A peer that answers again was not gone: for that long everything between the two was lost (a link, route or firewall failure, a NAT or load-balancer failing over) or the ${a.role}'s host was stopped (a virtual machine paused or migrated). `,
-    `The connection survived: the ${b.role}'s application saw its reads and writes stall for that long, without an error, unless a timeout of its own was shorter. `,
-    `Fix: find what interrupted the path or the ${a.role} at that time; an application that cannot wait that long needs timeouts of its own (TCP_USER_TIMEOUT, read and write deadlines).`,
+    `, and the ${who(c, a)} sent nothing until frame ${now.frame}, ${secs(after)} after the first of them`,
   ].join('');
+  if (rst) {
+    // It came back without the connection: still an error, and the end of it.
+    f.summary = `${who(c, a)} was silent for ${secs(after)}, then reset the connection: it had lost it`;
+    f.explanation = [
+      `${head}: a RST. `,
+      `The ${a.role}'s host came back without the connection (it rebooted, its application's socket was gone, or a NAT or firewall on the way lost the connection's state and answered for it) and reset it. `,
+      `The ${b.role}'s application saw its reads and writes stall for ${secs(after)}, then fail with ECONNRESET (EPIPE and SIGPIPE for a write after that). `,
+      `Fix: find what happened to the ${a.role} at that time; the ${b.role} must treat ECONNRESET as the end of the connection and reconnect.`,
+    ].join('');
+  } else {
+    f.severity = 'warning';
+    f.summary = `${who(c, a)} was silent for ${secs(after)}: ${n} ${what} from the ${b.role} went unacknowledged, then it answered again`;
+    f.explanation = [
+      `${head}. `,
+      `A peer that answers again was not gone: for that long everything between the two was lost (a link, route or firewall failure, a NAT or load-balancer failing over) or the ${a.role}'s host was stopped (a virtual machine paused or migrated). `,
+      `The connection survived: the ${b.role}'s application saw its reads and writes stall for that long, without an error, unless a timeout of its own was shorter. `,
+      `Fix: find what interrupted the path or the ${a.role} at that time; an application that cannot wait that long needs timeouts of its own (TCP_USER_TIMEOUT, read and write deadlines).`,
+    ].join('');
+  }
   f.details = { ...d, answeredAfterSeconds: Number(after.toFixed(6)) };
   appendBounded(f, now.capture, now.frame);
 }
@@ -99,7 +114,7 @@ export const halfOpen: Detector = {
     const b = seg.from;
     const raised = ctx.raised(seg.conn, 'half-open');
     if (raised !== undefined && raised.endpoint === b.role) {
-      if (raised.details.answeredAfterSeconds === null) answered(seg.conn, raised, b, seg.now);
+      if (raised.details.answeredAfterSeconds === null) answered(seg.conn, raised, b, seg.now, (seg.flags & TCP_RST) !== 0);
       return;
     }
     if (seg.flags & TCP_RST) {
