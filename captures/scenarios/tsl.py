@@ -75,6 +75,7 @@ ORDER = [
     "syn-answered-late",
     "half-open-recovers",
     "half-open-reset",
+    "listen-queue-full",
 ]
 
 SYSCTLS = [
