@@ -34,7 +34,7 @@ export function addThresholdOptions(cmd: Command): Command {
   const d = DEFAULT_DETECT_OPTIONS;
   return cmd
     .option('--close-wait <duration>', 'CLOSE-WAIT with neither FIN nor data for this long is stuck', seconds, d.closeWaitSeconds)
-    .option('--half-open-retransmissions <n>', 'unanswered retransmissions or probes in a row that make a peer half-open', count, d.halfOpenRetransmissions)
+    .option('--half-open-retransmissions <n>', 'unanswered retransmissions or probes in a row that make a peer half-open (a burst of segments resent in one go counts once)', count, d.halfOpenRetransmissions)
     .option('--syn-retransmissions <n>', 'unanswered SYN retransmissions that make a syn-timeout', count, d.synRetransmissions)
     .option('--zero-window <duration>', 'a zero window lasting this long is reported', seconds, d.zeroWindowSeconds)
     .option('--time-wait <duration>', 'TIME-WAIT length of the hosts (Linux: 60s)', seconds, d.timeWaitSeconds)

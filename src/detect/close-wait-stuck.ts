@@ -6,12 +6,20 @@ import type { PacketRef } from './finding.js';
 import { makeFinding } from './make.js';
 
 /**
+ * When check() runs: at a clock tick, as the endpoint leaves CLOSE-WAIT (the segment
+ * that took it out), or at the end of the input. A finding the clock raised while it
+ * lasted is brought up to date at the last two (not at every tick).
+ */
+type CheckAt = { kind: 'tick' } | { kind: 'closed'; leaving: PacketRef } | { kind: 'end' };
+const TICK: CheckAt = { kind: 'tick' };
+const END: CheckAt = { kind: 'end' };
+
+/**
  * PATTERNS 1: the peer closed, this side's kernel acknowledged the FIN (CLOSE-WAIT),
  * and its application neither closed nor wrote for longer than the threshold.
- * `closedLater`: it has just left CLOSE-WAIT; `final`: the input ended. A finding the
- * clock raised while it lasted is brought up to date at either (not at every tick).
  */
-function check(c: Connection, e: Endpoint, entered: Moment, now: Instant, ctx: DetectContext, closedLater: boolean, final: boolean, leaving: PacketRef | null = null): void {
+function check(c: Connection, e: Endpoint, entered: Moment, now: Instant, ctx: DetectContext, when: CheckAt): void {
+  const closedLater = when.kind === 'closed';
   // Quiet since entering CLOSE-WAIT or since its last data, whichever is later.
   let quietFrom: Instant = entered;
   if (e.lastDataFrame > 0 && secondsBetween(entered, { sec: e.lastDataSec, nsec: e.lastDataNsec }) > 0) {
@@ -20,13 +28,13 @@ function check(c: Connection, e: Endpoint, entered: Moment, now: Instant, ctx: D
   const quiet = secondsBetween(quietFrom, now);
   const existing = ctx.raised(c, 'close-wait-stuck');
   if (existing) {
-    if ((closedLater || final) && !existing.details.closedLater && existing.endpoint === e.role) {
+    if (when.kind !== 'tick' && !existing.details.closedLater && existing.endpoint === e.role) {
       const inState = secondsBetween(entered, now);
       const d = describe(c, e, inState, quiet, closedLater);
       existing.summary = d.summary;
       existing.explanation = d.explanation;
       existing.details = { ...existing.details, secondsInCloseWait: Number(inState.toFixed(6)), closedLater };
-      if (leaving !== null) appendBounded(existing, leaving.capture, leaving.frame);
+      if (when.kind === 'closed') appendBounded(existing, when.leaving.capture, when.leaving.frame);
     }
     return;
   }
@@ -72,14 +80,14 @@ export const closeWaitStuck: Detector = {
     // Leaving CLOSE-WAIT late is still a finding, even if no clock tick fell in between.
     if (seg.fromBefore === 'CLOSE-WAIT' && seg.from.state !== 'CLOSE-WAIT') {
       const entered = seg.from.lastEntered('CLOSE-WAIT');
-      if (entered) check(seg.conn, seg.from, entered, seg.now, ctx, true, false, at(seg.now.capture, seg.now.frame));
+      if (entered) check(seg.conn, seg.from, entered, seg.now, ctx, { kind: 'closed', leaving: at(seg.now.capture, seg.now.frame) });
     }
   },
   onClock(c, now, ctx) {
-    for (const e of c.both) if (e.state === 'CLOSE-WAIT') check(c, e, e.since, now, ctx, false, false);
+    for (const e of c.both) if (e.state === 'CLOSE-WAIT') check(c, e, e.since, now, ctx, TICK);
   },
   onEnd(c, end, ctx) {
     // A FIN too close to the end to judge stays "open at end", reported with the connection's states.
-    for (const e of c.both) if (e.state === 'CLOSE-WAIT') check(c, e, e.since, end, ctx, false, true);
+    for (const e of c.both) if (e.state === 'CLOSE-WAIT') check(c, e, e.since, end, ctx, END);
   },
 };

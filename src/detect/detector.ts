@@ -57,6 +57,13 @@ export function who(c: Connection, e: Endpoint): string {
   return `${e.role} ${c.address(e.role)}`;
 }
 
+/** The waits between successive times (seconds, to the microsecond): a run's back-off. */
+export function gaps(times: readonly number[]): number[] {
+  const out: number[] = [];
+  for (let i = 1; i < times.length; i++) out.push(Number((times[i]! - times[i - 1]!).toFixed(6)));
+  return out;
+}
+
 /** Seconds with sensible precision for prose. */
 export function secs(s: number): string {
   if (s >= 100) return `${Math.round(s)} s`;

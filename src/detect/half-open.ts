@@ -3,33 +3,32 @@ import type { Connection } from '../track/connection.js';
 import type { Endpoint } from '../track/endpoint.js';
 import { secondsBetween } from '../track/moment.js';
 import { isSynchronized } from '../track/states.js';
-import { appendBounded, at, packetsOf, secs, who, type DetectContext, type Detector, type Instant } from './detector.js';
-import type { FindingOf } from './finding.js';
 import type { Now } from '../track/now.js';
+import { appendBounded, at, gaps, packetsOf, secs, who, type DetectContext, type Detector, type Instant } from './detector.js';
+import type { FindingOf } from './finding.js';
 import { makeFinding } from './make.js';
 import { rstMeaning } from './rst-kind.js';
-
-function backoffs(times: readonly number[]): number[] {
-  const out: number[] = [];
-  for (let i = 1; i < times.length; i++) out.push(Number((times[i]! - times[i - 1]!).toFixed(6)));
-  return out;
-}
 
 /** What the run of `n` was made of. */
 function runKind(b: Endpoint, n: number): string {
   return b.unansweredProbes === n ? 'keep-alive probes' : b.unansweredProbes > 0 ? 'retransmissions and probes' : 'retransmissions';
 }
 
+/** "The client ... sent 5 retransmissions (first in frame 9), waiting ... between them (exponential back-off)". */
+function runSent(c: Connection, b: Endpoint, n: number, what: string, steps: readonly number[]): string {
+  const waits = steps.length ? `, waiting ${steps.map((s) => secs(s)).join(', ')} between them (exponential back-off)` : '';
+  return `The ${who(c, b)} sent ${n} ${what} (first in frame ${b.unansweredFirst?.frame ?? 0})${waits}`;
+}
+
 function describe(c: Connection, b: Endpoint, a: Endpoint, now: Instant, gaveUp: boolean): { summary: string; explanation: string; details: FindingOf<'half-open'>['details'] } {
   const silent = a.packets > 0 ? secondsBetween({ sec: a.lastSentSec, nsec: a.lastSentNsec }, now) : secondsBetween(c.client.since, now);
   const unreachable = c.icmp.some((i) => i.errorClass === 'unreachable');
-  const steps = backoffs(b.unansweredTimes);
+  const steps = gaps(b.unansweredTimes);
   const n = b.unanswered;
   const what = runKind(b, n);
   const summary = `${who(c, a)} stopped answering: ${n} ${what} from the ${b.role} went unacknowledged over ${secs(b.unansweredTimes.at(-1) ?? 0)}`;
   const explanation = [
-    `The ${who(c, b)} sent ${n} ${what} (first in frame ${b.unansweredFirst?.frame ?? 0})`,
-    steps.length ? `, waiting ${steps.map((s) => secs(s)).join(', ')} between them (exponential back-off)` : '',
+    runSent(c, b, n, what, steps),
     `, and the ${who(c, a)} has sent nothing for ${secs(silent)}: no ACK, no FIN, no RST. `,
     `Its host most likely vanished: crashed, lost power or its network, or a firewall or NAT on the path dropped the connection's state and now discards its packets. `,
     gaveUp ? `The ${b.role} gave up and reset the connection itself (frame ${b.rstAt?.frame ?? 0}). ` : '',
@@ -53,15 +52,12 @@ function describe(c: Connection, b: Endpoint, a: Endpoint, now: Instant, gaveUp:
 function answered(c: Connection, f: FindingOf<'half-open'>, a: Endpoint, now: Now, rst: boolean): void {
   const b = c.peer(a);
   const d = f.details;
-  const first = b.unansweredFirst;
-  const after = first !== null ? secondsBetween(first, now) : d.silentSeconds;
+  // The run began (the finding was raised on it), and its first is kept once answered.
+  const after = secondsBetween(b.unansweredFirst!, now);
   const n = d.retransmissions;
   const what = runKind(b, n);
-  const head = [
-    `The ${who(c, b)} sent ${n} ${what} (first in frame ${first?.frame ?? 0})`,
-    d.backoffSeconds.length ? `, waiting ${d.backoffSeconds.map((s) => secs(s)).join(', ')} between them (exponential back-off)` : '',
-    `, and the ${who(c, a)} sent nothing until frame ${now.frame}, ${secs(after)} after the first of them`,
-  ].join('');
+  // The answer has just cleared the run's times: its back-off is the finding's.
+  const head = `${runSent(c, b, n, what, d.backoffSeconds)}, and the ${who(c, a)} sent nothing until frame ${now.frame}, ${secs(after)} after the first of them`;
   if (rst) {
     // It came back without the connection: still an error, and the end of it.
     f.summary = `${who(c, a)} was silent for ${secs(after)}, then reset the connection: it had lost it`;

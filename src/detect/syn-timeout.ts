@@ -1,16 +1,15 @@
+import { TCP_ACK, TCP_RST, TCP_SYN } from '../decode/packet.js';
 import type { Connection } from '../track/connection.js';
 import { secondsBetween } from '../track/moment.js';
-import { appendBounded, at, packetsOf, secs, who, type DetectContext, type Detector, type Instant } from './detector.js';
+import type { SegmentInfo } from '../track/tracker.js';
+import { appendBounded, at, gaps, packetsOf, secs, who, type DetectContext, type Detector, type Instant } from './detector.js';
 import type { FindingOf } from './finding.js';
 import { makeFinding } from './make.js';
-import { TCP_ACK, TCP_RST, TCP_SYN } from '../decode/packet.js';
-import type { SegmentInfo } from '../track/tracker.js';
 
-function intervals(c: Connection): number[] {
-  const times = c.client.unansweredTimes;
-  const out: number[] = [];
-  for (let i = 1; i < times.length; i++) out.push(Number((times[i]! - times[i - 1]!).toFixed(6)));
-  return out;
+/** "The client ... sent its SYN 4 times (first in frame 1), 1.02 s, 1.02 s, 1.02 s apart". */
+function synsSent(c: Connection, n: number, steps: readonly number[]): string {
+  const apart = steps.length ? `, ${steps.map((s) => secs(s)).join(', ')} apart` : '';
+  return `The ${who(c, c.client)} sent its SYN ${n} times (first in frame ${c.client.firstSynAt?.frame ?? 0})${apart}`;
 }
 
 function check(c: Connection, now: Instant, frame: number, capture: number, ctx: DetectContext, atEnd: boolean): void {
@@ -21,12 +20,11 @@ function check(c: Connection, now: Instant, frame: number, capture: number, ctx:
   const n = client.unanswered;
   if (n - 1 < (atEnd ? 1 : ctx.options.synRetransmissions)) return;
   const unreachable = c.icmp.some((i) => i.errorClass === 'unreachable');
-  const steps = intervals(c);
+  const steps = gaps(client.unansweredTimes);
   const waited = client.firstSynAt ? secondsBetween(client.firstSynAt, now) : 0;
   const summary = `${who(c, server)} never answered: ${n} SYNs from the client over ${secs(waited)} got no reply`;
   const explanation = [
-    `The ${who(c, client)} sent its SYN ${n} times (first in frame ${client.firstSynAt?.frame ?? 0})`,
-    steps.length ? `, ${steps.map((s) => secs(s)).join(', ')} apart` : '',
+    synsSent(c, n, steps),
     `, and nothing came back: no SYN-ACK, no RST. The server's host is down or unreachable, or a firewall silently drops SYNs to that port. `,
     `Linux retries tcp_syn_retries times (6: about 127 s with the classic 1, 2, 4, 8, 16, 32, 64 s back-off; recent kernels start with linear 1 s retries) before connect() fails with ETIMEDOUT`,
     unreachable ? ` - here ICMP unreachable errors came back, so connect() fails with EHOSTUNREACH instead` : '',
@@ -53,7 +51,6 @@ function answered(c: Connection, f: FindingOf<'syn-timeout'>, seg: SegmentInfo):
   const server = c.server;
   // The run as last counted: the answer has just reset the client's.
   const n = f.details.synCount;
-  const steps = f.details.intervalsSeconds;
   const waited = client.firstSynAt ? secondsBetween(client.firstSynAt, seg.now) : 0;
   const refused = (seg.flags & TCP_RST) !== 0;
   const what = refused ? 'a RST' : (seg.flags & (TCP_SYN | TCP_ACK)) === (TCP_SYN | TCP_ACK) ? 'a SYN-ACK' : 'a segment';
@@ -61,8 +58,7 @@ function answered(c: Connection, f: FindingOf<'syn-timeout'>, seg: SegmentInfo):
     ? `${who(c, server)} refused the connection only after ${n} SYNs, ${secs(waited)} after the first`
     : `${who(c, server)} answered only after ${n} SYNs, ${secs(waited)} after the first: connect() waited that long`;
   f.explanation = [
-    `The ${who(c, client)} sent its SYN ${n} times (first in frame ${client.firstSynAt?.frame ?? 0})`,
-    steps.length ? `, ${steps.map((s) => secs(s)).join(', ')} apart` : '',
+    synsSent(c, n, f.details.intervalsSeconds),
     `; the ${server.role} answered with ${what} (frame ${seg.now.frame}) ${secs(waited)} after the first. `,
     `The SYNs before it were lost on the way or dropped at the server's host: a full listen queue (its application accepts too slowly; nstat's TcpExtListenOverflows and TcpExtListenDrops count them), a firewall or rate limit on new connections, or loss on the path. `,
     refused

@@ -391,19 +391,8 @@ export class ConnectionTracker {
     if (seg.retransmission) from.retransmissions++;
     if (seg.keepAlive || seg.windowProbe) from.probes++;
     if (seg.windowProbe) to.zeroWindowProbesReceived++;
-    // A retransmission counts when it goes back to where the run's last counted one
-    // began, or before: a timeout resends the oldest unacknowledged segment, again and
-    // again into silence. Loss recovery resends several lost segments in one go, each
-    // further on, between two of the peer's ACKs: that burst counts once.
-    const first = from.unanswered === 0;
-    if (
-      (seg.keepAlive ||
-        seg.windowProbe ||
-        (f & (TCP_SYN | TCP_ACK)) === TCP_SYN ||
-        (seg.retransmission && (first || !seqGt(tcp.seq, from.unansweredSeq)))) &&
-      (first || !this.copyOfLast(from))
-    ) {
-      if (first) {
+    if (this.extendsRun(from, seg, f, tcp.seq)) {
+      if (from.unanswered === 0) {
         from.unansweredFirst = now.moment();
         from.unansweredProbes = 0;
       }
@@ -419,9 +408,24 @@ export class ConnectionTracker {
   }
 
   /**
+   * Does the segment add a try to its sender's unanswered run? A SYN or a probe does. A
+   * retransmission does when it goes back to where the run's last counted one began,
+   * or before: a timeout resends the oldest unacknowledged segment, again and again into
+   * silence. Loss recovery resends several lost segments in one go, each further on,
+   * between two of the peer's ACKs: that burst is one try. A copy of the last try is none.
+   */
+  private extendsRun(from: Endpoint, seg: SegmentInfo, flags: number, seq: number): boolean {
+    const first = from.unanswered === 0;
+    const again =
+      seg.keepAlive || seg.windowProbe || (flags & (TCP_SYN | TCP_ACK)) === TCP_SYN || (seg.retransmission && (first || !seqGt(seq, from.unansweredSeq)));
+    return again && (first || !this.copyOfLast(from));
+  }
+
+  /**
    * Sent again within COPY_SECONDS of the run's last counted segment: no retransmission
    * timer fires that soon, so it is a copy the capture saw twice (a mirror port, a
-   * bridge, several VLANs or netfilter hooks), not one more unanswered try.
+   * bridge, several VLANs or netfilter hooks), not one more unanswered try. (Past
+   * MAX_RETRANS_TIMES the latest time kept is older: a copy that late counts.)
    */
   private copyOfLast(e: Endpoint): boolean {
     const times = e.unansweredTimes;
