@@ -32,6 +32,7 @@ interface Truth {
   captures: Array<{ file: string; vantage: string }>;
   observed: { client: Side; server: Side; final_ss: { client: SsSocket[]; server: SsSocket[] } };
   ss: Array<{ label: string; client: { sockets: SsSocket[] }; server: { sockets: SsSocket[] } }>;
+  events: Array<{ side: Role; call: string; elapsed?: number }>;
   driver_actions?: unknown;
 }
 
@@ -109,6 +110,12 @@ function expectedEndpoint(t: Truth, pattern: string): Role {
     case 'port-reuse':
     case 'simultaneous-close':
       return 'client';
+    case 'listen-overflow': {
+      // The listener whose kernel held the connection in SYN-RECV while its peer's was ESTABLISHED.
+      const r = seenIn('SYN-RECV');
+      if (r) return r;
+      throw new Error('no SYN-RECV socket in ss');
+    }
     default:
       throw new Error(`unknown pattern ${pattern}`);
   }
@@ -169,6 +176,13 @@ for (const t of truths) {
             else expect(after, 'answered later').toBeGreaterThan(0);
             // A peer that answers and carries on is a warning; one that never does, or comes back with a RST, an error.
             if (f!.kind === 'half-open') expect(f!.severity).toBe(recovered(t) ? 'warning' : 'error');
+          }
+          if (f!.kind === 'listen-overflow') {
+            // How long the server took to take the connection is how long the client's application waited for its answer.
+            const blocked = Math.max(...t.events.filter((e) => e.side === 'client' && e.call === 'recv').map((e) => e.elapsed ?? 0));
+            const after = f!.details.takenAfterSeconds;
+            if (recovered(t)) expect(Math.abs(after! - blocked), `taken after ${after} s, the client's recv() blocked ${blocked} s`).toBeLessThan(0.05);
+            else expect(after).toBeNull();
           }
           if (f!.kind === 'close-wait-stuck') {
             const stillThere = t.observed.final_ss[f!.endpoint].some((x) => x.state === 'CLOSE-WAIT');

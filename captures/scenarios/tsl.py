@@ -32,6 +32,7 @@ import os
 import platform
 import queue
 import re
+import select
 import signal
 import socket
 import struct
@@ -76,6 +77,7 @@ ORDER = [
     "half-open-recovers",
     "half-open-reset",
     "listen-queue-full",
+    "accept-queue-full",
 ]
 
 SYSCTLS = [
@@ -146,6 +148,7 @@ class Role:
         self.port = cfg["port"]
         self.socks = []          # every socket stays referenced until exit
         self.ids = {}
+        self.connecting = {}     # id(socket) -> time its non-blocking connect() began
 
     # -- logging ----------------------------------------------------------
     def ev(self, call, **kw):
@@ -277,6 +280,29 @@ class Role:
             self.bind(s, (self.client_addr, bind_port or 0))
         r = self.connect(s, (self.server_addr, self.port))
         return s if r else r
+
+    def connect_start(self, s):
+        """A non-blocking connect() to the server: the SYN goes out and the call returns at once."""
+        addr = (self.server_addr, self.port)
+        s.setblocking(False)
+        self.connecting[id(s)] = time.time()
+        err = s.connect_ex(addr)
+        self.ev("connect_start", sock=self._sid(s), addr=fmt_addr(addr),
+                result="ok" if err == 0 else errno.errorcode.get(err, str(err)), **self._names(s))
+        return err
+
+    def connect_finish(self, s, timeout=30):
+        """Wait for a connect_start()ed socket: connect()'s outcome, as select() and SO_ERROR give it."""
+        t0 = self.connecting.pop(id(s))
+        select.select([], [s], [], timeout)
+        err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        s.setblocking(True)
+        if err:
+            return self._fail("connect", s, OSError(err, os.strerror(err)), nonblocking=True,
+                              elapsed=round(time.time() - t0, 6), **self._names(s))
+        self.ev("connect", sock=self._sid(s), result="ok", nonblocking=True,
+                elapsed=round(time.time() - t0, 6), **self._names(s))
+        return True
 
     def accept(self, ls, timeout=None):
         if timeout is not None:

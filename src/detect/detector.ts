@@ -13,6 +13,11 @@ export interface DetectContext {
   readonly options: DetectOptions;
   /** Record a finding; a connection gets each kind once (later calls are ignored). */
   raise(c: Connection, f: Finding): void;
+  /**
+   * Take back the connection's finding of that kind: a later packet showed it to be
+   * something else (another detector reports that). It may be raised again.
+   */
+  withdraw(c: Connection, kind: FindingKind): void;
   /** The finding of that kind already raised on the connection, to refine its details. */
   raised<K extends FindingKind>(c: Connection, kind: K): FindingOf<K> | undefined;
   /** Count occurrences of `key` across the analysis; returns the new count. */

@@ -25,7 +25,9 @@ function segmentMask(d: Detector): number {
  * and connection. `onFinding` hears each finding the moment it is raised (live mode).
  */
 export class DetectorEngine implements DetectContext {
-  readonly findings: Finding[] = [];
+  private list: Finding[] = [];
+  /** Findings taken back since the list was last read: dropped from it then, in one pass. */
+  private withdrawn: Set<Finding> | null = null;
   private readonly byConnection = new Map<Connection, Finding[]>();
   private readonly counters = new Map<string, number>();
   onFinding: ((f: Finding) => void) | null = null;
@@ -50,15 +52,35 @@ export class DetectorEngine implements DetectContext {
     this.onEndD = detectors.filter((d) => d.onEnd);
   }
 
+  /** Every finding raised and not withdrawn, in the order raised. */
+  get findings(): readonly Finding[] {
+    const gone = this.withdrawn;
+    if (gone !== null) {
+      this.list = this.list.filter((f) => !gone.has(f));
+      this.withdrawn = null;
+    }
+    return this.list;
+  }
+
   raise(c: Connection, f: Finding): void {
     const bit = BIT.get(f.kind)!;
     if (c.raised & bit) return;
     c.raised |= bit;
-    this.findings.push(f);
+    this.list.push(f);
     let list = this.byConnection.get(c);
     if (!list) this.byConnection.set(c, (list = []));
     list.push(f);
     this.onFinding?.(f);
+  }
+
+  withdraw(c: Connection, kind: FindingKind): void {
+    const bit = BIT.get(kind)!;
+    if (!(c.raised & bit)) return;
+    c.raised &= ~bit;
+    const list = this.byConnection.get(c)!;
+    const i = list.findIndex((f) => f.kind === kind);
+    (this.withdrawn ??= new Set()).add(list[i]!);
+    list.splice(i, 1);
   }
 
   raised<K extends FindingKind>(c: Connection, kind: K): FindingOf<K> | undefined {

@@ -1,4 +1,4 @@
-/** Findings: the lifecycle problems of PATTERNS.md, one kind per pattern id. */
+/** Findings: the lifecycle problems of PATTERNS.md, one kind per pattern id, then those it does not list. */
 
 export const FINDING_KINDS = [
   'close-wait-stuck',
@@ -14,6 +14,7 @@ export const FINDING_KINDS = [
   'port-reuse',
   'icmp-unreachable',
   'simultaneous-close',
+  'listen-overflow',
 ] as const;
 
 export type FindingKind = (typeof FINDING_KINDS)[number];
@@ -88,6 +89,17 @@ export type Finding =
   | FindingBase<'half-close', { bytesAfterHalfClose: number }>
   | FindingBase<'port-reuse', { previousConnection: number; gapSeconds: number; timeWaitHolder: 'client' | 'server' | null; inTimeWait: boolean }>
   | FindingBase<'icmp-unreachable', { type: number; code: number; meaning: string; reporter: string; duringHandshake: boolean }>
-  | FindingBase<'simultaneous-close', Record<string, never>>;
+  | FindingBase<'simultaneous-close', Record<string, never>>
+  | FindingBase<
+      'listen-overflow',
+      {
+        /** SYN-ACKs the listener sent after its first (a copy the capture saw twice counts). */
+        synAcksResent: number;
+        /** The frame of the first of them: the one that showed the ACK was not taken. */
+        resentFrame: number;
+        /** From the peer's ACK of the SYN-ACK until the listener showed it took the connection; null: it never did in the capture. */
+        takenAfterSeconds: number | null;
+      }
+    >;
 
 export type FindingOf<K extends FindingKind> = Extract<Finding, { kind: K }>;

@@ -110,7 +110,9 @@ export const halfOpen: Detector = {
     const b = seg.from;
     const raised = ctx.raised(seg.conn, 'half-open');
     if (raised !== undefined && raised.endpoint === b.role) {
-      if (raised.details.answeredAfterSeconds === null) answered(seg.conn, raised, b, seg.now, (seg.flags & TCP_RST) !== 0);
+      // Its "answer" a SYN-ACK sent again: it was alive, and had never taken the connection (listen-overflow).
+      if (b.ackDropped && b.state === 'SYN-RECEIVED') ctx.withdraw(seg.conn, 'half-open');
+      else if (raised.details.answeredAfterSeconds === null) answered(seg.conn, raised, b, seg.now, (seg.flags & TCP_RST) !== 0);
       return;
     }
     if (seg.flags & TCP_RST) {
@@ -120,6 +122,8 @@ export const halfOpen: Detector = {
     }
     if (b.unanswered < ctx.options.halfOpenRetransmissions) return;
     if (!isSynchronized(seg.fromBefore)) return; // SYN retransmissions are syn-timeout
+    const a = seg.to;
+    if (a.ackDropped && a.state === 'SYN-RECEIVED') return; // alive, resending its SYN-ACK: listen-overflow
     if (!(seg.retransmission || seg.keepAlive || seg.windowProbe)) return;
     raiseOrUpdate(seg.conn, b, seg.now, seg.now.frame, seg.now.capture, ctx, false);
   },

@@ -6,6 +6,7 @@ import { halfClose } from './half-close.js';
 import { halfOpen } from './half-open.js';
 import { handshakeAbort } from './handshake-abort.js';
 import { icmpUnreachable } from './icmp-unreachable.js';
+import { listenOverflow } from './listen-overflow.js';
 import { peerReset } from './peer-reset.js';
 import { portReuse } from './port-reuse.js';
 import { simultaneousClose } from './simultaneous-close.js';
@@ -13,7 +14,7 @@ import { synTimeout } from './syn-timeout.js';
 import { writeAfterFin } from './write-after-fin.js';
 import { zeroWindow } from './zero-window.js';
 
-/** Every detector, in PATTERNS.md order. Adding one touches its own file and this list. */
+/** Every detector, in PATTERNS.md order, then those it does not list. Adding one touches its own file and this list. */
 export const DETECTORS: readonly Detector[] = [
   closeWaitStuck,
   writeAfterFin,
@@ -28,4 +29,5 @@ export const DETECTORS: readonly Detector[] = [
   portReuse,
   icmpUnreachable,
   simultaneousClose,
+  listenOverflow,
 ];

@@ -69,6 +69,12 @@ export class Endpoint {
   // What it received, as its acknowledgments prove.
   /** It acknowledged the peer's SYN. */
   declare gotPeerSyn: boolean;
+  /**
+   * It sent its SYN-ACK again after the peer had acknowledged it: it had not taken
+   * that ACK (a full accept queue drops it), so it is ESTABLISHED only once its own
+   * segments show it took the connection.
+   */
+  declare ackDropped: boolean;
   /** It acknowledged (or must have received) the peer's FIN. */
   declare gotPeerFin: boolean;
   declare ackKnown: boolean;
@@ -253,4 +259,5 @@ defineBitFlags(Endpoint.prototype, 'flagBits', [
   'gotPeerSyn',
   'gotPeerFin',
   'ackKnown',
+  'ackDropped',
 ] satisfies (keyof Endpoint)[]);

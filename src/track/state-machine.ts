@@ -1,6 +1,6 @@
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpHeader } from '../decode/packet.js';
 import type { Endpoint } from './endpoint.js';
-import { samePacket } from './moment.js';
+import { samePacket, secondsBetween } from './moment.js';
 import type { Now } from './now.js';
 import { seqAdd, seqEq, seqGe, seqGt, seqLt } from './seq.js';
 import { isSynchronized } from './states.js';
@@ -20,9 +20,13 @@ import { isSynchronized } from './states.js';
 /** Process one segment `from` -> `to`. */
 export function onSegment(from: Endpoint, to: Endpoint, tcp: TcpHeader, now: Now): void {
   const f = tcp.flags;
+  // A side that had dropped the handshake's ACK shows it took the connection by acknowledging without SYN.
+  if (from.state === 'SYN-RECEIVED' && from.ackDropped && (f & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_ACK) {
+    from.enter('ESTABLISHED', now.moment(), 'acknowledged without SYN: it took the connection');
+  }
   if (f & TCP_ACK) acknowledgment(from, to, tcp.ack, (f & TCP_SYN) !== 0, now);
   if (f & TCP_RST) return reset(from, to, tcp, now);
-  if (f & TCP_SYN) synchronize(from, f, now);
+  if (f & TCP_SYN) synchronize(from, to, tcp, now);
   if (f & TCP_FIN) finish(from, tcp, now);
 }
 
@@ -38,8 +42,9 @@ function acknowledgment(from: Endpoint, to: Endpoint, ack: number, isSyn: boolea
   }
   if (to.finSeen && !from.gotPeerFin && seqGt(ack, to.finSeq)) receiveFin(from, now, 'acknowledged the FIN');
 
-  // What `to` learns from this acknowledgment (no reply follows a pure ACK: taken as delivered).
-  if (to.state === 'SYN-RECEIVED' && to.isnKnown && seqGt(ack, to.isn)) {
+  // What `to` learns from this acknowledgment (no reply follows a pure ACK: taken as delivered),
+  // unless `to` has shown it drops such ACKs.
+  if (to.state === 'SYN-RECEIVED' && !to.ackDropped && to.isnKnown && seqGt(ack, to.isn)) {
     deliverPendingFin(from, to, now);
     // RFC 9293 3.10.7.4, SYN-RECEIVED: an acceptable ACK -> ESTABLISHED.
     to.enter('ESTABLISHED', now.moment(), 'its SYN-ACK was acknowledged');
@@ -93,17 +98,43 @@ function receiveFin(e: Endpoint, now: Now, why: string): void {
 }
 
 /** A SYN sent by `from`. */
-function synchronize(from: Endpoint, flags: number, now: Now): void {
-  if (flags & TCP_ACK) {
+function synchronize(from: Endpoint, to: Endpoint, tcp: TcpHeader, now: Now): void {
+  if (tcp.flags & TCP_ACK) {
     // SYN-ACK: the passive open answered (LISTEN -> SYN-RECEIVED), or a simultaneous open.
     from.gotPeerSyn = true;
     if (from.state === 'LISTEN' || from.state === 'CLOSED' || from.state === 'SYN-SENT') {
       from.enter('SYN-RECEIVED', now.moment(), 'sent SYN-ACK');
+    } else if (synAckResentAfterAck(from, to, tcp, now)) {
+      // Its retransmission timer fired in SYN-RECEIVED (RFC 9293 3.10.8): the peer's ACK, taken
+      // as delivered, never completed the connection there. Linux drops it when the listening
+      // socket's accept queue is full, and keeps the request until there is room.
+      from.ackDropped = true;
+      from.enter('SYN-RECEIVED', now.moment(), "sent its SYN-ACK again: it had not taken the peer's ACK");
     }
     return;
   }
   // RFC 9293 3.10.1, OPEN call (or SEND in LISTEN): send SYN, enter SYN-SENT.
   if (from.state === 'CLOSED' || from.state === 'LISTEN') from.enter('SYN-SENT', now.moment(), 'sent SYN');
+}
+
+/**
+ * A retransmission timer never fires sooner than this (Linux's floor; a SYN-ACK's first
+ * timeout is 1 s there, as RFC 6298 asks): a SYN-ACK seen again sooner is a copy (a
+ * mirror port, the same conversation on several VLANs) or an answer to something else.
+ */
+const MIN_RTO_SECONDS = 0.2;
+
+/**
+ * The same SYN-ACK sent again, on its retransmission timer, by a side taken to be
+ * ESTABLISHED on its peer's ACK and having sent nothing else. Not an answer to a
+ * SYN the peer sent again (a SYN-RECEIVED side answers that with its SYN-ACK at once).
+ */
+function synAckResentAfterAck(from: Endpoint, to: Endpoint, tcp: TcpHeader, now: Now): boolean {
+  if (from.state !== 'ESTABLISHED' || !from.isnKnown || !seqEq(tcp.seq, from.isn) || from.packets !== from.synCount) return false;
+  if (!to.ackKnown || !seqGt(to.highestAck, from.isn)) return false;
+  const previous = { sec: from.lastSentSec, nsec: from.lastSentNsec };
+  if (secondsBetween(previous, now) < MIN_RTO_SECONDS) return false;
+  return to.lastSynAt === null || secondsBetween(to.lastSynAt, previous) >= 0;
 }
 
 /** A FIN sent by `from`: RFC 9293 3.10.4, CLOSE call. */
