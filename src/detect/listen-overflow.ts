@@ -29,7 +29,7 @@ function describe(c: Connection, a: Endpoint, resentFrame: number, outcome: Outc
       status = `The ${b.role}'s application saw no error: what it sent went unanswered and its reads blocked. `;
       break;
     case 'taken':
-      summary = `${who(c, a)} took the connection only ${secs(waited!)} after the ${b.role}'s ACK: it had sent its SYN-ACK again meanwhile`;
+      summary = `${who(c, a)} did not take the connection until ${secs(waited!)} after the ${b.role}'s ACK: it sent its SYN-ACK again meanwhile`;
       status = `It took the connection at frame ${outcome.at.frame}, ${secs(waited!)} after the ${b.role}'s ACK: for that long the ${b.role}'s application saw no error, but what it sent went unanswered and its reads blocked. `;
       break;
     case 'reset':
