@@ -21,23 +21,8 @@ META = dict(
     nft={"client": [f"out tcp sport {LATE_PORT} tcp flags & (fin|syn|rst|psh|ack) == ack drop"]},
 )
 
-REQ = b"GET /queued tcpsleuth\r\n\r\n"
-
-
-def server(r):
-    ls = r.socket()
-    r.reuseaddr(ls)
-    r.bind(ls, (r.server_addr, r.port))
-    r.listen(ls, 0)
-    r.ready()
-    r.sleep(2.5, "before accept()")
-    conns = [r.accept(ls), r.accept(ls)]
-    for c in conns:
-        r.recv(c)
-        r.send(c, b"200 OK\n")
-    for c in conns:
-        r.recv_until_eof(c)
-        r.close(c)
+# The same server as listen-queue-full: backlog 0, accept() 2.5 s after it listens.
+from listen_queue_full import REQ, server  # noqa: E402,F401
 
 
 def client(r):
@@ -63,18 +48,14 @@ def drive(d):
     d.sleep(1.2)
     d.snapshot("queue-full")
     d.wait("client", "answered")
-    d.listen_stats = d.run_ns("server", "nstat", "-az", "TcpExtListenOverflows", "TcpExtListenDrops", record=False)
+    d.listen_stats = d.nstat("server", "TcpExtListenOverflows", "TcpExtListenDrops")
     d.release("client", "answered")
 
 
 def checks(d):
     conns = d.evs("client", "connect")
     recvs = d.evs("client", "recv")
-    stats = {}
-    for line in getattr(d, "listen_stats", "").splitlines():
-        parts = line.split()
-        if len(parts) >= 2 and parts[0].startswith("TcpExt"):
-            stats[parts[0]] = int(parts[1])
+    stats = getattr(d, "listen_stats", {})
     synacks = {}
     for p in d.tcp_from("server", "S"):
         synacks[p["dport"]] = synacks.get(p["dport"], 0) + 1

@@ -578,6 +578,12 @@ class Driver:
         for rule in rules:
             self.run_ns(side, "nft", "add", "rule", "inet", "tsl", *rule.split())
 
+    def nstat(self, side, *counters):
+        """The absolute values of nstat `counters` in `side`'s namespace, as a dict (not recorded as an action)."""
+        out = self.run_ns(side, "nstat", "-az", *counters, record=False)
+        rows = (line.split() for line in out.splitlines())
+        return {r[0]: int(r[1]) for r in rows if len(r) >= 2 and r[0] in counters}
+
     def nft_flush(self, side):
         self.run_ns(side, "nft", "flush", "table", "inet", "tsl")
 
