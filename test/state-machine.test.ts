@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { analyzeCaptures, type AnalysisResult, type AnalyzeHooks } from '../src/analyze.js';
+import { pacing } from '../src/detect/detector.js';
 import { asV4, ethernet, ipv4, pcapFile, tcp, type PcapRecordSpec } from './helpers/build.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tcpsleuth-sm-'));
@@ -23,6 +24,8 @@ interface Step {
   window?: number;
   /** Seconds after the start. */
   t: number;
+  /** The client's port (40000 unless given): another connection. */
+  port?: number;
 }
 
 const C = '10.0.0.1';
@@ -32,8 +35,8 @@ let n = 0;
 async function run(steps: Step[], hooks?: AnalyzeHooks): Promise<AnalysisResult> {
   const records: PcapRecordSpec[] = steps.map((st) => {
     const seg = tcp({
-      sport: st.from === 'c' ? 40000 : 80,
-      dport: st.from === 'c' ? 80 : 40000,
+      sport: st.from === 'c' ? (st.port ?? 40000) : 80,
+      dport: st.from === 'c' ? 80 : (st.port ?? 40000),
       seq: st.seq >>> 0,
       ack: (st.ack ?? 0) >>> 0,
       flags: st.flags,
@@ -189,6 +192,16 @@ describe('endpoint state machines', () => {
     const f = r.findings.find((x) => x.kind === 'half-open');
     expect(f?.endpoint).toBe('client');
     expect(f!.details).toMatchObject({ retransmissions: 4, backoffSeconds: [0.4, 0.8, 1.6] });
+    expect(f!.explanation).toMatch(/800\.0 ms, 1\.60 s between them \(exponential back-off\)/);
+  });
+
+  it('calls the waits of a run a back-off only when each is half as long again as the one before', () => {
+    expect(pacing([0.2, 0.4, 0.8, 1.6])).toBe('backing-off');
+    // ICMP errors undoing the back-off (captures/icmp-unreachable.pcap), keep-alive probes.
+    expect(pacing([0.208, 0.204, 0.204, 0.2039])).toBe('even');
+    expect(pacing([1, 1, 1])).toBe('even');
+    expect(pacing([0.2, 0.8, 0.3])).toBeNull();
+    expect(pacing([1.02])).toBeNull();
   });
 
   it('a silent side that comes back: answering makes the half-open a warning, a RST keeps it an error', async () => {
@@ -202,8 +215,10 @@ describe('endpoint state machines', () => {
     const reset = (await run([...steps, answer('R')])).findings.find((x) => x.kind === 'half-open');
     expect(reset).toMatchObject({ endpoint: 'client', severity: 'error', details: { answeredAfterSeconds: 1.77 } });
     expect(reset!.summary).toMatch(/reset the connection/);
-    // Still silent at the end: an error, never answered.
-    expect((await run(steps)).findings.find((x) => x.kind === 'half-open')).toMatchObject({ severity: 'error', details: { answeredAfterSeconds: null } });
+    // Still silent at the end: an error, never answered, silent until the capture ended (another connection's SYN, 30 s in).
+    const silent = (await run([...steps, { from: 'c', flags: 'S', seq: 1, t: 30, port: 40001 }])).findings.find((x) => x.kind === 'half-open');
+    expect(silent).toMatchObject({ severity: 'error', details: { answeredAfterSeconds: null, silentSeconds: 29.97 } });
+    expect(silent!.explanation).toMatch(/has sent nothing for 30\.0 s/);
   });
 
   it('a capture that saw each segment twice (within 5 ms) counts each try once', async () => {

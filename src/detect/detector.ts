@@ -69,6 +69,18 @@ export function gaps(times: readonly number[]): number[] {
   return out;
 }
 
+/**
+ * What a run's waits show, for prose: each at least half as long again as the one
+ * before (a retransmission timer backing off), all within a fifth of the first
+ * (a fixed interval), or neither; empty under two waits, which show no pattern.
+ */
+export function pacing(steps: readonly number[]): 'backing-off' | 'even' | null {
+  if (steps.length < 2) return null;
+  if (steps.every((s, i) => i === 0 || s >= 1.5 * steps[i - 1]!)) return 'backing-off';
+  if (steps.every((s) => Math.abs(s - steps[0]!) <= 0.2 * steps[0]!)) return 'even';
+  return null;
+}
+
 /** Seconds with sensible precision for prose. */
 export function secs(s: number): string {
   if (s >= 100) return `${Math.round(s)} s`;

@@ -4,7 +4,7 @@ import type { Endpoint } from '../track/endpoint.js';
 import { secondsBetween } from '../track/moment.js';
 import { isSynchronized } from '../track/states.js';
 import type { Now } from '../track/now.js';
-import { appendBounded, at, gaps, packetsOf, secs, who, type DetectContext, type Detector, type Instant } from './detector.js';
+import { appendBounded, at, gaps, pacing, packetsOf, secs, who, type DetectContext, type Detector, type Instant } from './detector.js';
 import type { FindingOf } from './finding.js';
 import { makeFinding } from './make.js';
 import { rstMeaning } from './rst-kind.js';
@@ -14,9 +14,23 @@ function runKind(b: Endpoint, n: number): string {
   return b.unansweredProbes === n ? 'keep-alive probes' : b.unansweredProbes > 0 ? 'retransmissions and probes' : 'retransmissions';
 }
 
+/** What the waits of a run of `what` show, in brackets, or nothing. */
+function paced(steps: readonly number[], what: string, icmp: boolean): string {
+  switch (pacing(steps)) {
+    case 'backing-off':
+      return ' (exponential back-off)';
+    case 'even':
+      if (what === 'keep-alive probes') return ' (the keep-alive interval, TCP_KEEPINTVL)';
+      // RFC 6069: each ICMP unreachable undoes a step of the retransmission timer's back-off.
+      return icmp ? ' (no back-off: the ICMP errors undo it, RFC 6069)' : ' (evenly spaced)';
+    default:
+      return '';
+  }
+}
+
 /** "The client ... sent 5 retransmissions (first in frame 9), waiting ... between them (exponential back-off)". */
-function runSent(c: Connection, b: Endpoint, n: number, what: string, steps: readonly number[]): string {
-  const waits = steps.length ? `, waiting ${steps.map((s) => secs(s)).join(', ')} between them (exponential back-off)` : '';
+function runSent(c: Connection, b: Endpoint, n: number, what: string, steps: readonly number[], icmp: boolean): string {
+  const waits = steps.length ? `, waiting ${steps.map((s) => secs(s)).join(', ')} between them${paced(steps, what, icmp)}` : '';
   return `The ${who(c, b)} sent ${n} ${what} (first in frame ${b.unansweredFirst?.frame ?? 0})${waits}`;
 }
 
@@ -28,7 +42,7 @@ function describe(c: Connection, b: Endpoint, a: Endpoint, now: Instant, gaveUp:
   const what = runKind(b, n);
   const summary = `${who(c, a)} stopped answering: ${n} ${what} from the ${b.role} went unacknowledged over ${secs(b.unansweredTimes.at(-1) ?? 0)}`;
   const explanation = [
-    runSent(c, b, n, what, steps),
+    runSent(c, b, n, what, steps, unreachable),
     `, and the ${who(c, a)} has sent nothing for ${secs(silent)}: no ACK, no FIN, no RST. `,
     `Its host most likely vanished: crashed, lost power or its network, or a firewall or NAT on the path dropped the connection's state and now discards its packets. `,
     gaveUp ? `The ${b.role} gave up and reset the connection itself (frame ${b.rstAt?.frame ?? 0}). ` : '',
@@ -57,7 +71,7 @@ function answered(c: Connection, f: FindingOf<'half-open'>, a: Endpoint, now: No
   const n = d.retransmissions;
   const what = runKind(b, n);
   // The answer has just cleared the run's times: its back-off is the finding's.
-  const head = `${runSent(c, b, n, what, d.backoffSeconds)}, and the ${who(c, a)} sent nothing until frame ${now.frame}, ${secs(after)} after the first of them`;
+  const head = `${runSent(c, b, n, what, d.backoffSeconds, d.icmpUnreachable)}, and the ${who(c, a)} sent nothing until frame ${now.frame}, ${secs(after)} after the first of them`;
   if (rst) {
     // It came back without the connection: still an error, and the end of it.
     f.summary = `${who(c, a)} was silent for ${secs(after)}, then reset the connection: it had lost it`;
@@ -126,5 +140,18 @@ export const halfOpen: Detector = {
     if (a.ackDropped && a.state === 'SYN-RECEIVED') return; // alive, resending its SYN-ACK: listen-overflow
     if (!(seg.retransmission || seg.keepAlive || seg.windowProbe)) return;
     raiseOrUpdate(seg.conn, b, seg.now, seg.now.frame, seg.now.capture, ctx, false);
+  },
+  onEnd(c, end, ctx) {
+    // Still unanswered when the capture ended: the silence lasted until then, not just until the last try.
+    const f = ctx.raised(c, 'half-open');
+    if (f === undefined || f.details.answeredAfterSeconds !== null) return;
+    const a = f.endpoint === 'client' ? c.client : c.server;
+    const b = c.peer(a);
+    // The run the finding was last refined on (nothing from the silent side has ended it since).
+    if (b.unanswered !== f.details.retransmissions) return;
+    const d = describe(c, b, a, end, f.details.gaveUpWithRst);
+    f.summary = d.summary;
+    f.explanation = d.explanation;
+    f.details = d.details;
   },
 };

@@ -52,6 +52,7 @@ function describe(c: Connection, a: Endpoint, resentFrame: number, outcome: Outc
     `On Linux that is a full accept queue: when the listening socket already holds as many connections waiting for accept() as its backlog allows, the ACK that completes a handshake is dropped `,
     `(net.ipv4.tcp_abort_on_overflow=0, the default; nstat counts it in TcpExtListenOverflows and TcpExtListenDrops), and the SYN-ACK is sent again until there is room or tcp_synack_retries runs out. `,
     `(In a capture taken anywhere but on the ${a.role}, an ACK lost on the way looks the same; a full queue does it to many connections at once.) `,
+    `What the ${b.role} sent again meanwhile went unanswered for the same reason, not because the ${a.role} was gone. `,
     status,
     `Fix: the ${a.role}'s application accepts too slowly for its load, or its backlog is too small: compare the listening socket's Recv-Q (connections waiting) with its Send-Q (the backlog) in ss -ltn, `,
     `raise listen()'s backlog and net.core.somaxconn, and accept in a loop of its own or with more workers.`,
