@@ -296,6 +296,19 @@ describe('endpoint state machines', () => {
       expect(f!.explanation).toMatch(/The client gave up and reset it \(frame 13\)/);
     });
 
+    it('a bare RST at the first segment, from a server that had sent only its SYN-ACK: it never took the connection', async () => {
+      const request: Step = { from: 'c', flags: 'PA', seq: 1001, ack: 5001, len: 25, t: 0.01 };
+      const rst: Step = { from: 's', flags: 'R', seq: 5001, t: 0.0101 };
+      const never = (await run([...handshake(1000, 5000), request, rst])).findings;
+      expect(never).toMatchObject([{ kind: 'peer-reset', endpoint: 'server' }]);
+      expect(never[0]!.summary).toMatch(/reset the connection at the client's first segment after the handshake: it had never taken it/);
+      expect(never[0]!.explanation).toMatch(/tcp_abort_on_overflow=1/);
+      // Once it has answered something, a bare RST means it lost the connection.
+      const lost = (await run([...handshake(1000, 5000), request, { from: 's', flags: 'PA', seq: 5001, ack: 1026, len: 7, t: 0.011 }, { ...request, seq: 1026, ack: 5008, t: 5 }, { ...rst, seq: 5008, t: 5.0001 }])).findings;
+      expect(lost).toMatchObject([{ kind: 'peer-reset', endpoint: 'server' }]);
+      expect(lost[0]!.summary).toMatch(/no longer knew the connection/);
+    });
+
     it('is no such thing when the second SYN-ACK is a copy, or answers a SYN the client sent again', async () => {
       // The same SYN-ACK seen again 50 ms later (the conversation on a second VLAN): no timer fires that soon.
       const copy = await run([...handshake(1000, 5000), { from: 's', flags: 'SA', seq: 5000, ack: 1001, t: 0.051 }, { from: 'c', flags: 'A', seq: 1001, ack: 5001, t: 0.052 }]);

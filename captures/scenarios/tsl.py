@@ -78,6 +78,7 @@ ORDER = [
     "half-open-reset",
     "listen-queue-full",
     "accept-queue-full",
+    "accept-queue-reset",
 ]
 
 SYSCTLS = [
@@ -90,6 +91,7 @@ SYSCTLS = [
     "net.ipv4.tcp_keepalive_intvl",
     "net.ipv4.tcp_keepalive_probes",
     "net.ipv4.tcp_tw_reuse",
+    "net.ipv4.tcp_abort_on_overflow",
     "net.ipv4.tcp_timestamps",
     "net.ipv4.tcp_sack",
     "net.ipv4.tcp_window_scaling",

@@ -1,10 +1,48 @@
+import type { Connection } from '../track/connection.js';
+import type { Endpoint } from '../track/endpoint.js';
 import { at, packetsOf, who, type Detector } from './detector.js';
 import { makeFinding } from './make.js';
 import { rstMeaning } from './rst-kind.js';
 
 /**
+ * Before this RST the server had sent its SYN-ACK and nothing else (the detectors
+ * run after the tracker has counted the RST, which carries no SYN).
+ */
+function neverTaken(c: Connection, a: Endpoint): boolean {
+  return a === c.server && a.synCount > 0 && a.packets - 1 === a.synCount;
+}
+
+function describe(c: Connection, a: Endpoint, b: Endpoint, answered: number, rst: number): { summary: string; explanation: string } {
+  if (neverTaken(c, a)) {
+    return {
+      summary: `${who(c, a)} reset the connection at the ${b.role}'s first segment after the handshake: it had never taken it`,
+      explanation: [
+        `The ${b.role} acknowledged the ${a.role}'s SYN-ACK, so its connect() returned, and sent a segment (frame ${answered}); the ${who(c, a)}, which had sent nothing but its SYN-ACK, answered with a bare RST (frame ${rst}), `,
+        `the answer of a kernel that holds no connection for it: it never completed this one. `,
+        `On Linux that is a full accept queue with net.ipv4.tcp_abort_on_overflow=1: the ACK that completes a handshake while the listening socket already holds as many connections waiting for accept() as its backlog allows is answered with a RST (nstat counts it in TcpExtListenOverflows). `,
+        `The listening socket closed in between (the application restarting) looks the same. `,
+        `The ${b.role}'s application saw connect() succeed, then ECONNRESET on its first read (EPIPE with SIGPIPE on a later write). `,
+        `Fix: compare the ${a.role}'s listen queue with its backlog (ss -ltn: Recv-Q against Send-Q, and TcpExtListenOverflows); raise listen()'s backlog and net.core.somaxconn and accept faster. Clients should retry a request that failed with ECONNRESET on a fresh connection.`,
+      ].join(''),
+    };
+  }
+  return {
+    summary: `${who(c, a)} answered the ${b.role}'s segment with a RST: it no longer knew the connection`,
+    explanation: [
+      `The ${b.role} sent a segment (frame ${answered}) and the ${who(c, a)} answered with a bare RST (frame ${rst}), never having sent a FIN. `,
+      `A RST without ACK whose sequence number echoes the segment's acknowledgment is what a kernel sends for a segment that belongs to no socket it has: `,
+      `the ${a.role}'s host rebooted or crashed and came back, its socket was killed without a FIN getting through (a killed process behind a firewall or NAT that dropped the FIN, a conntrack or load-balancer flush), or the connection was handed to another host. `,
+      `The ${b.role}'s application sees ECONNRESET on read, and EPIPE with SIGPIPE on a later write. `,
+      `Fix: treat ECONNRESET as a normal event (reconnect, retry idempotent requests); find out why the ${a.role} lost the connection: reboots, restarts without graceful shutdown, idle timeouts in a middlebox (TCP keep-alive shorter than that timeout keeps the state alive).`,
+    ].join(''),
+  };
+}
+
+/**
  * PATTERNS 4: a segment answered by a bare RST from a side that never closed: its
- * kernel no longer knows the connection (host rebooted, socket killed, state lost).
+ * kernel no longer knows the connection (host rebooted, socket killed, state lost),
+ * or, from a server that had sent only its SYN-ACK, never took it (a full accept
+ * queue that resets, a listener closed in between).
  */
 export const peerReset: Detector = {
   kind: 'peer-reset',
@@ -15,14 +53,7 @@ export const peerReset: Detector = {
     const a = seg.from;
     const b = seg.to;
     const answered = b.lastSentFrame;
-    const summary = `${who(c, a)} answered the ${b.role}'s segment with a RST: it no longer knew the connection`;
-    const explanation = [
-      `The ${b.role} sent a segment (frame ${answered}) and the ${who(c, a)} answered with a bare RST (frame ${seg.now.frame}), never having sent a FIN. `,
-      `A RST without ACK whose sequence number echoes the segment's acknowledgment is what a kernel sends for a segment that belongs to no socket it has: `,
-      `the ${a.role}'s host rebooted or crashed and came back, its socket was killed without a FIN getting through (a killed process behind a firewall or NAT that dropped the FIN, a conntrack or load-balancer flush), or the connection was handed to another host. `,
-      `The ${b.role}'s application sees ECONNRESET on read, and EPIPE with SIGPIPE on a later write. `,
-      `Fix: treat ECONNRESET as a normal event (reconnect, retry idempotent requests); find out why the ${a.role} lost the connection: reboots, restarts without graceful shutdown, idle timeouts in a middlebox (TCP keep-alive shorter than that timeout keeps the state alive).`,
-    ].join('');
+    const { summary, explanation } = describe(c, a, b, answered, seg.now.frame);
     ctx.raise(
       c,
       makeFinding('peer-reset', 'error', c, a, seg.now.capture, packetsOf(seg.now.capture, at(b.lastSentCapture, answered), seg.now), seg.now, summary, explanation, {
