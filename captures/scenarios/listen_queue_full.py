@@ -16,20 +16,25 @@ META = dict(
 REQ = b"GET /queued tcpsleuth\r\n\r\n"
 
 
-def server(r):
+def serve(r, accepts):
+    """Listen with a backlog of 0, accept `accepts` connections 2.5 s later, answer each request."""
     ls = r.socket()
     r.reuseaddr(ls)
     r.bind(ls, (r.server_addr, r.port))
     r.listen(ls, 0)
     r.ready()
     r.sleep(2.5, "before accept()")
-    conns = [r.accept(ls), r.accept(ls)]
+    conns = [r.accept(ls) for _ in range(accepts)]
     for c in conns:
         r.recv(c)
         r.send(c, b"200 OK\n")
     for c in conns:
         r.recv_until_eof(c)
         r.close(c)
+
+
+def server(r):
+    serve(r, 2)
 
 
 def client(r):
