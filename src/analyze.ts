@@ -302,6 +302,8 @@ export interface AnalyzeHooks {
   onPacket?: Pipeline['onPacket'];
   /** Each finding the moment it is raised (it may still be refined until the end). */
   onFinding?: (f: Finding) => void;
+  /** Each finding taken back, when a later packet showed it to be something else (DetectorEngine.withdraw). */
+  onWithdraw?: (f: Finding) => void;
   /**
    * Work out Zeek's conn_state and history on a second thread (OffloadThread), or
    * here if it cannot start. Only for analyses that read them after the end, never
@@ -352,6 +354,7 @@ async function analyzeWith(
   pipeline.onPacket = hooks.onPacket ?? null;
   pipeline.tracker.sequenceAnalysis = hooks.sequenceAnalysis ?? true;
   pipeline.engine.onFinding = hooks.onFinding ?? null;
+  pipeline.engine.onWithdraw = hooks.onWithdraw ?? null;
   const tracker = pipeline.tracker;
   const captures: CaptureSummary[] = [];
   const accounts = inputs.map((_, i) => new CaptureAccount(new Decoder(), pipeline, i));

@@ -261,7 +261,7 @@ describe('endpoint state machines', () => {
 
     it('holds it in SYN-RECEIVED, whatever the client sends, until its own ACK shows it took the connection', async () => {
       const heard: string[] = [];
-      const r = await run([...queued(), ...taken], { onFinding: (f) => heard.push(f.kind) });
+      const r = await run([...queued(), ...taken], { onFinding: (f) => heard.push(f.kind), onWithdraw: (f) => heard.push(`withdrawn ${f.kind}`) });
       expect(server(r)).toEqual([
         ['SYN-RECEIVED', 2],
         ['ESTABLISHED', 3],
@@ -275,7 +275,7 @@ describe('endpoint state machines', () => {
       expect(f!.packets).toEqual([2, 3, 4, 8, 14]);
       // Its "answer" was the SYN-ACK: not a silent peer. The half-open raised on the third unanswered
       // retransmission is taken back, and not raised again while the listener resends its SYN-ACK.
-      expect(heard).toEqual(['half-open', 'listen-overflow']);
+      expect(heard).toEqual(['half-open', 'withdrawn half-open', 'listen-overflow']);
       expect(r.findings.map((x) => x.kind)).toEqual(['listen-overflow']);
     });
 

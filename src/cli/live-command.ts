@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { severityRank, type Finding, type Severity } from '../detect/finding.js';
 import { BACKENDS, BindingError, deviceList, loadBinding, type BackendName, type Loaded } from '../live/bindings.js';
-import { dropWarning, findingLine, findingRecord, liveJson, liveSummary, statusLine, type LiveInfo } from '../live/output.js';
+import { dropWarning, findingLine, findingRecord, liveJson, liveSummary, statusLine, withdrawnLine, withdrawnRecord, type LiveInfo } from '../live/output.js';
 import { LiveSession, type LiveEnd } from '../live/session.js';
 import { OpenError } from '../live/source.js';
 import { writeJson } from '../report/json.js';
@@ -154,10 +154,18 @@ async function runLive(filter: string, flags: LiveFlags): Promise<number> {
     if (statusShown) process.stderr.write('\r\x1b[K');
     statusShown = false;
   };
+  /** The findings printed: only those are worth a line when taken back. */
+  const printed = new WeakSet<Finding>();
   const onFinding = (f: Finding): void => {
     if (severityRank(f.severity) < min) return;
     clearStatus();
+    printed.add(f);
     writeStdout(`${json ? findingRecord(f) : findingLine(f)}\n`);
+  };
+  const onWithdraw = (f: Finding): void => {
+    if (!printed.has(f)) return;
+    clearStatus();
+    writeStdout(`${json ? withdrawnRecord(f) : withdrawnLine(f)}\n`);
   };
 
   const session = new LiveSession(loaded, {
@@ -169,6 +177,7 @@ async function runLive(filter: string, flags: LiveFlags): Promise<number> {
     detect: detectOptionsFrom(flags),
     count: flags.count ?? null,
     onFinding,
+    onWithdraw,
   });
   try {
     session.open();

@@ -31,6 +31,8 @@ export class DetectorEngine implements DetectContext {
   private readonly byConnection = new Map<Connection, Finding[]>();
   private readonly counters = new Map<string, number>();
   onFinding: ((f: Finding) => void) | null = null;
+  /** Hears each finding taken back (live mode printed it when it was raised). */
+  onWithdraw: ((f: Finding) => void) | null = null;
 
   // Each moment's detectors, gathered once: the per-segment loop calls only those that listen.
   private readonly onConn: Detector[];
@@ -79,8 +81,10 @@ export class DetectorEngine implements DetectContext {
     c.raised &= ~bit;
     const list = this.byConnection.get(c)!;
     const i = list.findIndex((f) => f.kind === kind);
-    (this.withdrawn ??= new Set()).add(list[i]!);
+    const f = list[i]!;
+    (this.withdrawn ??= new Set()).add(f);
     list.splice(i, 1);
+    this.onWithdraw?.(f);
   }
 
   raised<K extends FindingKind>(c: Connection, kind: K): FindingOf<K> | undefined {

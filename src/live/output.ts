@@ -14,6 +14,16 @@ export function findingLine(f: Finding): string {
   return `${timeOfDay(f.sec, f.nsec)} ${f.severity} ${f.kind} #${f.connection}: ${f.summary}`;
 }
 
+/** A finding printed earlier and now taken back: a later packet showed it to be something else. */
+export function withdrawnLine(f: Finding): string {
+  return `${timeOfDay(f.sec, f.nsec)} withdrawn ${f.kind} #${f.connection}: a later packet showed otherwise (see the findings after it)`;
+}
+
+/** The same as a JSON Lines record: which finding, by kind, connection and time. */
+export function withdrawnRecord(f: Finding): string {
+  return JSON.stringify({ type: 'withdrawn', kind: f.kind, connection: f.connection, time: formatEpoch(f.sec, f.nsec) });
+}
+
 /** The same finding as a JSON Lines record. */
 export function findingRecord(f: Finding): string {
   return JSON.stringify({ type: 'finding', ...findingJson(f) });

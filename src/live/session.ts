@@ -27,6 +27,8 @@ export interface LiveOptions {
   count: number | null;
   /** Each finding the moment it is raised. */
   onFinding: (f: Finding) => void;
+  /** Each finding taken back (a later packet showed it to be something else). */
+  onWithdraw?: (f: Finding) => void;
 }
 
 /**
@@ -132,6 +134,7 @@ export class LiveSession {
     this.queue = new PacketQueue(QUEUE_FACTOR * o.bufferBytes, o.bufferBytes);
     this.pipeline = new Pipeline(o.detect);
     this.pipeline.engine.onFinding = o.onFinding;
+    this.pipeline.engine.onWithdraw = o.onWithdraw ?? null;
     this.decoder.onDamage = (frame, detail) => {
       if (this.warnings.length < MAX_WARNINGS) this.warnings.push({ message: detail, offset: 0, packet: frame.index });
       else this.warningsDropped++;
