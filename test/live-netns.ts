@@ -125,7 +125,9 @@ export class Proc {
 /**
  * The server side (namespace B): on BASE a server that reads the request, answers,
  * reads the EOF and never closes (CLOSE-WAIT leak); on BASE+1 one that answers and
- * waits (the client resets it); on BASE+3 a healthy one. Nothing listens on BASE+2.
+ * waits (the client resets it); on BASE+3 a healthy one, which closes after the
+ * client's close (closing at once let both FINs cross now and then: a simultaneous
+ * close, an info finding the tests did not expect). Nothing listens on BASE+2.
  */
 export const SERVER_PY = `
 import socket, sys, threading, time
@@ -144,7 +146,7 @@ def abortive(ls):
         c.close()
 def healthy(ls):
     while True:
-        c, _ = ls.accept(); c.recv(1000); c.sendall(b"200 OK\\n"); c.close()
+        c, _ = ls.accept(); c.recv(1000); c.sendall(b"200 OK\\n"); c.recv(1000); c.close()
 for fn, off in ((close_wait, 0), (abortive, 1), (healthy, 3)):
     threading.Thread(target=fn, args=(listen(base + off),), daemon=True).start()
 print("ready", flush=True)
