@@ -64,7 +64,9 @@ Output: with --format table, one line per finding on standard output as it is ra
   14:02:07.512311 warning close-wait-stuck #12: server 10.0.0.2:8080 has been in CLOSE-WAIT for 2.00 s: ...
 then the report. With --format json, JSON Lines: {"type":"finding",...} per finding
 (the fields of the report's findings), then one {"type":"report",...} line holding
-the analyze JSON report plus a "live" member (interface, filter, drops).
+the analyze JSON report plus a "live" member (interface, filter, drops). A finding
+printed and later taken back (a half-open that turned out to be a full accept queue)
+gets a "withdrawn" line, or {"type":"withdrawn",...}.
 
 Examples:
   $ sudo tcpsleuth live -i eth0 tcp port 8080

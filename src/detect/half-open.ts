@@ -145,7 +145,7 @@ export const halfOpen: Detector = {
     // Still unanswered when the capture ended: the silence lasted until then, not just until the last try.
     const f = ctx.raised(c, 'half-open');
     if (f === undefined || f.details.answeredAfterSeconds !== null) return;
-    const a = f.endpoint === 'client' ? c.client : c.server;
+    const a = c.endpoint(f.endpoint);
     const b = c.peer(a);
     // The run the finding was last refined on (nothing from the silent side has ended it since).
     if (b.unanswered !== f.details.retransmissions) return;

@@ -32,7 +32,7 @@ export const icmpUnreachable: Detector = {
     if (ev.errorClass !== 'unreachable') return;
     // Fragmentation needed is path-MTU discovery at work, not unreachability.
     if (ev.version === 4 && ev.code === 4) return;
-    const sender = ev.toward === 'client' ? c.client : c.server;
+    const sender = c.endpoint(ev.toward);
     const dest = c.peer(sender);
     const meaning = (ev.version === 4 ? V4_CODES[ev.code] : V6_CODES[ev.code]) ?? `code ${ev.code}`;
     const handshake = sender.state === 'SYN-SENT';

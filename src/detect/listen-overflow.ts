@@ -61,12 +61,13 @@ function describe(c: Connection, a: Endpoint, resentFrame: number, outcome: Outc
 }
 
 /** Bring a raised finding up to date with how it ended. */
-function refine(c: Connection, f: FindingOf<'listen-overflow'>, a: Endpoint, outcome: Outcome, frame: Moment | null): void {
+function refine(c: Connection, f: FindingOf<'listen-overflow'>, a: Endpoint, outcome: Outcome): void {
   const d = describe(c, a, f.details.resentFrame, outcome);
   f.summary = d.summary;
   f.explanation = d.explanation;
   f.details = { ...f.details, synAcksResent: a.synCount - 1, takenAfterSeconds: outcome.kind === 'taken' ? Number(d.waited!.toFixed(6)) : null };
-  if (frame !== null) appendBounded(f, frame.capture, frame.frame);
+  // The packet that ended it (the end of the capture is none).
+  if (outcome.kind === 'taken' || outcome.kind === 'reset') appendBounded(f, outcome.at.capture, outcome.at.frame);
 }
 
 /** The side that dropped the handshake's ACK, if `e` is it and it has just left SYN-RECEIVED. */
@@ -90,7 +91,7 @@ function onSegment(seg: SegmentInfo, ctx: DetectContext): void {
   if (f.details.takenAfterSeconds !== null || !server.ackDropped) return;
   const before = server === a ? seg.fromBefore : seg.toBefore;
   const now = seg.now.moment();
-  if (left(server, before)) refine(c, f, server, server.state === 'CLOSED' ? { kind: 'reset', at: now, byListener: server === a } : { kind: 'taken', at: now }, now);
+  if (left(server, before)) refine(c, f, server, server.state === 'CLOSED' ? { kind: 'reset', at: now, byListener: server === a } : { kind: 'taken', at: now });
 }
 
 /**
@@ -108,8 +109,8 @@ export const listenOverflow: Detector = {
   onEnd(c, end, ctx) {
     const f = ctx.raised(c, 'listen-overflow');
     if (f === undefined || f.details.takenAfterSeconds !== null) return;
-    const a = f.endpoint === 'client' ? c.client : c.server;
-    if (a.state === 'SYN-RECEIVED') refine(c, f, a, { kind: 'end', at: end }, null);
+    const a = c.endpoint(f.endpoint);
+    if (a.state === 'SYN-RECEIVED') refine(c, f, a, { kind: 'end', at: end });
   },
 };
 

@@ -154,7 +154,7 @@ export interface TableRow {
  */
 export function tableRow(c: Connection, findings: number, end: AnalysisResult['end'], multi: boolean, openLine = true): TableRow {
   const state = (role: 'client' | 'server'): string => {
-    const e = role === 'client' ? c.client : c.server;
+    const e = c.endpoint(role);
     const open = e.state !== 'CLOSED' && e.state !== 'LISTEN';
     return open ? `${e.state} ${secs(secondsInState(c, role, end))}` : e.state;
   };

@@ -54,7 +54,7 @@ export function makeView(result: AnalysisResult, o: ViewOptions = DEFAULT_VIEW):
 
 /** Seconds the endpoint has spent in its current state, as of the end of the capture. */
 export function secondsInState(c: Connection, role: 'client' | 'server', end: { sec: number; nsec: number } | null): number {
-  const e = role === 'client' ? c.client : c.server;
+  const e = c.endpoint(role);
   return end === null ? 0 : Math.max(0, secondsBetween(e.since, end));
 }
 

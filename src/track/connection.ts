@@ -237,6 +237,11 @@ export class Connection implements FlowKeyed {
     this.analysisFlipped = old.analysisFlipped !== flipped;
   }
 
+  /** The client's or the server's endpoint. */
+  endpoint(role: 'client' | 'server'): Endpoint {
+    return role === 'client' ? this.client : this.server;
+  }
+
   peer(e: Endpoint): Endpoint {
     return e === this.client ? this.server : this.client;
   }
