@@ -13,6 +13,17 @@
 # between those two namespaces. Everything is torn down on exit, on failure
 # or on Ctrl-C. Exit status is non-zero when a scenario failed or did not
 # show its intended behaviour (see "checks" in its truth file).
+#
+# A scenario whose META has topology="routed" gets a router in between
+# instead: client tsl-a-PID (10.99.1.1/24, fd00:99:1::1/64) -- router
+# tsl-r-PID (r-c 10.99.1.254, r-s 10.99.2.254, forwarding on) -- server
+# tsl-b-PID (10.99.2.2/24, fd00:99:2::2/64), default routes via the router,
+# static neighbour entries (no ARP/ND on the wire). Each of the two links runs
+# through a fourth namespace, tsl-w-PID, that has no IP configuration at all:
+# there `tsl.py wire` copies every frame from one veth to the other after a
+# fixed delay (this kernel has no netem), the links' latency. The router
+# mirrors (tc mirred) every frame it transmits on r-c and r-s to span0, its
+# SPAN port, where a "path" capture runs.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -20,6 +31,8 @@ OUT="$HERE"
 TSL="$HERE/scenarios/tsl.py"
 NS_C="tsl-a-$$"
 NS_S="tsl-b-$$"
+NS_R="tsl-r-$$"     # routed topology only: the router
+NS_W="tsl-w-$$"     # routed topology only: the two links' delay lines
 IF_C="veth-c"
 IF_S="veth-s"
 PYTHON="${PYTHON:-python3}"
@@ -36,7 +49,7 @@ done
 # the namespaces (which removes the veth pair with them).
 teardown_ns() {
     local ns pids
-    for ns in "$NS_C" "$NS_S"; do
+    for ns in "$NS_C" "$NS_S" "$NS_R" "$NS_W"; do
         if [ -e "/run/netns/$ns" ]; then
             pids="$(ip netns pids "$ns" 2>/dev/null || true)"
             if [ -n "$pids" ]; then
@@ -108,6 +121,97 @@ setup_ns() {
     die "veth pair did not come up"
 }
 
+# Routed topology: client -- [link delay] -- router -- [link delay] -- server.
+#   client ns  veth-c  10.99.1.1/24  fd00:99:1::1/64   default via the router
+#   wire ns    w-c <-> w-rc   and   w-s <-> w-rs        (L2 only, no addresses)
+#   router ns  r-c  10.99.1.254/24 fd00:99:1::fe/64,  r-s 10.99.2.254/24 fd00:99:2::fe/64,
+#              span0 (<-> span1): a copy of every frame sent on r-c and r-s
+#   server ns  veth-s  10.99.2.2/24  fd00:99:2::2/64   default via the router
+# Fixed MAC addresses and permanent neighbour entries: no ARP or ND at all.
+MAC_C=02:99:01:00:00:01
+MAC_RC=02:99:01:00:00:fe
+MAC_RS=02:99:02:00:00:fe
+MAC_S=02:99:02:00:00:02
+setup_routed() {
+    teardown_ns
+    local ns dev
+    for ns in "$NS_C" "$NS_S" "$NS_R" "$NS_W"; do
+        ip netns add "$ns"
+        ip -n "$ns" link set lo up
+    done
+    ip link add name "$IF_C" netns "$NS_C" mtu 1500 address "$MAC_C" type veth peer name w-c netns "$NS_W" mtu 1500
+    ip link add name r-c netns "$NS_R" mtu 1500 address "$MAC_RC" type veth peer name w-rc netns "$NS_W" mtu 1500
+    ip link add name "$IF_S" netns "$NS_S" mtu 1500 address "$MAC_S" type veth peer name w-s netns "$NS_W" mtu 1500
+    ip link add name r-s netns "$NS_R" mtu 1500 address "$MAC_RS" type veth peer name w-rs netns "$NS_W" mtu 1500
+    ip link add name span0 netns "$NS_R" mtu 1500 type veth peer name span1 netns "$NS_R" mtu 1500
+    # the delay lines: no IPv4 address, no IPv6, no ARP, nothing but frames
+    for dev in w-c w-rc w-s w-rs; do
+        sysctl_ns "$NS_W" "net.ipv6.conf.$dev.disable_ipv6" 1
+        ip -n "$NS_W" link set "$dev" arp off
+        ip netns exec "$NS_W" ethtool -K "$dev" tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
+        ip -n "$NS_W" link set "$dev" up
+    done
+    for dev in span0 span1; do
+        sysctl_ns "$NS_R" "net.ipv6.conf.$dev.disable_ipv6" 1
+        ip -n "$NS_R" link set "$dev" arp off
+        ip -n "$NS_R" link set "$dev" up
+    done
+    # the router
+    ip -n "$NS_R" addr add 10.99.1.254/24 dev r-c
+    ip -n "$NS_R" -6 addr add fd00:99:1::fe/64 dev r-c nodad
+    ip -n "$NS_R" addr add 10.99.2.254/24 dev r-s
+    ip -n "$NS_R" -6 addr add fd00:99:2::fe/64 dev r-s nodad
+    for dev in r-c r-s; do
+        ip netns exec "$NS_R" ethtool -K "$dev" tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
+        ip -n "$NS_R" link set "$dev" up
+        tc -n "$NS_R" qdisc add dev "$dev" clsact
+        tc -n "$NS_R" filter add dev "$dev" egress protocol all u32 match u32 0 0 \
+            action mirred egress mirror dev span0
+    done
+    sysctl_ns "$NS_R" net.ipv4.ip_forward 1
+    sysctl_ns "$NS_R" net.ipv6.conf.all.forwarding 1
+    sysctl_ns "$NS_R" net.ipv4.icmp_ratelimit 0
+    sysctl_ns "$NS_R" net.ipv6.icmp.ratelimit 0
+    ip -n "$NS_R" neigh replace 10.99.1.1 lladdr "$MAC_C" dev r-c nud permanent
+    ip -n "$NS_R" neigh replace fd00:99:1::1 lladdr "$MAC_C" dev r-c nud permanent
+    ip -n "$NS_R" neigh replace 10.99.2.2 lladdr "$MAC_S" dev r-s nud permanent
+    ip -n "$NS_R" neigh replace fd00:99:2::2 lladdr "$MAC_S" dev r-s nud permanent
+    # the two hosts
+    local a4 a6 g4 g6 gmac
+    for side in c s; do
+        if [ "$side" = c ]; then ns="$NS_C"; dev="$IF_C"; a4=10.99.1.1; a6=fd00:99:1::1; g4=10.99.1.254; g6=fd00:99:1::fe; gmac="$MAC_RC"
+        else ns="$NS_S"; dev="$IF_S"; a4=10.99.2.2; a6=fd00:99:2::2; g4=10.99.2.254; g6=fd00:99:2::fe; gmac="$MAC_RS"; fi
+        ip -n "$ns" addr add "$a4/24" dev "$dev"
+        ip -n "$ns" -6 addr add "$a6/64" dev "$dev" nodad
+        ip netns exec "$ns" ethtool -K "$dev" tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
+        ip -n "$ns" link set "$dev" up
+        ip -n "$ns" route add default via "$g4" dev "$dev"
+        ip -n "$ns" -6 route add default via "$g6" dev "$dev"
+        ip -n "$ns" neigh replace "$g4" lladdr "$gmac" dev "$dev" nud permanent
+        ip -n "$ns" -6 neigh replace "$g6" lladdr "$gmac" dev "$dev" nud permanent
+        sysctl_ns "$ns" net.ipv4.tcp_retries2 5
+        sysctl_ns "$ns" net.ipv4.tcp_syn_retries 2
+        sysctl_ns "$ns" net.ipv4.tcp_synack_retries 2
+        sysctl_ns "$ns" net.ipv4.tcp_fin_timeout 5
+        sysctl_ns "$ns" net.ipv4.tcp_keepalive_time 2
+        sysctl_ns "$ns" net.ipv4.tcp_keepalive_intvl 1
+        sysctl_ns "$ns" net.ipv4.tcp_keepalive_probes 2
+        sysctl_ns "$ns" net.ipv4.icmp_ratelimit 0
+        sysctl_ns "$ns" net.ipv6.icmp.ratelimit 0
+    done
+    local i
+    for i in $(seq 1 50); do
+        if ip -n "$NS_C" link show "$IF_C" | grep -q 'LOWER_UP' &&
+           ip -n "$NS_S" link show "$IF_S" | grep -q 'LOWER_UP' &&
+           ip -n "$NS_R" link show r-c | grep -q 'LOWER_UP' &&
+           ip -n "$NS_R" link show r-s | grep -q 'LOWER_UP'; then
+            return 0
+        fi
+        sleep 0.02
+    done
+    die "routed topology did not come up"
+}
+
 mapfile -t ALL < <("$PYTHON" "$TSL" list)
 if [ "$#" -gt 0 ]; then
     SCENARIOS=("$@")
@@ -118,18 +222,25 @@ else
     SCENARIOS=("${ALL[@]}")
 fi
 
-echo "kernel $(uname -r); namespaces $NS_C (client) / $NS_S (server); output $OUT"
+echo "kernel $(uname -r); namespaces $NS_C (client) / $NS_S (server) [routed: router $NS_R, links $NS_W]; output $OUT"
 FAILED=()
 START=$SECONDS
 for s in "${SCENARIOS[@]}"; do
     max="$("$PYTHON" "$TSL" attempts "$s")"
+    topo="$("$PYTHON" "$TSL" topology "$s")"
     attempt=1
     while :; do
-        setup_ns
+        extra=()
+        if [ "$topo" = routed ]; then
+            setup_routed
+            extra=(--topology routed --ns-router "$NS_R" --ns-wire "$NS_W")
+        else
+            setup_ns
+        fi
         rc=0
         # in the background so that a signal to this script is handled at once
         "$PYTHON" "$TSL" drive "$s" --ns-client "$NS_C" --ns-server "$NS_S" \
-            --if-client "$IF_C" --if-server "$IF_S" --out "$OUT" --attempt "$attempt" &
+            --if-client "$IF_C" --if-server "$IF_S" --out "$OUT" --attempt "$attempt" "${extra[@]}" &
         DRIVER=$!
         # `wait` returns early when a trapped signal arrives: wait again
         while :; do

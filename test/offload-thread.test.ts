@@ -102,7 +102,8 @@ describe("Zeek's conn_state on a second thread", () => {
       const doc = JSON.parse((await analyze(['--format', 'json', f])).stdout) as { connections: { connState: string; history: string }[] };
       for (const c of doc.connections) states.add(c.connState);
     }
-    expect(states.size).toBeGreaterThanOrEqual(8);
+    // The lab captures alone show 7 (S0 REJ RSTO RSTR S1 SF SH); the corpus adds more.
+    expect(states.size).toBeGreaterThanOrEqual(HAVE_CORPUS ? 8 : 7);
     // 300 processes: about a minute alone, over two beside the rest of the suite on a busy 2-core machine.
   }, 300_000);
 

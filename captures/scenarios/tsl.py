@@ -5,18 +5,26 @@ Three entry points, all used by ../make-captures.sh:
 
   tsl.py list                      names of all scenarios, in run order
   tsl.py attempts NAME             how many times make-captures.sh may retry NAME
+  tsl.py topology NAME             "direct" (one veth pair) or "routed" (via a router)
   tsl.py drive NAME --ns-client NS --ns-server NS --if-client IF --if-server IF
                --out DIR [--attempt N]
       Runs in the root namespace. Starts tcpdump in the vantage namespace(s),
       starts the two role processes (`tsl.py role ...`) inside the
       namespaces, coordinates them, adds/removes nft rules, records
       `ss -tanoi` from both namespaces before anything is torn down, and
-      writes DIR/NAME.truth.json from what was observed.
+      writes DIR/NAME.truth.json from what was observed. With --topology routed
+      (and --ns-router, --ns-wire) it also runs the links' delay lines
+      (`tsl.py wire`) and can capture on the router's SPAN port (vantage "path").
   tsl.py role NAME SIDE CONFIG_JSON
       Runs inside a namespace (via `ip netns exec`). Executes the scenario's
       client() or server() function with real blocking sockets and prints
       one JSON line per socket call: {"side":..,"call":..,"result":"ok",..}
       or {"side":..,"call":..,"error":"ECONNRESET","exception":..}.
+  tsl.py wire DELAY_MS IF_A:IF_B [IF_C:IF_D ...]
+      Runs inside the routed topology's link namespace: copies every frame
+      received on IF_A to IF_B and back, DELAY_MS later (a link's latency;
+      this kernel has no netem). Prints one JSON line when ready and one
+      with its counters when it gets SIGTERM.
 
 Each scenario is a module NAME.py (dashes become underscores) beside this
 file defining META, server(r), client(r), optionally drive(d) and checks(d).
@@ -47,6 +55,17 @@ sys.path.insert(0, HERE)
 
 CLIENT4, SERVER4 = "10.99.0.1", "10.99.0.2"
 CLIENT6, SERVER6 = "fd00:99::1", "fd00:99::2"
+# routed topology (META topology="routed"): one router between two subnets
+ROUTED = {
+    "client4": "10.99.1.1", "server4": "10.99.2.2",
+    "client6": "fd00:99:1::1", "server6": "fd00:99:2::2",
+    "router": {"r-c": ["10.99.1.254/24", "fd00:99:1::fe/64"],
+               "r-s": ["10.99.2.254/24", "fd00:99:2::fe/64"]},
+    "macs": {"client veth-c": "02:99:01:00:00:01", "router r-c": "02:99:01:00:00:fe",
+             "router r-s": "02:99:02:00:00:fe", "server veth-s": "02:99:02:00:00:02"},
+    "link_delay_ms": 10,
+    "span": "span0",
+}
 
 # Only TCP, ICMP and ICMPv6 error messages (types < 128): no ARP, neighbour
 # discovery or MLD noise in the captures.
@@ -79,6 +98,14 @@ ORDER = [
     "listen-queue-full",
     "accept-queue-full",
     "accept-queue-reset",
+    "vantage",
+    "one-sided",
+    "midstream-start",
+    "middlebox-idle-reset",
+    "middlebox-idle-drop",
+    "tls-style-close",
+    "stray-rst-storm",
+    "close-wait-pileup",
 ]
 
 SYSCTLS = [
@@ -451,11 +478,13 @@ def parse_ip(pkt, etype):
         ihl = (pkt[0] & 15) * 4
         total = struct.unpack("!H", pkt[2:4])[0]
         proto, src, dst = pkt[9], _ip4(pkt[12:16]), _ip4(pkt[16:20])
+        ttl = pkt[8]
         body = pkt[ihl:total]
         icmp_proto = 1
     elif etype == 0x86DD and len(pkt) >= 40:
         plen = struct.unpack("!H", pkt[4:6])[0]
         proto, src, dst = pkt[6], _ip6(pkt[8:24]), _ip6(pkt[24:40])
+        ttl = pkt[7]
         body = pkt[40:40 + plen]
         icmp_proto = 58
     else:
@@ -466,10 +495,11 @@ def parse_ip(pkt, etype):
         fl = "".join(c for b, c in ((1, "F"), (2, "S"), (4, "R"), (8, "P"), (16, "A"), (32, "U"))
                      if flags & b)
         return {"proto": "tcp", "src": src, "dst": dst, "sport": sport, "dport": dport,
-                "seq": seq, "ack": ack, "flags": fl, "win": win, "len": len(body) - hl}
+                "seq": seq, "ack": ack, "flags": fl, "win": win, "len": len(body) - hl,
+                "ttl": ttl}
     if proto == icmp_proto and len(body) >= 8:
         p = {"proto": "icmp" if proto == 1 else "icmp6", "src": src, "dst": dst,
-             "type": body[0], "code": body[1]}
+             "type": body[0], "code": body[1], "ttl": ttl}
         inner = parse_ip(body[8:], 0x0800 if proto == 1 else 0x86DD) if len(body) > 28 else None
         if inner:
             p["quoted"] = {k: inner.get(k) for k in ("src", "dst", "sport", "dport", "seq")}
@@ -535,13 +565,30 @@ class Driver:
         self.args = args
         self.ns = {"client": args.ns_client, "server": args.ns_server}
         self.ifname = {"client": args.if_client, "server": args.if_server}
+        self.topology = self.meta.get("topology", "direct")
+        if self.topology != getattr(args, "topology", "direct"):
+            raise SystemExit(f"{name}: META topology {self.topology!r}, but the namespaces "
+                             f"were set up as {getattr(args, 'topology', 'direct')!r}")
         fam = self.meta.get("family", 4)
+        if self.topology == "routed":
+            # the router's namespace; "path" captures run on its SPAN port
+            self.ns.update(router=args.ns_router, path=args.ns_router, wire=args.ns_wire)
+            self.ifname["path"] = ROUTED["span"]
+            client_addr = ROUTED["client6"] if fam == 6 else ROUTED["client4"]
+            server_addr = ROUTED["server6"] if fam == 6 else ROUTED["server4"]
+        else:
+            client_addr = CLIENT6 if fam == 6 else CLIENT4
+            server_addr = SERVER6 if fam == 6 else SERVER4
         self.cfg = {
             "family": fam,
-            "client_addr": CLIENT6 if fam == 6 else CLIENT4,
-            "server_addr": SERVER6 if fam == 6 else SERVER4,
+            "client_addr": client_addr,
+            "server_addr": server_addr,
             "port": self.meta["port"],
         }
+        self.wire = None
+        self.wire_stats = None
+        self.plan = self.capture_plan()
+        self.captures_started = False
         self.events = []
         self.actions = []
         self.snapshots = []
@@ -575,7 +622,9 @@ class Driver:
             self.run_ns(side, "nft", "-f", "-", stdin=(
                 "add table inet tsl\n"
                 "add chain inet tsl in { type filter hook input priority 0; policy accept; }\n"
-                "add chain inet tsl out { type filter hook output priority 0; policy accept; }\n"))
+                "add chain inet tsl out { type filter hook output priority 0; policy accept; }\n"
+                + ("add chain inet tsl forward { type filter hook forward priority 0; policy accept; }\n"
+                   if side == "router" else "")))
             self.nft_ready.add(side)
         for rule in rules:
             self.run_ns(side, "nft", "add", "rule", "inet", "tsl", *rule.split())
@@ -615,6 +664,15 @@ class Driver:
         for side in ("client", "server"):
             raw = self.run_ns(side, "ss", "-tanoi", record=False)
             snap[side] = {"namespace_role": side, "raw": raw, "sockets": parse_ss(raw)}
+        if self.topology == "routed":
+            # the router's connection tracking table (empty unless a rule uses ct)
+            raw = self.run_ns("router", "cat", "/proc/net/nf_conntrack", record=False, check=False)
+            snap["router"] = {"namespace_role": "router",
+                              "conntrack": [l for l in raw.splitlines() if l.strip()]}
+            if "router" in self.nft_ready:
+                # the scenario's rules with their counters, while every socket is still open
+                snap["router"]["nft"] = self.run_ns("router", "nft", "list", "table", "inet", "tsl",
+                                                    record=False, check=False)
         self.snapshots.append(snap)
         return snap
 
@@ -648,10 +706,34 @@ class Driver:
         threading.Thread(target=self._reader, args=(side, p.stdout), daemon=True).start()
         threading.Thread(target=self._err_reader, args=(side, p.stderr), daemon=True).start()
 
-    def start_capture(self, side, path):
+    def capture_plan(self):
+        """The captures to take: META `captures` (a list of {vantage, file, direction}) or
+        one per side named by META `vantage` (client, server, both)."""
+        if "captures" in self.meta:
+            plan = [dict(c) for c in self.meta["captures"]]
+        elif self.meta["vantage"] == "both":
+            plan = [{"vantage": "client", "file": f"{self.name}.pcap"},
+                    {"vantage": "server", "file": f"{self.name}.server.pcap"}]
+        else:
+            plan = [{"vantage": self.meta["vantage"], "file": f"{self.name}.pcap"}]
+        for c in plan:
+            if c["vantage"] == "path" and self.topology != "routed":
+                raise SystemExit(f"{self.name}: a path capture needs topology='routed'")
+        return plan
+
+    def start_captures(self):
+        """Start every capture of the plan (at once, or from drive() with META late_capture)."""
+        if self.captures_started:
+            return
+        self.captures_started = True
+        for c in self.plan:
+            self.start_capture(c["vantage"], os.path.join(self.args.out, c["file"]),
+                               c.get("direction"))
+
+    def start_capture(self, side, path, direction=None):
         cmd = ["ip", "netns", "exec", self.ns[side], "tcpdump", "-i", self.ifname[side],
                "-w", path, "-U", "-s", "0", "--immediate-mode", "-Z", "root", "-n",
-               PCAP_FILTER]
+               *(["-Q", direction] if direction else []), PCAP_FILTER]
         p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         t0 = time.time()
         errs = []
@@ -664,7 +746,38 @@ class Driver:
                 break
             if time.time() - t0 > 5:
                 raise ScenarioError("tcpdump did not start")
-        self.dumps.append({"side": side, "path": path, "proc": p})
+        self.dumps.append({"side": side, "path": path, "proc": p, "started": now()})
+
+    def start_wire(self):
+        """The routed topology's two links: frames copied between the veth ends after a delay."""
+        cmd = ["ip", "netns", "exec", self.ns["wire"], sys.executable, "-u",
+               os.path.join(HERE, "tsl.py"), "wire", str(ROUTED["link_delay_ms"]),
+               "w-c:w-rc", "w-s:w-rs"]
+        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        self.wire = p
+        line = p.stdout.readline()
+        if not line or not json.loads(line).get("ready"):
+            raise ScenarioError(f"link delay line did not start: {p.stderr.read() if p.poll() is not None else line}")
+
+    def stop_wire(self):
+        p = self.wire
+        if p is None:
+            return
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+        try:
+            out, err = p.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+        for line in (out or "").splitlines():
+            try:
+                self.wire_stats = json.loads(line)
+            except ValueError:
+                pass
+        if err and err.strip():
+            self.stderr.setdefault("wire", []).extend(err.strip().splitlines())
 
     def stop_captures(self):
         for d in self.dumps:
@@ -744,21 +857,18 @@ class Driver:
     def run(self):
         meta = self.meta
         out = self.args.out
-        vantage = meta["vantage"]
-        files = []
-        if vantage == "both":
-            files = [("client", f"{self.name}.pcap"), ("server", f"{self.name}.server.pcap")]
-        else:
-            files = [(vantage, f"{self.name}.pcap")]
+        files = [(c["vantage"], c["file"]) for c in self.plan]
         # remove a stale server-side file of an earlier run with a different vantage
         stale = os.path.join(out, f"{self.name}.server.pcap")
-        if vantage != "both" and os.path.exists(stale):
+        if f"{self.name}.server.pcap" not in [f for _, f in files] and os.path.exists(stale):
             os.unlink(stale)
         error = None
         self.interrupted = False
         signal.signal(signal.SIGINT, _on_signal)
         signal.signal(signal.SIGTERM, _on_signal)
         try:
+            if self.topology == "routed":
+                self.start_wire()
             for side, kv in meta.get("sysctl", {}).items():
                 for k, v in kv.items():
                     self.sysctl(side, k, v)
@@ -766,14 +876,16 @@ class Driver:
                 self.nft(side, *rules)
             for side, spec in meta.get("tc", {}).items():
                 self.run_ns(side, "tc", "qdisc", "add", "dev", self.ifname[side], *spec.split())
-            for side, fn in files:
-                self.start_capture(side, os.path.join(out, fn))
+            if not meta.get("late_capture"):
+                self.start_captures()
             self.spawn("server")
             self.wait("server", "ready")
             self.release("server", "ready")
             self.spawn("client")
             if hasattr(self.mod, "drive"):
                 self.mod.drive(self)
+            if not self.captures_started:
+                raise ScenarioError("drive() never started the captures (META late_capture)")
             self.wait("client", "hold")
             self.wait("server", "hold")
             time.sleep(meta.get("settle", 0.3))
@@ -792,19 +904,94 @@ class Driver:
             error = (error or "") + "\nss failed: " + traceback.format_exc()
         self.stop_captures()
         self.stop_roles()
+        self.stop_wire()
         time.sleep(0.05)
         return self.finish(files, error)
+
+    def ttl_summary(self, pk):
+        """IP TTL / hop limit counts of the packets from each side's address (RSTs apart too)."""
+        out = {}
+        for side, addr in (("client", self.cfg["client_addr"]), ("server", self.cfg["server_addr"])):
+            allc, rstc = {}, {}
+            for p in pk:
+                if p["src"] == addr and "ttl" in p:
+                    allc[str(p["ttl"])] = allc.get(str(p["ttl"]), 0) + 1
+                    if p["proto"] == "tcp" and "R" in p["flags"]:
+                        rstc[str(p["ttl"])] = rstc.get(str(p["ttl"]), 0) + 1
+            out[side] = {"all": allc, "rst": rstc}
+        return out
+
+    def handshake_timing(self, pk):
+        """Milliseconds SYN -> SYN-ACK -> ACK of the first handshake in the capture (None: none)."""
+        ca, sa = self.cfg["client_addr"], self.cfg["server_addr"]
+        syn = next((p for p in pk if p["proto"] == "tcp" and p["src"] == ca and p["flags"] == "S"), None)
+        if syn is None:
+            return None
+        sa_ = next((p for p in pk if p["proto"] == "tcp" and p["src"] == sa and p["flags"] == "SA"
+                    and p["dport"] == syn["sport"] and p["ts"] >= syn["ts"]), None)
+        if sa_ is None:
+            return {"syn_ts": round(syn["ts"], 6), "syn_to_synack_ms": None, "synack_to_ack_ms": None}
+        ack = next((p for p in pk if p["proto"] == "tcp" and p["src"] == ca and "A" in p["flags"]
+                    and "S" not in p["flags"] and p["sport"] == syn["sport"]
+                    and p["ack"] == (sa_["seq"] + 1) % 2**32 and p["ts"] >= sa_["ts"]), None)
+        return {"syn_ts": round(syn["ts"], 6),
+                "syn_to_synack_ms": round((sa_["ts"] - syn["ts"]) * 1000, 3),
+                "synack_to_ack_ms": round((ack["ts"] - sa_["ts"]) * 1000, 3) if ack else None}
+
+    def router_info(self):
+        """What the routed topology was and what its router reported (None for direct)."""
+        if self.topology != "routed":
+            return None
+        def rd(*cmd):
+            try:
+                return self.run_ns("router", *cmd, record=False, check=False)
+            except Exception as e:  # recorded, not fatal
+                return f"failed: {e}"
+        keys = ["net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding",
+                "net.netfilter.nf_conntrack_tcp_loose", "net.netfilter.nf_conntrack_tcp_be_liberal",
+                "net.netfilter.nf_conntrack_tcp_timeout_established",
+                "net.netfilter.nf_conntrack_count"]
+        return {
+            "namespace": self.ns["router"],
+            "link_namespace": self.ns["wire"],
+            "client": {"address": ROUTED["client4"], "address6": ROUTED["client6"],
+                       "gateway": "10.99.1.254", "interface": self.ifname["client"]},
+            "server": {"address": ROUTED["server4"], "address6": ROUTED["server6"],
+                       "gateway": "10.99.2.254", "interface": self.ifname["server"]},
+            "interfaces": ROUTED["router"],
+            "macs": ROUTED["macs"],
+            "link_delay_ms": {"client<->router": ROUTED["link_delay_ms"],
+                              "router<->server": ROUTED["link_delay_ms"],
+                              "note": "each direction of each link, by `tsl.py wire` in the link namespace"},
+            "span": {"interface": ROUTED["span"],
+                     "source": "tc clsact egress on r-c and r-s: u32 match all, action mirred egress mirror dev span0",
+                     "note": "every frame the router transmits, i.e. after forwarding (TTL already decremented)"},
+            # read back after the run (the rules and their counters: the ss snapshots' "router")
+            "sysctl": {k: (rd("sysctl", "-n", k).strip() or None) for k in keys},
+            "wire": self.wire_stats,
+        }
 
     def finish(self, files, error):
         meta = self.meta
         self.events.sort(key=lambda e: e.get("ts", 0))
         self.capture_info = []
-        for (side, fn), d in zip(files, self.dumps):
+        connected = [e["ts"] for e in self.evs("client", "connect") if e.get("result") == "ok"]
+        for (side, fn), d, plan in zip(files, self.dumps, self.plan):
             path = os.path.join(self.args.out, fn)
             pk = read_pcap(path) if os.path.exists(path) else []
+            extra = {}
+            if plan.get("direction"):
+                # tcpdump -Q: only the packets this host sent (out) or received (in)
+                extra["direction"] = plan["direction"]
+                extra["one_sided"] = plan["direction"]
             self.capture_info.append({
-                "file": fn, "vantage": side, "namespace_role": side,
-                "interface": self.ifname[side], "filter": PCAP_FILTER,
+                "file": fn, "vantage": side, "namespace_role": "router" if side == "path" else side,
+                "interface": self.ifname[side], "filter": PCAP_FILTER, **extra,
+                "started_ts": d.get("started"),
+                # a connection was already established when tcpdump started listening
+                "started_after_handshake": bool(connected and d.get("started") and min(connected) < d["started"]),
+                "ttl": self.ttl_summary(pk),
+                "handshake": self.handshake_timing(pk),
                 "packets": len(pk),
                 "tcp_packets": sum(1 for p in pk if p["proto"] == "tcp"),
                 "icmp_packets": sum(1 for p in pk if p["proto"] != "tcp"),
@@ -854,11 +1041,19 @@ class Driver:
                 lines.append(f"{e['call']}{extra} -> {res}")
             summary[side] = lines
         final = self.snap("final")
+        router = self.router_info()
+        observed_extra = {}
+        if error is None and not crashed and hasattr(self.mod, "observe"):
+            try:
+                observed_extra = self.mod.observe(self)
+            except Exception:
+                error = "observe raised: " + traceback.format_exc()
         truth = {
             "scenario": self.name,
             "description": meta["description"],
             "patterns": meta["patterns"],
             "vantage": meta["vantage"],
+            "topology": self.topology,
             "family": "ipv6" if self.cfg["family"] == 6 else "ipv4",
             "client": {"address": self.cfg["client_addr"],
                        "endpoints": sorted({c["client"] for c in self.connections()})},
@@ -873,11 +1068,13 @@ class Driver:
                 "final_ss": {side: [{k: s[k] for k in ("state", "local", "peer", "timer", "recv_q", "send_q")}
                                     for s in final[side]["sockets"]] if final else None
                              for side in ("client", "server")},
+                **observed_extra,
             },
             "events": self.events,
             "driver_actions": self.actions,
             "ss": self.snapshots,
             "sysctl": sysctl,
+            **({"router": router} if router else {}),
             "checks": checks,
             "intent_met": bool(checks) and all(c["ok"] for c in checks) and error is None,
             "error": error,
@@ -886,10 +1083,14 @@ class Driver:
             "environment": {
                 "kernel": platform.release(),
                 "python": platform.python_version(),
-                "namespaces": {"client": self.ns["client"], "server": self.ns["server"]},
-                "interfaces": {"client": self.ifname["client"], "server": self.ifname["server"]},
+                "namespaces": {"client": self.ns["client"], "server": self.ns["server"],
+                               **({"router": self.ns["router"], "links": self.ns["wire"]}
+                                  if self.topology == "routed" else {})},
+                "interfaces": {"client": self.ifname["client"], "server": self.ifname["server"],
+                               **({"path": self.ifname["path"]} if self.topology == "routed" else {})},
                 "mtu": 1500,
-                "offloads": "tso, gso, gro, tx/rx checksum offload disabled on both veth ends",
+                "offloads": "tso, gso, gro, tx/rx checksum offload disabled on both veth ends"
+                            + (" (and on the router's and the links' veths)" if self.topology == "routed" else ""),
             },
             "generated_by": "captures/make-captures.sh",
             "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -910,6 +1111,57 @@ class Driver:
         if error:
             return 1
         return 0 if truth["intent_met"] else 3
+
+
+def wire_main(delay_ms, pairs):
+    """A link's latency without netem: every frame received on one veth end is sent
+    out of its partner delay_ms later, in order, in both directions."""
+    import heapq
+    delay = delay_ms / 1000.0
+    socks, peer, stats = {}, {}, {}
+    for pair in pairs:
+        a, b = pair.split(":")
+        for n in (a, b):
+            s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+            s.bind((n, 0x0003))            # ETH_P_ALL, on this interface only
+            s.setblocking(False)
+            socks[n] = s
+        peer[a], peer[b] = b, a
+        stats[f"{a}->{b}"] = 0
+        stats[f"{b}->{a}"] = 0
+    byfd = {s.fileno(): n for n, s in socks.items()}
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    heap, seq, late_max = [], 0, 0.0
+    print(json.dumps({"ready": True, "delay_ms": delay_ms, "links": pairs}), flush=True)
+    while not stop:
+        timeout = max(0.0, heap[0][0] - time.monotonic()) if heap else 0.5
+        try:
+            ready, _, _ = select.select(list(socks.values()), [], [], timeout)
+        except InterruptedError:
+            continue
+        for s in ready:
+            name = byfd[s.fileno()]
+            while True:
+                try:
+                    frame, addr = s.recvfrom(65535)
+                except BlockingIOError:
+                    break
+                if addr[2] == socket.PACKET_OUTGOING:
+                    continue           # our own copy of what we sent
+                seq += 1
+                heapq.heappush(heap, (time.monotonic() + delay, seq, peer[name], name, frame))
+        t = time.monotonic()
+        while heap and heap[0][0] <= t:
+            due, _, out, src, frame = heapq.heappop(heap)
+            socks[out].send(frame)
+            stats[f"{src}->{out}"] += 1
+            late_max = max(late_max, time.monotonic() - due)
+    print(json.dumps({"frames": stats, "delay_ms": delay_ms, "max_late_ms": round(late_max * 1000, 3),
+                      "dropped_at_stop": len(heap)}), flush=True)
+    return 0
 
 
 def dumps(obj, indent=0, width=110):
@@ -933,6 +1185,11 @@ def main(argv):
     if len(argv) >= 3 and argv[1] == "attempts":
         print(load(argv[2]).META.get("attempts", 1))
         return 0
+    if len(argv) >= 3 and argv[1] == "topology":
+        print(load(argv[2]).META.get("topology", "direct"))
+        return 0
+    if len(argv) >= 4 and argv[1] == "wire":
+        return wire_main(float(argv[2]), argv[3:])
     if len(argv) >= 5 and argv[1] == "role":
         role_main(argv[2], argv[3], argv[4])
         return 0
@@ -945,6 +1202,9 @@ def main(argv):
     ap.add_argument("--if-server", default="veth-s")
     ap.add_argument("--out", required=True)
     ap.add_argument("--attempt", type=int, default=1)
+    ap.add_argument("--topology", choices=["direct", "routed"], default="direct")
+    ap.add_argument("--ns-router")
+    ap.add_argument("--ns-wire")
     args = ap.parse_args(argv[1:])
     if args.name not in ORDER:
         print(f"unknown scenario {args.name}", file=sys.stderr)

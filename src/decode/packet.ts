@@ -55,6 +55,10 @@ export const TCP_ECE = 0x40;
 export const TCP_CWR = 0x80;
 export const TCP_AE = 0x100; // formerly NS (RFC 3540), now AccECN
 
+/** MPTCP option subtypes (RFC 8684 3): MP_FASTCLOSE ends a whole MPTCP connection; MP_TCPRST gives a subflow RST's reason. */
+export const MPTCP_FASTCLOSE = 0x7;
+export const MPTCP_TCPRST = 0x8;
+
 export class TcpHeader {
   srcPort = 0;
   dstPort = 0;
@@ -91,6 +95,8 @@ export class TcpHeader {
   tsEcr = 0;
   /** TCP Fast Open option (RFC 7413): -1 absent, 0 cookie request, else cookie length. */
   tfoCookieLength = -1;
+  /** MPTCP (RFC 8684, kind 30) subtypes present, one bit each (1 << subtype); 0 without MPTCP. */
+  mptcpSubtypes = 0;
   /** An option was malformed (zero or overrunning length); the rest were ignored. */
   badOptions = false;
   /** Options continue past the captured bytes. */

@@ -13,6 +13,7 @@ const OPT_WSCALE = 3;
 const OPT_SACK_PERMITTED = 4;
 const OPT_SACK = 5;
 const OPT_TIMESTAMP = 8;
+const OPT_MPTCP = 30;
 const OPT_TFO = 34;
 const OPT_EXPERIMENTAL = 254;
 const TFO_EXID = 0xf989;
@@ -54,6 +55,7 @@ function decodeOptions(buf: Buffer, start: number, hdrEnd: number, capEnd: numbe
   tcp.sackCount = 0;
   tcp.hasTimestamp = false;
   tcp.tfoCookieLength = -1;
+  tcp.mptcpSubtypes = 0;
   tcp.badOptions = false;
   tcp.optionsTruncated = hdrEnd > capEnd;
   const end = hdrEnd < capEnd ? hdrEnd : capEnd;
@@ -108,6 +110,10 @@ function decodeOptions(buf: Buffer, start: number, hdrEnd: number, capEnd: numbe
         break;
       case OPT_TFO:
         tcp.tfoCookieLength = len - 2;
+        break;
+      case OPT_MPTCP:
+        // The subtype is the high nibble of the byte after the length.
+        if (len >= 3) tcp.mptcpSubtypes |= 1 << (buf[p + 2]! >> 4);
         break;
       case OPT_EXPERIMENTAL:
         // RFC 7413's pre-assignment form: kind 254 with ExID 0xF989.

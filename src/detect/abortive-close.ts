@@ -1,11 +1,45 @@
-import { secondsBetween } from '../track/moment.js';
-import { at, packetsOf, who, type Detector } from './detector.js';
-import { makeFinding } from './make.js';
+import type { Endpoint } from '../track/endpoint.js';
+import { samePacket, secondsBetween } from '../track/moment.js';
+import type { SegmentInfo } from '../track/tracker.js';
+import { at, packetsOf, secs, who, type Detector } from './detector.js';
+import type { Evidence, FindingOf } from './finding.js';
+import { fact, makeFinding } from './make.js';
 import { rstMeaning } from './rst-kind.js';
 
+type Cause = FindingOf<'abortive-close'>['details']['likelyCause'];
+
+/** Silence before a RST that makes an application's idle or read timeout the likely cause. */
+const IDLE_ABORT_SECONDS = 5;
+/** A RST this soon after the peer's data (or after its own answer to it) is a close() that found it unread. */
+const UNREAD_SECONDS = 1;
+
+/** Each cause as the text names it. */
+const CAUSES: Record<Cause, string> = {
+  'unread-data': 'close() while bytes from the peer sat unread in its receive buffer (Linux resets then, RFC 2525)',
+  'so-linger-zero': 'SO_LINGER set to {on, 0 s} before close(), or abort(): a deliberate reset, often meant to avoid TIME-WAIT',
+  'idle-timeout': 'an idle or read timeout in the application that gave up on the connection and reset it',
+  'protocol-close': 'an answer to a protocol-level close: MPTCP MP_FASTCLOSE asks the peer for exactly this RST (RFC 8684 3.5)',
+};
+
+/** The cause the packets support best, and the facts that say so. */
+function causeOf(a: Endpoint, b: Endpoint, seg: SegmentInfo): { cause: Cause; why: Evidence[] } {
+  const now = seg.now;
+  if (b.mptcpFastClose) return { cause: 'protocol-close', why: [fact(at(b.lastSentCapture, b.lastSentFrame), `the ${b.role} sent MPTCP MP_FASTCLOSE`)] };
+  if (seg.idleBefore >= IDLE_ABORT_SECONDS) return { cause: 'idle-timeout', why: [fact(null, `no packet of the connection for ${secs(seg.idleBefore)} before the RST`, now.capture)] };
+  if (b.lastDataFrame > 0) {
+    const bLast = { sec: b.lastDataSec, nsec: b.lastDataNsec };
+    // Its data was the last word, or the RST closely followed it or this side's answer to it.
+    const aLast = a.lastDataFrame > 0 ? { sec: a.lastDataSec, nsec: a.lastDataNsec } : null;
+    const unanswered = aLast === null || secondsBetween(aLast, bLast) > 0;
+    const soon = secondsBetween(bLast, now) <= UNREAD_SECONDS || (aLast !== null && secondsBetween(aLast, now) <= UNREAD_SECONDS && secondsBetween(bLast, aLast) <= UNREAD_SECONDS);
+    if (unanswered || soon) return { cause: 'unread-data', why: [fact(at(b.lastDataCapture, b.lastDataFrame), `the ${b.role}'s last data before the RST, ${unanswered ? 'never answered' : `${secs(secondsBetween(bLast, now))} before it`}`)] };
+  }
+  return { cause: 'so-linger-zero', why: [] };
+}
+
 /**
- * PATTERNS 3: an established connection ended by RST instead of FIN: SO_LINGER
- * {1, 0} then close(), or close() with unread data in the receive buffer.
+ * PATTERNS 3: an established connection ended by RST instead of FIN, by a side that
+ * still held it. The cause the packets favour is named first, the others after it.
  */
 export const abortiveClose: Detector = {
   kind: 'abortive-close',
@@ -13,29 +47,58 @@ export const abortiveClose: Detector = {
   onSegment(seg, ctx) {
     if (rstMeaning(seg, ctx.options) !== 'abortive') return;
     const c = seg.conn;
-    const a = seg.from;
-    const b = seg.to;
-    // Unread data is likely when the peer's last data came after anything this side sent back.
-    const bLast = b.lastDataFrame > 0 ? { sec: b.lastDataSec, nsec: b.lastDataNsec } : null;
-    const aLast = a.lastDataFrame > 0 ? { sec: a.lastDataSec, nsec: a.lastDataNsec } : null;
-    const unread = bLast !== null && (aLast === null || secondsBetween(aLast, bLast) > 0);
-    const summary = `${who(c, a)} aborted the connection with a RST instead of closing it (no FIN, no TIME-WAIT)`;
-    const linger = `SO_LINGER set to {on, 0 s} before close() (a deliberate abort, often meant to avoid TIME-WAIT: prefer a normal close; SO_REUSEADDR handles the listening port)`;
-    const cause = unread
-      ? `Two causes produce this RST. The packets favour close() with unread data: the ${b.role} sent bytes (last in frame ${b.lastDataFrame}) that the ${a.role}'s application never answered, and Linux resets a connection closed with bytes still in its receive buffer (RFC 2525); read or drain what the peer sent before closing, or have the protocol say when the peer is done. The other cause, which the wire cannot tell apart if the application did read them, is ${linger}.`
-      : `Nothing the ${b.role} sent was left unanswered, so the likely cause is ${linger}. The other cause, close() with unread data in the receive buffer, would need data from the ${b.role} that no packet shows unanswered.`;
+    const resetter = seg.from;
+    const peer = seg.to;
+    const { cause, why } = causeOf(resetter, peer, seg);
+    // A RST answering MP_FASTCLOSE is the peer's abort, carried out.
+    const a = cause === 'protocol-close' ? peer : resetter;
+    const b = c.peer(a);
+    const peerClosed = peer.finAt !== null && !samePacket(peer.finAt, seg.now);
+    const summary =
+      cause === 'protocol-close'
+        ? `${who(c, a)} aborted the MPTCP connection (MP_FASTCLOSE), and the ${b.role} reset the subflow as asked`
+        : peerClosed
+          ? `${who(c, a)} ended the connection with a RST after the ${b.role} had closed its side`
+          : `${who(c, a)} aborted the connection with a RST instead of closing it (no FIN, no TIME-WAIT)`;
+    const others = (Object.keys(CAUSES) as Cause[]).filter((k) => k !== cause && k !== 'protocol-close').map((k) => CAUSES[k]);
+    const saw = peerClosed
+      ? `The ${b.role} had already sent its FIN (frame ${peer.finAt!.frame}): its application was done sending, and sees ECONNRESET only if it still reads. `
+      : cause === 'protocol-close'
+        ? `Both applications had the MPTCP connection ended at once; the ${a.role}'s application chose it. `
+        : `The ${b.role}'s application sees ECONNRESET ("connection reset by peer") on its next read or write, if the RST reached it. `;
     const explanation = [
-      `The ${who(c, a)} sent a RST (frame ${seg.now.frame}) on an established connection without sending a FIN first. `,
-      `Both sides dropped the connection at once: neither went through TIME-WAIT, and any data still unsent in the ${a.role}'s buffer was discarded. `,
-      `The ${b.role}'s application sees ECONNRESET ("connection reset by peer") on its next read or write. `,
-      cause,
+      `The ${who(c, resetter)} sent a RST (frame ${seg.now.frame}) on a connection it still held, without sending a FIN first. `,
+      `Both sides dropped the connection at once: neither went through TIME-WAIT, and any data still unsent in the ${resetter.role}'s buffer was discarded. `,
+      saw,
+      `The packets favour ${CAUSES[cause]}. `,
+      cause === 'protocol-close' ? '' : `Other causes that fit: ${others.join('; ')}. `,
+      cause === 'unread-data' ? `Fix: read or drain what the peer sent before closing, or have the protocol say when the peer is done.` : '',
+      cause === 'so-linger-zero' ? `Fix: prefer a normal close; SO_REUSEADDR handles a listening port held by TIME-WAIT.` : '',
+      cause === 'idle-timeout' ? `Fix: if the timeout is too short for the protocol's pauses, lengthen it; a pool that drops idle connections should close them normally.` : '',
     ].join('');
     ctx.raise(
       c,
-      makeFinding('abortive-close', 'warning', c, a, seg.now.capture, packetsOf(seg.now.capture, unread ? at(b.lastDataCapture, b.lastDataFrame) : null, seg.now), seg.now, summary, explanation, {
-        likelyCause: unread ? 'unread-data' : 'so-linger-zero',
-        peerUnreadBytesLikely: unread,
-      }),
+      makeFinding(
+        'abortive-close',
+        peerClosed ? 'info' : 'warning',
+        c,
+        a,
+        seg.now.capture,
+        packetsOf(seg.now.capture, cause === 'unread-data' ? at(peer.lastDataCapture, peer.lastDataFrame) : null, seg.now),
+        seg.now,
+        summary,
+        explanation,
+        { likelyCause: cause, peerUnreadBytesLikely: cause === 'unread-data' },
+        {
+          confidence: cause === 'protocol-close' ? 'certain' : 'likely',
+          evidence: [
+            ...(peerClosed ? [fact(peer.finAt, `the ${peer.role} sent its FIN`)] : []),
+            ...why,
+            fact(seg.now, `RST from the ${who(c, resetter)}, which still held the connection: ${resetter.rstHadAck ? 'a RST with ACK, as an aborting socket sends' : 'a bare RST answering no recent data or FIN'}`),
+          ],
+          alternatives: cause === 'protocol-close' ? [] : others,
+        },
+      ),
     );
   },
 };

@@ -2,8 +2,8 @@ import type { Connection } from '../track/connection.js';
 import type { Endpoint } from '../track/endpoint.js';
 import { secondsBetween, type Moment } from '../track/moment.js';
 import { appendBounded, at, packetsOf, secs, who, type DetectContext, type Detector, type Instant } from './detector.js';
-import type { PacketRef } from './finding.js';
-import { makeFinding } from './make.js';
+import type { Evidence, PacketRef } from './finding.js';
+import { fact, makeFinding } from './make.js';
 
 /**
  * When check() runs: at a clock tick, as the endpoint leaves CLOSE-WAIT (the segment
@@ -33,7 +33,9 @@ function check(c: Connection, e: Endpoint, entered: Moment, now: Instant, ctx: D
       const d = describe(c, e, inState, quiet, closedLater);
       existing.summary = d.summary;
       existing.explanation = d.explanation;
+      existing.severity = severityOf(c, e, inState, closedLater);
       existing.details = { ...existing.details, secondsInCloseWait: Number(inState.toFixed(6)), closedLater };
+      existing.evidence = evidenceOf(c, e, entered, quietFrom, quiet, when);
       if (when.kind === 'closed') appendBounded(existing, when.leaving.capture, when.leaving.frame);
     }
     return;
@@ -43,14 +45,61 @@ function check(c: Connection, e: Endpoint, entered: Moment, now: Instant, ctx: D
   const inState = secondsBetween(entered, now);
   const { summary, explanation } = describe(c, e, inState, quiet, closedLater);
   const packets = packetsOf(entered.capture, peer.finAt, entered, quietFrom !== entered ? at(e.lastDataCapture, e.lastDataFrame) : null);
+  const mayHaveClosed = mayHaveClosedBefore(c, e);
   ctx.raise(
     c,
-    makeFinding('close-wait-stuck', 'warning', c, e, entered.capture, packets, now, summary, explanation, {
-      secondsInCloseWait: Number(inState.toFixed(6)),
-      closedLater,
-      peerFinFrame: peer.finAt?.frame ?? 0,
-    }),
+    makeFinding(
+      'close-wait-stuck',
+      severityOf(c, e, inState, closedLater),
+      c,
+      e,
+      entered.capture,
+      packets,
+      now,
+      summary,
+      explanation,
+      { secondsInCloseWait: Number(inState.toFixed(6)), closedLater, peerFinFrame: peer.finAt?.frame ?? 0 },
+      {
+        confidence: mayHaveClosed ? 'possible' : 'likely',
+        evidence: evidenceOf(c, e, entered, quietFrom, quiet, when),
+        alternatives: [
+          ...(mayHaveClosed ? [`the ${e.role} had closed before the capture began, and was in TIME-WAIT, not CLOSE-WAIT`] : []),
+          `the ${e.role}'s application is still busy with the request and will answer and close (a slow job, not a leak)`,
+        ],
+      },
+    ),
   );
+}
+
+/**
+ * The capture began mid-connection and shows no data from `e`: it may have sent its
+ * own FIN before the capture began (then the peer's FIN took it to TIME-WAIT).
+ */
+function mayHaveClosedBefore(c: Connection, e: Endpoint): boolean {
+  return c.partial && e.payloadBytes === 0;
+}
+
+/** Peers forget a FIN-WAIT-2 connection after this (Linux tcp_fin_timeout): a close later than that meets a RST. */
+const FIN_TIMEOUT_SECONDS = 60;
+
+/**
+ * A warning while it lasts, or when the close came so late that the peer had likely
+ * forgotten the connection; a close within that is slow, not a leak (a pooled
+ * connection closed on its next use looks so): info. Info too where it may not be CLOSE-WAIT at all.
+ */
+function severityOf(c: Connection, e: Endpoint, inState: number, closedLater: boolean): 'warning' | 'info' {
+  if (mayHaveClosedBefore(c, e)) return 'info';
+  return closedLater && inState < FIN_TIMEOUT_SECONDS ? 'info' : 'warning';
+}
+
+function evidenceOf(c: Connection, e: Endpoint, entered: Moment, quietFrom: Instant, quiet: number, when: CheckAt): Evidence[] {
+  const peer = c.peer(e);
+  const out: Evidence[] = [];
+  if (peer.finAt !== null) out.push(fact(peer.finAt, `FIN from the ${who(c, peer)}`));
+  out.push(fact(entered, `the ${e.role} acknowledged it: CLOSE-WAIT`));
+  out.push(fact(null, `no FIN and no data from the ${e.role} for ${secs(quiet)}${quietFrom !== entered ? ' after its last data' : ''}`, entered.capture));
+  if (when.kind === 'closed') out.push(fact(when.leaving, `the ${e.role} closed at last`));
+  return out;
 }
 
 /** `inState`: seconds in CLOSE-WAIT; `quiet`: of them, without a write; `closedLater`: it has left CLOSE-WAIT since. */
@@ -75,8 +124,13 @@ function describe(c: Connection, e: Endpoint, inState: number, quiet: number, cl
 
 export const closeWaitStuck: Detector = {
   kind: 'close-wait-stuck',
-  segments: 'state-change',
+  segments: ['state-change', 'flagged'],
   onSegment(seg, ctx) {
+    // Data from the side said to be stuck: it was half-closed and still writing, not stuck.
+    if (seg.len > 0 && seg.from.state === 'CLOSE-WAIT' && !seg.retransmission && !seg.keepAlive && ctx.raised(seg.conn, 'close-wait-stuck')?.endpoint === seg.from.role) {
+      ctx.withdraw(seg.conn, 'close-wait-stuck');
+      return;
+    }
     // Leaving CLOSE-WAIT late is still a finding, even if no clock tick fell in between.
     if (seg.fromBefore === 'CLOSE-WAIT' && seg.from.state !== 'CLOSE-WAIT') {
       const entered = seg.from.lastEntered('CLOSE-WAIT');

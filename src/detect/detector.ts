@@ -22,6 +22,9 @@ export interface DetectContext {
   raised<K extends FindingKind>(c: Connection, kind: K): FindingOf<K> | undefined;
   /** Count occurrences of `key` across the analysis; returns the new count. */
   count(key: string): number;
+  /** A finding kept under `key` across connections (one note for many of them), or undefined. */
+  remembered(key: string): Finding | undefined;
+  remember(key: string, f: Finding): void;
 }
 
 /**

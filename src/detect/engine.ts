@@ -4,6 +4,7 @@ import type { DetectContext, Detector, Instant, SegmentClass } from './detector.
 import { FINDING_KINDS, type Finding, type FindingKind, type FindingOf } from './finding.js';
 import { DEFAULT_DETECT_OPTIONS, type DetectOptions } from './options.js';
 import { DETECTORS } from './registry.js';
+import { review } from './review.js';
 import { TCP_FIN, TCP_RST } from '../decode/packet.js';
 
 const BIT = new Map<FindingKind, number>(FINDING_KINDS.map((k, i) => [k, 1 << i]));
@@ -30,6 +31,7 @@ export class DetectorEngine implements DetectContext {
   private withdrawn: Set<Finding> | null = null;
   private readonly byConnection = new Map<Connection, Finding[]>();
   private readonly counters = new Map<string, number>();
+  private readonly notes = new Map<string, Finding>();
   onFinding: ((f: Finding) => void) | null = null;
   /** Hears each finding taken back (live mode printed it when it was raised). */
   onWithdraw: ((f: Finding) => void) | null = null;
@@ -92,6 +94,14 @@ export class DetectorEngine implements DetectContext {
     return this.byConnection.get(c)?.find((f): f is FindingOf<K> => f.kind === kind);
   }
 
+  remembered(key: string): Finding | undefined {
+    return this.notes.get(key);
+  }
+
+  remember(key: string, f: Finding): void {
+    this.notes.set(key, f);
+  }
+
   count(key: string): number {
     const n = (this.counters.get(key) ?? 0) + 1;
     this.counters.set(key, n);
@@ -125,7 +135,10 @@ export class DetectorEngine implements DetectContext {
   }
 
   end(connections: Iterable<Connection>, end: Instant): void {
-    for (const c of connections) for (const d of this.onEndD) d.onEnd!(c, end, this);
+    for (const c of connections) {
+      for (const d of this.onEndD) d.onEnd!(c, end, this);
+      if (c.raised !== 0) review(c, this.findingsOf(c));
+    }
   }
 
   findingsOf(c: Connection): readonly Finding[] {

@@ -15,6 +15,8 @@ export const FINDING_KINDS = [
   'icmp-unreachable',
   'simultaneous-close',
   'listen-overflow',
+  'middlebox-reset',
+  'stray-rst',
 ] as const;
 
 export type FindingKind = (typeof FINDING_KINDS)[number];
@@ -25,6 +27,23 @@ export type Severity = (typeof SEVERITIES)[number];
 /** Higher is worse. */
 export function severityRank(s: Severity): number {
   return s === 'error' ? 3 : s === 'warning' ? 2 : 1;
+}
+
+/**
+ * How far the packets go: certain (they alone prove it), likely (the usual cause;
+ * the alternatives fit too), possible (one reading among several).
+ */
+export const CONFIDENCES = ['certain', 'likely', 'possible'] as const;
+export type Confidence = (typeof CONFIDENCES)[number];
+
+/**
+ * One fact a finding rests on: what a captured packet shows, or (frame null) what the
+ * capture's clock shows, such as "no packet from the server for 12.0 s".
+ */
+export interface Evidence {
+  capture: number;
+  frame: number | null;
+  fact: string;
 }
 
 /** A packet: its capture (index of the file) and frame number in it. */
@@ -50,6 +69,11 @@ interface FindingBase<K extends FindingKind, D> {
   /** When it became true: epoch seconds and nanoseconds. */
   sec: number;
   nsec: number;
+  confidence: Confidence;
+  /** Other causes that fit the same packets, each a short clause. */
+  alternatives: string[];
+  /** The facts it rests on, in the order they happened. */
+  evidence: Evidence[];
   summary: string;
   explanation: string;
   details: D;
@@ -57,8 +81,8 @@ interface FindingBase<K extends FindingKind, D> {
 
 export type Finding =
   | FindingBase<'close-wait-stuck', { secondsInCloseWait: number; closedLater: boolean; peerFinFrame: number }>
-  | FindingBase<'write-after-fin', { bytesWrittenAfterFin: number; finFrame: number; rstFrame: number }>
-  | FindingBase<'abortive-close', { likelyCause: 'unread-data' | 'so-linger-zero'; peerUnreadBytesLikely: boolean }>
+  | FindingBase<'write-after-fin', { bytesWrittenAfterFin: number; finFrame: number; rstFrame: number; /** The writer sent its own FIN before the RST: a last message on its way out. */ writerClosed: boolean; /** Its data left before it acknowledged the peer's FIN. */ crossed: boolean }>
+  | FindingBase<'abortive-close', { likelyCause: 'unread-data' | 'so-linger-zero' | 'idle-timeout' | 'protocol-close'; peerUnreadBytesLikely: boolean }>
   | FindingBase<'peer-reset', { rstFrame: number; answeredFrame: number }>
   | FindingBase<
       'half-open',
@@ -72,7 +96,7 @@ export type Finding =
         answeredAfterSeconds: number | null;
       }
     >
-  | FindingBase<'connection-refused', { refusalsOfThisPort: number }>
+  | FindingBase<'connection-refused', { refusalsOfThisPort: number; /** SYNs of this one connect() (one ISN) refused: a stack that retries after a RST. */ synsRefused: number }>
   | FindingBase<
       'syn-timeout',
       {
@@ -99,6 +123,36 @@ export type Finding =
         resentFrame: number;
         /** From the peer's ACK of the SYN-ACK until the listener showed it took the connection; null: it never did in the capture. */
         takenAfterSeconds: number | null;
+      }
+    >
+  | FindingBase<
+      'middlebox-reset',
+      {
+        rstFrame: number;
+        /** The RST's TTL (hop limit), and the range of every other packet of the side it claims to come from. */
+        rstTtl: number;
+        endpointTtl: [number, number];
+        /** Hops from the capture point to whoever sent the RST, and to the endpoint, from the nearest initial TTL (64, 128, 255). */
+        rstHops: number;
+        endpointHops: number;
+        /** Seconds the connection was silent before the segment the RST answered (or before the RST). */
+        idleSeconds: number;
+        /** The connection went on after it: the side it was sent to did not take it. */
+        ignored: boolean;
+      }
+    >
+  | FindingBase<
+      'stray-rst',
+      {
+        /** RSTs on the tuple with no connection the capture knows open, and the seconds between the first and the last. */
+        rsts: number;
+        spanSeconds: number;
+        /** Median seconds between them; null for one. */
+        periodSeconds: number | null;
+        firstFrame: number;
+        lastFrame: number;
+        /** Connections on the tuple they were seen as (each a lone RST). */
+        connections: number;
       }
     >;
 

@@ -1,7 +1,7 @@
 import { TCP_FIN } from '../decode/packet.js';
-import { samePacket } from '../track/moment.js';
+import { samePacket, secondsBetween } from '../track/moment.js';
 import { packetsOf, who, type Detector } from './detector.js';
-import { makeFinding } from './make.js';
+import { fact, makeFinding } from './make.js';
 
 /**
  * PATTERNS 10: one side shut down its sending direction (FIN) and kept receiving;
@@ -16,6 +16,10 @@ export const halfClose: Detector = {
     const b = seg.from; // closes last
     const a = seg.to; // half-closed first
     if (a.finAt === null || a.rstAt !== null || b.dataAfterPeerFin === 0) return;
+    // Its data must follow its receipt of the FIN (CLOSE-WAIT): bytes that crossed the FIN, or rode on its own, are a close, not a half-close.
+    const got = b.firstEntered('CLOSE-WAIT');
+    const sent = b.dataAfterPeerFinAt;
+    if (got === null || sent === null || secondsBetween(got, sent) <= 0) return;
     const c = seg.conn;
     const summary = `${who(c, a)} half-closed (shutdown SHUT_WR) and went on receiving ${b.dataAfterPeerFin} bytes before the ${b.role} closed: healthy`;
     const explanation = [
@@ -24,6 +28,12 @@ export const halfClose: Detector = {
       `That is shutdown(SHUT_WR): "I have nothing more to send, but tell me everything you have". It is the right way to make sure the peer has received all data before the connection goes, `,
       `and it is not a stuck CLOSE-WAIT: the ${b.role} was in CLOSE-WAIT only while it finished sending.`,
     ].join('');
-    ctx.raise(c, makeFinding('half-close', 'info', c, a, seg.now.capture, packetsOf(seg.now.capture, a.finAt, b.dataAfterPeerFinAt, seg.now), seg.now, summary, explanation, { bytesAfterHalfClose: b.dataAfterPeerFin }));
+    ctx.raise(
+      c,
+      makeFinding('half-close', 'info', c, a, seg.now.capture, packetsOf(seg.now.capture, a.finAt, b.dataAfterPeerFinAt, seg.now), seg.now, summary, explanation, { bytesAfterHalfClose: b.dataAfterPeerFin }, {
+        confidence: 'certain',
+        evidence: [fact(a.finAt, `FIN from the ${who(c, a)}`), fact(b.dataAfterPeerFinAt, `the ${b.role} went on sending: ${b.dataAfterPeerFin} bytes after it`), fact(seg.now, `FIN from the ${b.role}`)],
+      }),
+    );
   },
 };

@@ -6,7 +6,7 @@ import { isSynchronized } from '../track/states.js';
 import type { Now } from '../track/now.js';
 import { appendBounded, at, gaps, pacing, packetsOf, secs, who, type DetectContext, type Detector, type Instant } from './detector.js';
 import type { FindingOf } from './finding.js';
-import { makeFinding } from './make.js';
+import { fact, makeFinding } from './make.js';
 import { rstMeaning } from './rst-kind.js';
 
 /** What the run of `n` was made of. */
@@ -34,17 +34,38 @@ function runSent(c: Connection, b: Endpoint, n: number, what: string, steps: rea
   return `The ${who(c, b)} sent ${n} ${what} (first in frame ${b.unansweredFirst?.frame ?? 0})${waits}`;
 }
 
+/**
+ * Both sides had closed: `a` sent its FIN (acknowledged), and what goes unanswered is
+ * `b`'s closing. No application waits for it; the host may well be there.
+ */
+function afterClose(a: Endpoint, b: Endpoint): boolean {
+  return a.finSeen && b.finSeen;
+}
+
 function describe(c: Connection, b: Endpoint, a: Endpoint, now: Instant, gaveUp: boolean): { summary: string; explanation: string; details: FindingOf<'half-open'>['details'] } {
   const silent = a.packets > 0 ? secondsBetween({ sec: a.lastSentSec, nsec: a.lastSentNsec }, now) : secondsBetween(c.client.since, now);
   const unreachable = c.icmp.some((i) => i.errorClass === 'unreachable');
   const steps = gaps(b.unansweredTimes);
   const n = b.unanswered;
   const what = runKind(b, n);
+  if (afterClose(a, b)) {
+    return {
+      summary: `${who(c, a)} did not acknowledge the ${b.role}'s FIN: ${n} ${what} went unanswered after both sides had closed`,
+      explanation: [
+        runSent(c, b, n, what, steps, unreachable),
+        `, after the ${who(c, a)} had closed its side (FIN, frame ${a.finAt?.frame ?? 0}), and it acknowledged none of them. `,
+        `Both applications had closed, so none waits for this: the ${b.role}'s kernel retries its FIN until it gives up. `,
+        `Whatever lost the ${a.role}'s acknowledgments (its FIN-WAIT-2 state expired, a NAT or firewall that forgot the connection once it saw a FIN, or a lossy path) cost the ${b.role} only a lingering socket. `,
+        `Fix: nothing for the applications; if many connections end this way, look at the middlebox's timeouts for closing connections.`,
+      ].join(''),
+      details: { retransmissions: n, backoffSeconds: steps, silentSeconds: Number(silent.toFixed(6)), gaveUpWithRst: gaveUp, icmpUnreachable: unreachable, answeredAfterSeconds: null },
+    };
+  }
   const summary = `${who(c, a)} stopped answering: ${n} ${what} from the ${b.role} went unacknowledged over ${secs(b.unansweredTimes.at(-1) ?? 0)}`;
   const explanation = [
     runSent(c, b, n, what, steps, unreachable),
     `, and the ${who(c, a)} has sent nothing for ${secs(silent)}: no ACK, no FIN, no RST. `,
-    `Its host most likely vanished: crashed, lost power or its network, or a firewall or NAT on the path dropped the connection's state and now discards its packets. `,
+    `Either its host vanished (crashed, lost power or its network), or a firewall or NAT on the path dropped the connection's state and now discards its packets while the ${a.role} lives on: from one end the two look the same (a capture at the ${a.role}'s end, or the middlebox's drop counters, tell them apart). `,
     gaveUp ? `The ${b.role} gave up and reset the connection itself (frame ${b.rstAt?.frame ?? 0}). ` : '',
     unreachable
       ? `ICMP destination-unreachable errors came back for it, so the ${b.role}'s application sees EHOSTUNREACH (or ENETUNREACH) instead of a plain timeout. `
@@ -102,14 +123,24 @@ function raiseOrUpdate(c: Connection, b: Endpoint, now: Instant, frame: number, 
   if (existing) {
     // The run went on (or a new one began after an answer): refine the same finding with the final count.
     if (existing.endpoint !== a.role) return;
-    existing.severity = 'error';
+    existing.severity = afterClose(a, b) ? 'warning' : 'error';
     existing.summary = d.summary;
     existing.explanation = d.explanation;
     existing.details = d.details;
     appendBounded(existing, capture, frame);
     return;
   }
-  ctx.raise(c, makeFinding('half-open', 'error', c, a, capture, packetsOf(capture, b.unansweredFirst, at(capture, frame)), now, d.summary, d.explanation, d.details));
+  ctx.raise(
+    c,
+    makeFinding('half-open', afterClose(a, b) ? 'warning' : 'error', c, a, capture, packetsOf(capture, b.unansweredFirst, at(capture, frame)), now, d.summary, d.explanation, d.details, {
+      confidence: 'likely',
+      evidence: [fact(b.unansweredFirst, `the ${b.role} sent again what it had sent before`), fact(at(capture, frame), `try number ${b.unanswered}, still unacknowledged`), fact(null, `nothing from the ${a.role} since`, capture)],
+      alternatives: [
+        `a firewall or NAT on the path dropped the connection's state and now discards its packets, with the ${a.role} alive`,
+        `the ${a.role} host paused (a virtual machine stopped or migrating)`,
+      ],
+    }),
+  );
 }
 
 /**
@@ -126,6 +157,8 @@ export const halfOpen: Detector = {
     if (raised !== undefined && raised.endpoint === b.role) {
       // Its "answer" a SYN-ACK sent again: it was alive, and had never taken the connection (listen-overflow).
       if (b.ackDropped && b.state === 'SYN-RECEIVED') ctx.withdraw(seg.conn, 'half-open');
+      // A RST from a side that still knew the connection: alive, it aborted (abortive-close tells it).
+      else if (seg.flags & TCP_RST && raised.details.answeredAfterSeconds === null && rstMeaning(seg, ctx.options) === 'abortive') ctx.withdraw(seg.conn, 'half-open');
       else if (raised.details.answeredAfterSeconds === null) answered(seg.conn, raised, b, seg.now, (seg.flags & TCP_RST) !== 0);
       return;
     }
@@ -139,6 +172,8 @@ export const halfOpen: Detector = {
     const a = seg.to;
     if (a.ackDropped && a.state === 'SYN-RECEIVED') return; // alive, resending its SYN-ACK: listen-overflow
     if (!(seg.retransmission || seg.keepAlive || seg.windowProbe)) return;
+    // Its segments are missing from the capture, not from the wire: its peer acknowledged them.
+    if (a.ackedUnseen > 0) return;
     raiseOrUpdate(seg.conn, b, seg.now, seg.now.frame, seg.now.capture, ctx, false);
   },
   onEnd(c, end, ctx) {
@@ -146,6 +181,10 @@ export const halfOpen: Detector = {
     const f = ctx.raised(c, 'half-open');
     if (f === undefined || f.details.answeredAfterSeconds !== null) return;
     const a = c.endpoint(f.endpoint);
+    if (a.ackedUnseen > 0) {
+      ctx.withdraw(c, 'half-open');
+      return;
+    }
     const b = c.peer(a);
     // The run the finding was last refined on (nothing from the silent side has ended it since).
     if (b.unanswered !== f.details.retransmissions) return;

@@ -1,6 +1,6 @@
 import { secondsBetween } from '../track/moment.js';
 import { packetsOf, secs, who, type Detector } from './detector.js';
-import { makeFinding } from './make.js';
+import { fact, makeFinding } from './make.js';
 import { rstMeaning } from './rst-kind.js';
 
 /** PATTERNS 8: the handshake completed, then the client reset before any data. */
@@ -20,6 +20,13 @@ export const handshakeAbort: Detector = {
       `On the server the connection sat completed in the listen queue. On Linux accept() still returns it and the first read() fails with ECONNRESET; BSD and POSIX systems make accept() itself fail with ECONNABORTED, which must simply be retried. `,
       `Fix: a server must treat both errors as per-connection events and keep accepting; a server that stops its accept loop on them stops serving. If clients give up this early, check the server's accept latency and backlog (ss -ltn shows Recv-Q against the backlog).`,
     ].join('');
-    ctx.raise(c, makeFinding('handshake-abort', 'warning', c, client, seg.now.capture, packetsOf(seg.now.capture, est, seg.now), seg.now, summary, explanation, { secondsAfterHandshake: Number(after.toFixed(6)) }));
+    ctx.raise(
+      c,
+      makeFinding('handshake-abort', 'warning', c, client, seg.now.capture, packetsOf(seg.now.capture, est, seg.now), seg.now, summary, explanation, { secondsAfterHandshake: Number(after.toFixed(6)) }, {
+        confidence: 'likely',
+        evidence: [fact(est, 'the client acknowledged the SYN-ACK: the handshake completed'), fact(seg.now, `RST from the client ${secs(after)} later, no data sent either way`)],
+        alternatives: ['a health check or port scanner that only tests the handshake'],
+      }),
+    );
   },
 };

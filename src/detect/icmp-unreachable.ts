@@ -1,5 +1,5 @@
 import { packetsOf, who, type Detector } from './detector.js';
-import { makeFinding } from './make.js';
+import { fact, makeFinding } from './make.js';
 
 const V4_CODES: Record<number, string> = {
   0: 'network unreachable',
@@ -47,6 +47,12 @@ export const icmpUnreachable: Detector = {
         : `On an established connection it is a soft error: the ${sender.role}'s kernel keeps retransmitting, and if the peer never answers the final error is ${errno} instead of ETIMEDOUT. `,
       `Fix: check routing and firewall rules between the two hosts (the reporting address says where the packet was turned back), and whether the ${dest.role} host is up.`,
     ].join('');
-    ctx.raise(c, makeFinding('icmp-unreachable', 'error', c, dest, ev.at.capture, packetsOf(ev.at.capture, ev.at), ev.at, summary, explanation, { type: ev.type, code: ev.code, meaning, reporter: ev.reporter, duringHandshake: handshake }));
+    ctx.raise(
+      c,
+      makeFinding('icmp-unreachable', 'error', c, dest, ev.at.capture, packetsOf(ev.at.capture, ev.at), ev.at, summary, explanation, { type: ev.type, code: ev.code, meaning, reporter: ev.reporter, duringHandshake: handshake }, {
+        confidence: 'certain',
+        evidence: [fact(ev.at, `ICMP ${meaning} from ${ev.reporter}, quoting a segment the ${sender.role} sent`)],
+      }),
+    );
   },
 };

@@ -5,7 +5,7 @@ import type { TcpState } from '../track/states.js';
 import type { SegmentInfo } from '../track/tracker.js';
 import { appendBounded, packetsOf, secs, who, type DetectContext, type Detector, type Instant } from './detector.js';
 import type { FindingOf } from './finding.js';
-import { makeFinding } from './make.js';
+import { fact, makeFinding } from './make.js';
 
 /** How it stands: still waiting; taken by the listener (at a packet); ended by a RST before that; not taken when the capture ended. */
 type Outcome = { kind: 'waiting' } | { kind: 'taken'; at: Moment } | { kind: 'reset'; at: Moment; byListener: boolean } | { kind: 'end'; at: Instant };
@@ -84,7 +84,15 @@ function onSegment(seg: SegmentInfo, ctx: DetectContext): void {
     if (!(a.ackDropped && a.state === 'SYN-RECEIVED' && seg.fromBefore === 'ESTABLISHED')) return;
     const d = describe(c, a, seg.now.frame, { kind: 'waiting' });
     const packets = packetsOf(seg.now.capture, a.synAckAt, peerAck(c.peer(a)), c.peer(a).firstDataAt, seg.now);
-    ctx.raise(c, makeFinding('listen-overflow', 'warning', c, a, seg.now.capture, packets, seg.now, d.summary, d.explanation, { synAcksResent: a.synCount - 1, takenAfterSeconds: null, resentFrame: seg.now.frame }));
+    const peer = c.peer(a);
+    ctx.raise(
+      c,
+      makeFinding('listen-overflow', 'warning', c, a, seg.now.capture, packets, seg.now, d.summary, d.explanation, { synAcksResent: a.synCount - 1, takenAfterSeconds: null, resentFrame: seg.now.frame }, {
+        confidence: 'likely',
+        evidence: [fact(peerAck(peer), `the ${peer.role} acknowledged the SYN-ACK`), fact(seg.now, `the ${a.role} sent the same SYN-ACK again, on its retransmission timer`)],
+        alternatives: [`the ${peer.role}'s ACK was lost between the capture point and the ${a.role} (the same packets, seen from anywhere but the ${a.role}'s host)`],
+      }),
+    );
     return;
   }
   const server = f.endpoint === a.role ? a : seg.to;

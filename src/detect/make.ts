@@ -1,7 +1,19 @@
 import type { Connection } from '../track/connection.js';
 import type { Endpoint } from '../track/endpoint.js';
 import type { Instant, Packets } from './detector.js';
-import type { FindingKind, FindingOf, Severity } from './finding.js';
+import type { Confidence, Evidence, FindingKind, FindingOf, PacketRef, Severity } from './finding.js';
+
+/** What a finding rests on: its facts, how far they go, and the other causes that fit them. */
+export interface Support {
+  evidence: Evidence[];
+  confidence: Confidence;
+  alternatives?: string[];
+}
+
+/** A fact tied to a packet (or, with no packet, to the clock). */
+export function fact(ref: PacketRef | null | undefined, text: string, capture = 0): Evidence {
+  return ref === null || ref === undefined || ref.frame <= 0 ? { capture: ref?.capture ?? capture, frame: null, fact: text } : { capture: ref.capture, frame: ref.frame, fact: text };
+}
 
 /** Assemble a finding's common fields. */
 export function makeFinding<K extends FindingKind>(
@@ -15,6 +27,7 @@ export function makeFinding<K extends FindingKind>(
   summary: string,
   explanation: string,
   details: FindingOf<K>['details'],
+  support: Support,
 ): FindingOf<K> {
   return {
     kind,
@@ -27,6 +40,9 @@ export function makeFinding<K extends FindingKind>(
     otherPackets: packets.otherPackets,
     sec: at.sec,
     nsec: at.nsec,
+    confidence: support.confidence,
+    alternatives: support.alternatives ?? [],
+    evidence: support.evidence,
     summary,
     explanation,
     details,

@@ -1,7 +1,7 @@
 import type { Connection } from '../track/connection.js';
 import type { Endpoint } from '../track/endpoint.js';
 import { at, packetsOf, who, type Detector } from './detector.js';
-import { makeFinding } from './make.js';
+import { fact, makeFinding } from './make.js';
 import { rstMeaning } from './rst-kind.js';
 
 /**
@@ -10,6 +10,21 @@ import { rstMeaning } from './rst-kind.js';
  */
 function neverTaken(c: Connection, a: Endpoint): boolean {
   return a === c.server && a.synCount > 0 && a.packets - 1 === a.synCount;
+}
+
+/** `b`'s FIN, not data, met a side without the connection: `b` had closed, nobody waits for an answer. */
+function describeClosing(c: Connection, a: Endpoint, b: Endpoint, answered: number, rst: number): { summary: string; explanation: string } {
+  const early = b.payloadBytes === 0 && c.client === b;
+  return {
+    summary: `${who(c, a)} answered the ${b.role}'s FIN with a RST: it no longer had the connection${early ? ' (the client closed before sending anything)' : ''}`,
+    explanation: [
+      `The ${b.role} closed (FIN, frame ${answered}) and the ${who(c, a)} answered with a bare RST (frame ${rst}): it held no connection for that FIN. `,
+      early
+        ? `The client closed without sending anything, right after connecting: a connect() it gave up on (a timeout, or a happy-eyeballs race won by another address). A server that had not taken the connection yet answers so. `
+        : `It had lost or never taken the connection. `,
+      `The ${b.role}'s application had closed already, so it sees no error; no application is shown to have been affected.`,
+    ].join(''),
+  };
 }
 
 function describe(c: Connection, a: Endpoint, b: Endpoint, answered: number, rst: number): { summary: string; explanation: string } {
@@ -53,12 +68,18 @@ export const peerReset: Detector = {
     const a = seg.from;
     const b = seg.to;
     const answered = b.lastSentFrame;
-    const { summary, explanation } = describe(c, a, b, answered, seg.now.frame);
+    const bAnswered = at(b.lastSentCapture, answered);
+    // The segment answered was only its FIN: the other application had already closed, and waits for nothing.
+    const closing = b.finAt !== null && b.finAt.frame === answered && b.finAt.capture === b.lastSentCapture && !(b.lastDataFrame === answered && b.lastDataCapture === b.lastSentCapture);
+    const d = closing ? describeClosing(c, a, b, answered, seg.now.frame) : describe(c, a, b, answered, seg.now.frame);
     ctx.raise(
       c,
-      makeFinding('peer-reset', 'error', c, a, seg.now.capture, packetsOf(seg.now.capture, at(b.lastSentCapture, answered), seg.now), seg.now, summary, explanation, {
-        rstFrame: seg.now.frame,
-        answeredFrame: answered,
+      makeFinding('peer-reset', closing ? 'info' : 'error', c, a, seg.now.capture, packetsOf(seg.now.capture, bAnswered, seg.now), seg.now, d.summary, d.explanation, { rstFrame: seg.now.frame, answeredFrame: answered }, {
+        confidence: 'likely',
+        evidence: [fact(bAnswered, `${closing ? 'FIN' : 'data'} from the ${who(c, b)}`), fact(seg.now, `bare RST from the ${a.role} ${closing ? 'answering it' : 'answering it at once'}, the ${a.role} never having sent a FIN`)],
+        alternatives: neverTaken(c, a)
+          ? [`the listening socket was closed in between (the application restarting)`]
+          : [`a firewall, NAT or load balancer that lost the connection's state answered for the ${a.role} (then the RST's TTL may differ from the ${a.role}'s)`],
       }),
     );
   },

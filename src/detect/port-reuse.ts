@@ -1,7 +1,7 @@
 import { secondsBetween } from '../track/moment.js';
 import { at, packetsOf, secs, type Detector } from './detector.js';
 import type { Finding } from './finding.js';
-import { makeFinding } from './make.js';
+import { fact, makeFinding } from './make.js';
 
 const afterPhrase = (old: number): string => `after connection ${old} on the same 4-tuple`;
 const reusePhrase = (id: number, old: number): string => `Connection ${id} uses exactly the addresses and ports of connection ${old},`;
@@ -24,6 +24,8 @@ export const portReuse: Detector = {
   onConnection(c, ctx) {
     const old = c.previous;
     if (old === null) return;
+    // A SYN sent again with the ISN of the one before is the same connect() retrying, not a new connection.
+    if (old.client.isnKnown && c.client.isnKnown && old.client.isn === c.client.isn) return;
     const start = { sec: c.firstSec, nsec: c.firstNsec };
     const gap = secondsBetween({ sec: old.lastSec, nsec: old.lastNsec }, start);
     const tw = ctx.options.timeWaitSeconds;
@@ -45,12 +47,22 @@ export const portReuse: Detector = {
     ].join('');
     ctx.raise(
       c,
-      makeFinding('port-reuse', inTw ? 'warning' : 'info', c, c.client, c.firstCapture, packetsOf(c.firstCapture, at(old.lastCapture, old.lastFrame), at(c.firstCapture, c.firstFrame)), start, summary, explanation, {
-        previousConnection: old.id,
-        gapSeconds: Number(gap.toFixed(6)),
-        timeWaitHolder: holder?.role ?? null,
-        inTimeWait: inTw,
-      }),
+      makeFinding(
+        'port-reuse',
+        inTw ? 'warning' : 'info',
+        c,
+        c.client,
+        c.firstCapture,
+        packetsOf(c.firstCapture, at(old.lastCapture, old.lastFrame), at(c.firstCapture, c.firstFrame)),
+        start,
+        summary,
+        explanation,
+        { previousConnection: old.id, gapSeconds: Number(gap.toFixed(6)), timeWaitHolder: holder?.role ?? null, inTimeWait: inTw },
+        {
+          confidence: 'certain',
+          evidence: [fact(at(old.lastCapture, old.lastFrame), 'last packet of the earlier connection on the tuple'), fact(at(c.firstCapture, c.firstFrame), `SYN with a new ISN on the same tuple ${secs(gap)} later`)],
+        },
+      ),
     );
   },
 };

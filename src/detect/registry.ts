@@ -7,9 +7,11 @@ import { halfOpen } from './half-open.js';
 import { handshakeAbort } from './handshake-abort.js';
 import { icmpUnreachable } from './icmp-unreachable.js';
 import { listenOverflow } from './listen-overflow.js';
+import { middleboxReset } from './middlebox-reset.js';
 import { peerReset } from './peer-reset.js';
 import { portReuse } from './port-reuse.js';
 import { simultaneousClose } from './simultaneous-close.js';
+import { strayRst } from './stray-rst.js';
 import { synTimeout } from './syn-timeout.js';
 import { writeAfterFin } from './write-after-fin.js';
 import { zeroWindow } from './zero-window.js';
@@ -30,4 +32,6 @@ export const DETECTORS: readonly Detector[] = [
   icmpUnreachable,
   simultaneousClose,
   listenOverflow,
+  middleboxReset,
+  strayRst,
 ];

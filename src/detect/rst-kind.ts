@@ -1,10 +1,39 @@
 import { TCP_RST } from '../decode/packet.js';
 import { samePacket } from '../track/moment.js';
 import type { SegmentInfo } from '../track/tracker.js';
+import type { Connection } from '../track/connection.js';
+import type { Endpoint } from '../track/endpoint.js';
+import type { TcpState } from '../track/states.js';
 import type { DetectOptions } from './options.js';
 
 /** What a RST means. The RST detectors share this so that each RST gets one meaning only. */
-export type RstMeaning = 'refused' | 'write-after-fin' | 'handshake-abort' | 'peer-reset' | 'abortive' | 'gave-up' | null;
+export type RstMeaning = 'middlebox' | 'stray' | 'refused' | 'write-after-fin' | 'handshake-abort' | 'peer-reset' | 'abortive' | 'gave-up' | null;
+
+/**
+ * The RST's TTL fits none of the other packets its claimed sender sent: a host sends
+ * all its segments of a connection with one initial TTL over one path, so something
+ * else on the way (a firewall, NAT, load balancer or IPS) made it.
+ */
+export function forgedTtl(e: Endpoint): boolean {
+  const ttl = e.rstTtl;
+  return ttl >= 0 && e.ttlMin >= 0 && (ttl < e.ttlMin || ttl > e.ttlMax);
+}
+
+/** Nothing left of the connection on that side but, at most, TIME-WAIT. */
+function over(s: TcpState): boolean {
+  return s === 'CLOSED' || s === 'LISTEN' || s === 'TIME-WAIT';
+}
+
+/** A flow of this many packets, without its handshake, shows no connection any application held. */
+const SHORT_FLOW_PACKETS = 2;
+
+/** A RST this long after a connection ended answers nothing of it (a burst of RSTs at the end comes within an RTT). */
+const STRAY_IDLE_SECONDS = 1;
+
+/** Every packet of the connection so far is a RST: it reset nothing the capture saw. */
+export function onlyRsts(c: Connection): boolean {
+  return c.client.packets === c.client.rstPackets && c.server.packets === c.server.rstPackets;
+}
 
 /**
  * Classify a RST from `seg.from`. Linux (like the BSDs) sends RST+ACK when an
@@ -17,6 +46,11 @@ export function rstMeaning(seg: SegmentInfo, o: DetectOptions): RstMeaning {
   const x = seg.from;
   const y = seg.to;
   const c = seg.conn;
+  // A RST on a tuple the capture saw nothing else of (a connection it never saw open), or
+  // long after the connection ended: it resets nothing an application holds.
+  if (c.partial && (onlyRsts(c) || c.client.packets + c.server.packets <= SHORT_FLOW_PACKETS)) return 'stray';
+  if (over(seg.fromBefore) && over(seg.toBefore) && seg.idleBefore >= STRAY_IDLE_SECONDS && !x.sentAfterRst && !y.sentAfterRst) return 'stray';
+  if (forgedTtl(x)) return 'middlebox';
   if (seg.toBefore === 'SYN-SENT' && y.state === 'CLOSED' && x === c.server) return 'refused';
   if (seg.fromBefore === 'CLOSED' || seg.fromBefore === 'LISTEN' || seg.fromBefore === 'SYN-SENT') return null;
   const finBefore = x.finAt !== null && !samePacket(x.finAt, seg.now);
@@ -27,5 +61,20 @@ export function rstMeaning(seg: SegmentInfo, o: DetectOptions): RstMeaning {
   if (x.unanswered >= o.halfOpenRetransmissions || (x.unansweredProbes > 0 && x.unansweredProbes === x.unanswered)) return 'gave-up';
   if (x === c.client && seg.fromBefore === 'ESTABLISHED' && c.client.payloadBytes === 0 && c.server.payloadBytes === 0 && !c.partial) return 'handshake-abort';
   if (seg.fromBefore !== 'ESTABLISHED' && seg.fromBefore !== 'CLOSE-WAIT') return null;
-  return x.rstHadAck ? 'abortive' : 'peer-reset';
+  // A kernel without the socket answers the segment that came for it, at once, echoing
+  // its ACK, and with a bare RST; a RST with ACK, or one that answers no recent data or
+  // FIN, comes from a socket that still held the connection: an abort.
+  return !x.rstHadAck && answersData(y, seg) ? 'peer-reset' : 'abortive';
+}
+
+/** A RST answers the peer's last segment when it came this soon after it (or within a few RTTs). */
+const ANSWER_SECONDS = 1;
+
+/** `y`'s last segment carried data or a FIN, and the RST followed it soon enough to answer it. */
+function answersData(y: Endpoint, seg: SegmentInfo): boolean {
+  const data = y.lastDataFrame === y.lastSentFrame && y.lastDataCapture === y.lastSentCapture;
+  const fin = y.finAt !== null && y.finAt.frame === y.lastSentFrame && y.finAt.capture === y.lastSentCapture;
+  if (!data && !fin) return false;
+  const after = seg.now.sec - y.lastSentSec + (seg.now.nsec - y.lastSentNsec) / 1e9;
+  return after <= Math.max(ANSWER_SECONDS, 4 * seg.conn.handshakeRtt);
 }

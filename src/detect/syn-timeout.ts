@@ -4,7 +4,14 @@ import { secondsBetween } from '../track/moment.js';
 import type { SegmentInfo } from '../track/tracker.js';
 import { appendBounded, at, gaps, packetsOf, secs, who, type DetectContext, type Detector, type Instant } from './detector.js';
 import type { FindingOf } from './finding.js';
-import { makeFinding } from './make.js';
+import { fact, makeFinding } from './make.js';
+
+function isLoopback(address: string): boolean {
+  return address.startsWith('127.') || address.startsWith('[::1]');
+}
+
+/** Below any kernel's SYN retransmission timeout (a fifth of Linux's 1 s, for jitter and clocks). */
+const MIN_SYN_RTO_SECONDS = 0.2;
 
 /** "The client ... sent its SYN 4 times (first in frame 1), 1.02 s, 1.02 s, 1.02 s apart". */
 function synsSent(c: Connection, n: number, steps: readonly number[]): string {
@@ -16,9 +23,13 @@ function check(c: Connection, now: Instant, frame: number, capture: number, ctx:
   const client = c.client;
   const server = c.server;
   if (client.state !== 'SYN-SENT' || server.packets > 0 || c.partial) return;
+  // Acknowledgments of a server the capture does not show: it answered, unseen (a one-sided capture).
+  if (server.ackedUnseen > 0) return;
   // The SYNs of the client's unanswered run: a copy the capture saw twice is one SYN (tracker's copyOfLast).
   const n = client.unanswered;
   if (n - 1 < (atEnd ? 1 : ctx.options.synRetransmissions)) return;
+  // No SYN retransmission timer fires this soon (RFC 6298's initial RTO is 1 s; Linux's 1 s, Windows' 3 s): SYNs this close are not one connect() retrying.
+  if (client.unansweredTimes.length > 1 && gaps(client.unansweredTimes).some((g) => g < MIN_SYN_RTO_SECONDS)) return;
   const unreachable = c.icmp.some((i) => i.errorClass === 'unreachable');
   const steps = gaps(client.unansweredTimes);
   const waited = client.firstSynAt ? secondsBetween(client.firstSynAt, now) : 0;
@@ -39,7 +50,20 @@ function check(c: Connection, now: Instant, frame: number, capture: number, ctx:
     appendBounded(existing, capture, frame);
     return;
   }
-  ctx.raise(c, makeFinding('syn-timeout', 'warning', c, server, capture, packetsOf(capture, client.firstSynAt, at(capture, frame)), now, summary, explanation, d));
+  // A kernel on the loopback interface answers every SYN (SYN-ACK or RST): unanswered ones there were not sent to a kernel.
+  const loopback = isLoopback(c.address('server'));
+  ctx.raise(
+    c,
+    makeFinding('syn-timeout', loopback ? 'info' : 'warning', c, server, capture, packetsOf(capture, client.firstSynAt, at(capture, frame)), now, summary, explanation, d, {
+      confidence: loopback ? 'possible' : 'likely',
+      evidence: [fact(client.firstSynAt, 'SYN from the client'), fact(at(capture, frame), `SYN number ${n}, the same connect() retrying`), fact(null, `nothing from the server for ${secs(waited)}`, capture)],
+      alternatives: [
+        ...(loopback ? ['crafted packets replayed onto the loopback interface, where a kernel would have answered'] : []),
+        "the capture misses the server's direction (a one-sided capture or asymmetric routing)",
+        'a firewall that drops the SYNs, or drops the answers on their way back',
+      ],
+    }),
+  );
 }
 
 /**

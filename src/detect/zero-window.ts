@@ -3,7 +3,7 @@ import type { Endpoint } from '../track/endpoint.js';
 import { secondsBetween } from '../track/moment.js';
 import { packetsOf, secs, who, type DetectContext, type Detector, type Instant } from './detector.js';
 import type { PacketRef } from './finding.js';
-import { makeFinding } from './make.js';
+import { fact, makeFinding } from './make.js';
 
 function check(c: Connection, e: Endpoint, now: Instant, packet: PacketRef | null, ctx: DetectContext, atEnd: boolean): void {
   // The current episode, or the longest finished one.
@@ -31,7 +31,14 @@ function check(c: Connection, e: Endpoint, now: Instant, packet: PacketRef | nul
     }
     return;
   }
-  ctx.raise(c, makeFinding('zero-window', 'warning', c, e, start.capture, packetsOf(start.capture, start, packet), now, summary, explanation, d));
+  ctx.raise(
+    c,
+    makeFinding('zero-window', 'warning', c, e, start.capture, packetsOf(start.capture, start, packet), now, summary, explanation, d, {
+      confidence: 'certain',
+      evidence: [fact(start, `the ${e.role} advertised a zero window`), fact(packet, ongoing ? `still zero ${secs(dur)} later` : `the window reopened ${secs(dur)} later`, start.capture)],
+      alternatives: [`the ${e.role}'s receive buffer is small for the rate (SO_RCVBUF set low), so short pauses close it`],
+    }),
+  );
 }
 
 /** PATTERNS 9: a receiver advertised a zero window for longer than the threshold. */

@@ -3,6 +3,7 @@ import { formatEpoch } from '../capture/timestamp.js';
 import type { Connection } from '../track/connection.js';
 import type { Endpoint } from '../track/endpoint.js';
 import { flagNamesJson } from './flags.js';
+import { captureView } from '../detect/vantage.js';
 import { durationSeconds, openAtEnd, secondsInState } from './view.js';
 
 /**
@@ -20,9 +21,19 @@ export function connectionLine(c: Connection, end: AnalysisResult['end']): strin
     `"firstTime":"${formatEpoch(c.firstSec, c.firstNsec)}","lastTime":"${formatEpoch(c.lastSec, c.lastNsec)}",` +
     `"duration":${num(Number(durationSeconds(c).toFixed(9)))},"handshakeRtt":${c.handshakeRtt >= 0 ? num(Number(c.handshakeRtt.toFixed(9))) : 'null'},` +
     `"firstCapture":${c.firstCapture},"firstFrame":${c.firstFrame},"lastCapture":${c.lastCapture},"lastFrame":${c.lastFrame},` +
-    `"previousConnection":${c.previousId ? c.previousId : 'null'},"evicted":${c.evicted},` +
+    `"previousConnection":${c.previousId ? c.previousId : 'null'},"evicted":${c.evicted},"view":${view(c)},` +
     `"fromClient":${direction(c, c.client)},"fromServer":${direction(c, c.server)},` +
     `"endpoints":{"client":${endpoint(c, c.client, end)},"server":${endpoint(c, c.server, end)}}}`
+  );
+}
+
+function view(c: Connection): string {
+  const v = captureView(c);
+  let clues = '';
+  for (let i = 0; i < v.clues.length; i++) clues += `${i ? ',' : ''}${str(v.clues[i]!)}`;
+  return (
+    `{"vantage":"${v.vantage}","clues":[${clues}],"unseen":${v.unseen === null ? 'null' : `"${v.unseen}"`},` +
+    `"ackedUnseen":{"client":${v.ackedUnseen.client},"server":${v.ackedUnseen.server}}}`
   );
 }
 

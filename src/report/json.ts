@@ -4,6 +4,7 @@ import type { Finding } from '../detect/finding.js';
 import type { Connection } from '../track/connection.js';
 import type { Endpoint } from '../track/endpoint.js';
 import { connectionLine } from './connection-line.js';
+import { captureView } from '../detect/vantage.js';
 import { flagNames } from './flags.js';
 import { durationSeconds, makeView, openAtEnd, secondsInState, type ViewOptions } from './view.js';
 import { mapIterable } from '../util/iterate.js';
@@ -130,10 +131,17 @@ function connectionJson(c: Connection, end: AnalysisResult['end']): Record<strin
     lastFrame: c.lastFrame,
     previousConnection: c.previousId || null,
     evicted: c.evicted,
+    view: viewJson(c),
     fromClient: directionJson(c, c.client),
     fromServer: directionJson(c, c.server),
     endpoints: { client: endpointJson(c, c.client, end), server: endpointJson(c, c.server, end) },
   };
+}
+
+/** What the capture shows of the connection: where it was taken, and what it lacks. */
+export function viewJson(c: Connection): Record<string, unknown> {
+  const v = captureView(c);
+  return { vantage: v.vantage, clues: v.clues, unseen: v.unseen, ackedUnseen: v.ackedUnseen };
 }
 
 export function findingJson(f: Finding): Record<string, unknown> {
@@ -147,6 +155,9 @@ export function findingJson(f: Finding): Record<string, unknown> {
     packets: f.packets,
     otherPackets: f.otherPackets,
     time: formatEpoch(f.sec, f.nsec),
+    confidence: f.confidence,
+    alternatives: f.alternatives,
+    evidence: f.evidence,
     summary: f.summary,
     explanation: f.explanation,
     details: f.details,

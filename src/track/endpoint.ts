@@ -87,6 +87,14 @@ export class Endpoint {
   /** RSTs it received that were not acceptable (RFC 9293 3.10.7.4 / RFC 5961) and so changed nothing. */
   declare ignoredRsts: number;
 
+  /**
+   * IP TTLs (hop limits) of what it sent, packed in one small integer: bits 0-7 the
+   * lowest and 8-15 the highest of its segments without RST, 16-23 its last RST's,
+   * bit 24 set once a segment without RST was seen, bit 25 once a RST was. A RST
+   * whose TTL is outside the others' range came from somewhere else (a middlebox).
+   */
+  ttls = 0;
+
   // Traffic.
   packets = 0;
   payloadBytes = 0;
@@ -102,6 +110,22 @@ export class Endpoint {
   lastSentNsec = 0;
   lastSentFrame = 0;
   lastSentCapture = 0;
+  /**
+   * Segments of the peer that acknowledged data of this endpoint's that the capture
+   * never showed it sending (tshark's "ACKed unseen segment"): its packets are missing
+   * (a one-sided capture, or one that lost them), not absent from the wire.
+   */
+  declare ackedUnseen: number;
+  /** RSTs it sent. */
+  declare rstPackets: number;
+  /** The state a RST (sent or taken) closed it from, until it shows the RST did not end it there. */
+  declare resetFrom: TcpState | null;
+  /** A RST was taken back once: a side that goes on after RSTs again and again (a raw socket, a scanner) stays CLOSED. */
+  declare resetUndone: boolean;
+  /** It sent a segment without RST after its first RST: whatever sent that RST, it was not this endpoint's closing. */
+  declare sentAfterRst: boolean;
+  /** It sent an MPTCP MP_FASTCLOSE (RFC 8684 3.5): a RST that follows answers a protocol close. */
+  declare mptcpFastClose: boolean;
   /** Payload bytes it sent after its peer's FIN was sent, and the first such segment. */
   declare dataAfterPeerFin: number;
   declare dataAfterPeerFinAt: Moment | null;
@@ -221,6 +245,29 @@ export class Endpoint {
     return this.zeroWindowSince !== null || this.zeroWindowLongest > 0;
   }
 
+  /** Record the TTL of a segment it sent. */
+  noteTtl(ttl: number, rst: boolean): void {
+    const t = this.ttls;
+    if (rst) this.ttls = (t & ~0xff0000) | (ttl << 16) | (1 << 25);
+    else if (!(t & (1 << 24))) this.ttls = (t & ~0xffff) | ttl | (ttl << 8) | (1 << 24);
+    else if (ttl < (t & 0xff)) this.ttls = (t & ~0xff) | ttl;
+    else if (ttl > ((t >> 8) & 0xff)) this.ttls = (t & ~0xff00) | (ttl << 8);
+  }
+
+  /** Lowest and highest TTL of its segments without RST; -1 when none was seen. */
+  get ttlMin(): number {
+    return this.ttls & (1 << 24) ? this.ttls & 0xff : -1;
+  }
+
+  get ttlMax(): number {
+    return this.ttls & (1 << 24) ? (this.ttls >> 8) & 0xff : -1;
+  }
+
+  /** TTL of its last RST; -1 when it sent none. */
+  get rstTtl(): number {
+    return this.ttls & (1 << 25) ? (this.ttls >> 16) & 0xff : -1;
+  }
+
   get scaledWindow(): number {
     return this.window * 2 ** (this.windowScale < 0 ? 0 : this.windowScale);
   }
@@ -234,6 +281,9 @@ export class Endpoint {
  */
 class EndpointExtras {
   transitionsDropped = 0;
+  ackedUnseen = 0;
+  rstPackets = 0;
+  resetFrom: TcpState | null = null;
   ignoredRsts = 0;
   dataAfterPeerFin = 0;
   dataAfterPeerFinAt: Moment | null = null;
@@ -260,4 +310,7 @@ defineBitFlags(Endpoint.prototype, 'flagBits', [
   'gotPeerFin',
   'ackKnown',
   'ackDropped',
+  'mptcpFastClose',
+  'sentAfterRst',
+  'resetUndone',
 ] satisfies (keyof Endpoint)[]);

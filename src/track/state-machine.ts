@@ -17,15 +17,26 @@ import { isSynchronized } from './states.js';
  *    in the order sent, so delivering a later segment delivers an earlier FIN first.
  */
 
+/** Why a side closed by a RST left CLOSED again: the RST did not end the connection there. */
+export const RESET_UNDONE = 'went on after a RST: that RST did not end the connection here';
+
 /** Process one segment `from` -> `to`. */
-export function onSegment(from: Endpoint, to: Endpoint, tcp: TcpHeader, now: Now): void {
+export function onSegment(from: Endpoint, to: Endpoint, tcp: TcpHeader, now: Now, forged = false): void {
   const f = tcp.flags;
+  // A side closed by a RST that goes on sending (other than a new SYN) never took that RST,
+  // or never sent it: something else forged it, or it fell outside the window that counts.
+  if (from.state === 'CLOSED' && from.resetFrom !== null && !(f & TCP_RST)) {
+    from.enter(from.resetFrom, now.moment(), RESET_UNDONE);
+    from.resetFrom = null;
+    from.resetUndone = true;
+  }
   // A side that had dropped the handshake's ACK shows it took the connection by acknowledging without SYN.
   if (from.state === 'SYN-RECEIVED' && from.ackDropped && (f & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_ACK) {
     from.enter('ESTABLISHED', now.moment(), 'acknowledged without SYN: it took the connection');
   }
+  if (f & TCP_ACK && !(f & (TCP_SYN | TCP_RST)) && tcp.payloadLength === 0) unseenFin(from, to, tcp.ack, (f & TCP_FIN) !== 0, now);
   if (f & TCP_ACK) acknowledgment(from, to, tcp.ack, (f & TCP_SYN) !== 0, now);
-  if (f & TCP_RST) return reset(from, to, tcp, now);
+  if (f & TCP_RST) return reset(from, to, tcp, now, forged);
   if (f & TCP_SYN) synchronize(from, to, tcp, now);
   if (f & TCP_FIN) finish(from, tcp, now);
 }
@@ -35,6 +46,17 @@ export function onSegment(from: Endpoint, to: Endpoint, tcp: TcpHeader, now: Now
  */
 function acknowledgment(from: Endpoint, to: Endpoint, ack: number, isSyn: boolean, now: Now): void {
   // What `from` has received from `to`.
+  if (from.state === 'SYN-SENT' && !isSyn && !to.isnKnown && to.packets === 0) {
+    // A one-sided capture: acknowledging without SYN, it had the SYN-ACK the capture lacks
+    // (RFC 9293 3.10.7.3); its peer sent that SYN-ACK and took this ACK. Both inferred.
+    from.gotPeerSyn = true;
+    from.inferred = true;
+    from.enter('ESTABLISHED', now.moment(), 'acknowledged a SYN-ACK the capture does not show');
+    if (to.state === 'LISTEN') {
+      to.inferred = true;
+      to.enter('ESTABLISHED', now.moment(), 'its SYN-ACK (not captured) was acknowledged');
+    }
+  }
   if (to.isnKnown && !from.gotPeerSyn && seqGt(ack, to.isn)) {
     from.gotPeerSyn = true;
     // RFC 9293 3.10.7.3: SYN-SENT, our SYN acknowledged and the peer's SYN received -> ESTABLISHED.
@@ -67,6 +89,26 @@ function acknowledgment(from: Endpoint, to: Endpoint, ack: number, isSyn: boolea
         break;
     }
   }
+}
+
+/**
+ * A one-sided capture, at the close: `from`, closing or closed, acknowledges exactly one
+ * sequence number more of a peer the capture never shows: that peer's FIN, which also
+ * acknowledged `from`'s own (it had received it). Inferred, as the peer's whole state is.
+ */
+function unseenFin(from: Endpoint, to: Endpoint, ack: number, withFin: boolean, now: Now): void {
+  if (to.packets !== 0 || to.finSeen || !from.ackKnown || !(from.finSeen || withFin) || !seqEq(ack, seqAdd(from.highestAck, 1))) return;
+  const m = now.moment();
+  to.inferred = true;
+  if (from.finSeen && !from.finAcked) {
+    from.finAcked = true;
+    if (from.state === 'FIN-WAIT-1') from.enter('FIN-WAIT-2', m, 'its FIN was acknowledged (by a FIN the capture does not show)');
+  }
+  if (from.finSeen) to.gotPeerFin = true;
+  to.finSeq = from.highestAck;
+  to.finSeen = true;
+  to.finAt = m;
+  to.enter(from.finSeen ? 'LAST-ACK' : 'FIN-WAIT-1', m, 'sent a FIN the capture does not show (its peer acknowledged it)');
 }
 
 /**
@@ -157,22 +199,29 @@ function finish(from: Endpoint, tcp: TcpHeader, now: Now): void {
 }
 
 /**
- * A RST sent by `from`: its sender has no connection any more. Its receiver drops the
+ * A RST sent by `from` (or, `forged`, by something else in its name): its sender has no connection any more. Its receiver drops the
  * connection only if the RST is acceptable (RFC 9293 3.10.7.3 / 3.10.7.4, RFC 5961).
  */
-function reset(from: Endpoint, to: Endpoint, tcp: TcpHeader, now: Now): void {
+function reset(from: Endpoint, to: Endpoint, tcp: TcpHeader, now: Now, forged: boolean): void {
   const m = now.moment();
   if (from.rstAt === null) {
     from.rstAt = m;
     from.rstHadAck = (tcp.flags & TCP_ACK) !== 0;
   }
-  from.enter('CLOSED', m, 'sent RST');
+  // Forged in its name (its TTL fits none of its packets): its own state is untouched.
+  if (!forged) {
+    if (from.state !== 'CLOSED' && !from.resetUndone) from.resetFrom = from.state;
+    from.enter('CLOSED', m, 'sent RST');
+  }
   if (!rstAcceptable(from, to, tcp)) {
     to.ignoredRsts++;
     return;
   }
   deliverPendingFin(from, to, now);
-  if (to.state !== 'CLOSED' && to.state !== 'LISTEN') to.enter('CLOSED', m, to.state === 'SYN-SENT' ? 'connection refused (RST)' : 'received RST');
+  if (to.state !== 'CLOSED' && to.state !== 'LISTEN') {
+    if (!to.resetUndone) to.resetFrom = to.state;
+    to.enter('CLOSED', m, to.state === 'SYN-SENT' ? 'connection refused (RST)' : 'received RST');
+  }
 }
 
 function rstAcceptable(from: Endpoint, to: Endpoint, tcp: TcpHeader): boolean {

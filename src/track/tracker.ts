@@ -1,10 +1,10 @@
 import type { IcmpErrorPacket, TcpPacket } from '../decode/packet.js';
-import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../decode/packet.js';
+import { MPTCP_FASTCLOSE, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../decode/packet.js';
 import { formatIp } from '../util/address.js';
 import { Connection } from './connection.js';
 import type { Endpoint } from './endpoint.js';
 import { FlowTable, direction, flowHash, keyedFlowHash } from './flow-table.js';
-import { secondsBetween, type Moment } from './moment.js';
+import { samePacket, secondsBetween, type Moment } from './moment.js';
 import { Now } from './now.js';
 import { seqAdd, seqEq, seqGt, seqLt } from './seq.js';
 import { onSegment } from './state-machine.js';
@@ -79,6 +79,8 @@ export class SegmentInfo {
   windowProbe = false;
   /** tcp.analysis.* flags of the segment (SEQ_* bits of seq-analysis.ts), as tshark sets them. */
   analysis = 0;
+  /** For a RST: the longer of the connection's silences before it and before the packet before it, seconds. */
+  idleBefore = 0;
   now: Now = null as unknown as Now;
 }
 
@@ -216,13 +218,18 @@ export class ConnectionTracker {
     if (off === null) c.zeek!.segment(fromA, tcp.flags, tcp.seq | 0, tcp.ack | 0, tcp.payloadLength, tcp.window, null, now.sec + now.nsec / 1e9, !tcp.truncated);
     else off.segment(c.id, fromA, tcp.flags, tcp.seq | 0, tcp.ack | 0, tcp.payloadLength, tcp.window, now.sec, now.nsec, !tcp.truncated);
     this.classify(from, to, p, seg);
-    onSegment(from, to, tcp, now);
+    // A RST whose TTL fits none of its sender's other packets was made elsewhere (detect/rst-kind.ts reads it so too).
+    const forged = (tcp.flags & TCP_RST) !== 0 && from.ttlMin >= 0 && (ip.ttl < from.ttlMin || ip.ttl > from.ttlMax);
+    onSegment(from, to, tcp, now, forged);
     seg.stateChanged = from.state !== seg.fromBefore || to.state !== seg.toBefore;
     // Closed on both sides by this segment: thousands of such connections wait out TIME-WAIT together.
     if (seg.stateChanged && isClosed(from.state) && isClosed(to.state)) c.analysis?.compact();
     this.bookkeep(c, from, to, p);
     // A capture's clock can step back: a closed connection's wait then starts from the earlier time.
     const backwards = now.sec < c.lastSec || (now.sec === c.lastSec && now.nsec < c.lastNsec);
+    const gap = this.created ? 0 : now.sec - c.lastSec + (now.nsec - c.lastNsec) / 1e9;
+    seg.idleBefore = tcp.flags & TCP_RST ? Math.max(gap, c.gapBefore) : 0;
+    c.gapBefore = gap;
     c.lastCapture = this.captureIndex;
     c.lastFrame = frame.index;
     c.lastSec = now.sec;
@@ -343,6 +350,13 @@ export class ConnectionTracker {
     from.lastSentNsec = now.nsec;
     from.lastSentFrame = now.frame;
     from.lastSentCapture = now.capture;
+    from.noteTtl(ip.ttl, (f & TCP_RST) !== 0);
+    if (f & TCP_RST) from.rstPackets++;
+    else if (from.rstAt !== null && !samePacket(from.rstAt, now)) from.sentAfterRst = true;
+    if (tcp.mptcpSubtypes & (1 << MPTCP_FASTCLOSE)) from.mptcpFastClose = true;
+    // It acknowledges what the capture never showed its peer send: beyond the last seen,
+    // or more of a peer never seen at all (its first ACK only says the peer exists).
+    if (f & TCP_ACK && !(f & TCP_RST) && (to.seqKnown ? seqGt(tcp.ack, to.sndNxt) : from.ackKnown && seqGt(tcp.ack, from.highestAck))) to.ackedUnseen++;
 
     if (f & TCP_SYN) {
       from.synCount++;

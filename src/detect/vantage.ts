@@ -1,0 +1,109 @@
+import type { Connection } from '../track/connection.js';
+import type { Endpoint } from '../track/endpoint.js';
+import { secondsBetween, type Moment } from '../track/moment.js';
+
+/** Where the capture was taken, for one connection: on a host, in the path between, or unknown. */
+export type Vantage = 'client' | 'server' | 'path' | 'unknown';
+
+/** What the packets of one connection say about the capture's view of it. */
+export interface CaptureView {
+  vantage: Vantage;
+  /** The clues behind `vantage`, each a short sentence. */
+  clues: string[];
+  /**
+   * The side the capture never shows, though the other side's ACKs prove it sent
+   * (a one-sided capture: tcpdump -Q, a SPAN port of one direction, asymmetric routing).
+   */
+  unseen: 'client' | 'server' | null;
+  /** Segments of each side acknowledged by the other and never captured. */
+  ackedUnseen: { client: number; server: number };
+}
+
+/** Initial TTLs (hop limits) that stacks use: Linux and macOS 64, Windows 128, many routers and Solaris 255. */
+const INITIAL_TTLS = [32, 64, 128, 255] as const;
+
+/** Hops from its sender to the capture point: its nearest initial TTL minus what arrived. */
+export function hopsOf(ttl: number): number {
+  for (const t of INITIAL_TTLS) if (ttl <= t) return t - ttl;
+  return 0;
+}
+
+/**
+ * One side answering within this share of the other's time is the host the capture
+ * sat on: its kernel's answer never crossed the network.
+ */
+const NEAR_SHARE = 0.1;
+/** Handshake answers both faster than this say nothing: the hosts are next to each other. */
+const TIMING_FLOOR_SECONDS = 0.001;
+
+/** From the handshake's timing: the client's SYN to the SYN-ACK, and the SYN-ACK to the client's ACK. */
+function byTiming(c: Connection, clues: string[]): Vantage {
+  const cl = c.client;
+  const synAck = c.server.synAckAt;
+  if (synAck === null || cl.firstSynAt === null || c.handshakeRtt < 0) return 'unknown';
+  const syn: Moment = cl.lastSynAt !== null && secondsBetween(cl.lastSynAt, synAck) >= 0 ? cl.lastSynAt : cl.firstSynAt;
+  const toSynAck = secondsBetween(syn, synAck);
+  const toAck = c.handshakeRtt - secondsBetween(cl.firstSynAt, synAck);
+  if (toSynAck < 0 || toAck < 0) return 'unknown';
+  const ms = (s: number): string => `${(s * 1000).toFixed(3)} ms`;
+  const timing = `SYN to SYN-ACK ${ms(toSynAck)}, SYN-ACK to ACK ${ms(toAck)}`;
+  if (Math.max(toSynAck, toAck) < TIMING_FLOOR_SECONDS) {
+    clues.push(`${timing}: both within a millisecond, the hosts are close to the capture and to each other`);
+    return 'unknown';
+  }
+  if (toAck <= NEAR_SHARE * toSynAck) {
+    clues.push(`${timing}: the client answered at once, so the capture was taken at the client's end`);
+    return 'client';
+  }
+  if (toSynAck <= NEAR_SHARE * toAck) {
+    clues.push(`${timing}: the server answered at once, so the capture was taken at the server's end`);
+    return 'server';
+  }
+  clues.push(`${timing}: both answers crossed a network, so the capture was taken between the hosts`);
+  return 'path';
+}
+
+/** From the TTLs: a side whose packets still carry an initial TTL sent them from the capture's host (or its link). */
+function byTtl(c: Connection, clues: string[]): Vantage {
+  const hops = (e: Endpoint): number => (e.ttlMax < 0 ? -1 : hopsOf(e.ttlMax));
+  const h = { client: hops(c.client), server: hops(c.server) };
+  const said = (r: 'client' | 'server'): string => (h[r] < 0 ? `no ${r} packet` : `${r} TTL ${c.endpoint(r).ttlMax} (${h[r]} hop${h[r] === 1 ? '' : 's'} away)`);
+  const both = `${said('client')}, ${said('server')}`;
+  if (h.client === 0 && h.server > 0) {
+    clues.push(`${both}: the client's packets were captured before any router`);
+    return 'client';
+  }
+  if (h.server === 0 && h.client > 0) {
+    clues.push(`${both}: the server's packets were captured before any router`);
+    return 'server';
+  }
+  if (h.client > 0 && h.server > 0) {
+    clues.push(`${both}: both crossed a router before the capture`);
+    return 'path';
+  }
+  if (h.client === 0 && h.server === 0) clues.push(`${both}: both still at an initial TTL, on one link with the capture`);
+  else if (h.client === 0 || h.server === 0) clues.push(`${both}: one side's packets were captured before any router`);
+  // One side alone at an initial TTL places the capture on its network, not on its host.
+  return 'unknown';
+}
+
+/**
+ * Where the capture was taken, from the handshake's timing first (a host answers its
+ * peer's segment in microseconds, a peer across the network in an RTT), then the TTLs
+ * (packets captured on their sender's host still carry its initial TTL). A router's
+ * own capture sees arriving packets before it decrements them, so timing wins when both speak.
+ */
+export function vantageOf(c: Connection): { vantage: Vantage; clues: string[] } {
+  const clues: string[] = [];
+  const timing = byTiming(c, clues);
+  const ttl = byTtl(c, clues);
+  if (timing !== 'unknown' && ttl !== 'unknown' && timing !== ttl && timing !== 'path') return { vantage: 'unknown', clues: [...clues, 'the clues disagree'] };
+  return { vantage: timing !== 'unknown' ? timing : ttl, clues };
+}
+
+/** What the capture shows of connection `c` (worked out at report time, from the facts tracked). */
+export function captureView(c: Connection): CaptureView {
+  const { vantage, clues } = vantageOf(c);
+  const unseen = c.client.packets === 0 && c.client.ackedUnseen > 0 ? 'client' : c.server.packets === 0 && c.server.ackedUnseen > 0 ? 'server' : null;
+  return { vantage, clues, unseen, ackedUnseen: { client: c.client.ackedUnseen, server: c.server.ackedUnseen } };
+}
