@@ -1,5 +1,6 @@
 import type { Endpoint } from '../track/endpoint.js';
 import { samePacket, secondsBetween } from '../track/moment.js';
+import { seqAdd, seqGe } from '../track/seq.js';
 import type { SegmentInfo } from '../track/tracker.js';
 import { at, packetsOf, secs, who, type Detector } from './detector.js';
 import type { Evidence, FindingOf } from './finding.js';
@@ -10,8 +11,6 @@ type Cause = FindingOf<'abortive-close'>['details']['likelyCause'];
 
 /** Silence before a RST that makes an application's idle or read timeout the likely cause. */
 const IDLE_ABORT_SECONDS = 5;
-/** A RST this soon after the peer's data (or after its own answer to it) is a close() that found it unread. */
-const UNREAD_SECONDS = 1;
 
 /** Each cause as the text names it. */
 const CAUSES: Record<Cause, string> = {
@@ -31,8 +30,9 @@ function causeOf(a: Endpoint, b: Endpoint, seg: SegmentInfo): { cause: Cause; wh
     // Its data was the last word, or the RST closely followed it or this side's answer to it.
     const aLast = a.lastDataFrame > 0 ? { sec: a.lastDataSec, nsec: a.lastDataNsec } : null;
     const unanswered = aLast === null || secondsBetween(aLast, bLast) > 0;
-    const soon = secondsBetween(bLast, now) <= UNREAD_SECONDS || (aLast !== null && secondsBetween(aLast, now) <= UNREAD_SECONDS && secondsBetween(bLast, aLast) <= UNREAD_SECONDS);
-    if (unanswered || soon) return { cause: 'unread-data', why: [fact(at(b.lastDataCapture, b.lastDataFrame), `the ${b.role}'s last data before the RST, ${unanswered ? 'never answered' : `${secs(secondsBetween(bLast, now))} before it`}`)] };
+    // Unread bytes must have reached it: it acknowledged all the peer sent (the RST's own ACK counts).
+    const received = a.ackKnown && seqGe(a.highestAck, b.finSeen ? seqAdd(b.sndNxt, -1) : b.sndNxt);
+    if (unanswered && received) return { cause: 'unread-data', why: [fact(at(b.lastDataCapture, b.lastDataFrame), `the ${b.role}'s last data before the RST, never answered, though acknowledged`)] };
   }
   return { cause: 'so-linger-zero', why: [] };
 }
@@ -70,8 +70,10 @@ export const abortiveClose: Detector = {
       `The ${who(c, resetter)} sent a RST (frame ${seg.now.frame}) on a connection it still held, without sending a FIN first. `,
       `Both sides dropped the connection at once: neither went through TIME-WAIT, and any data still unsent in the ${resetter.role}'s buffer was discarded. `,
       saw,
-      `The packets favour ${CAUSES[cause]}. `,
-      cause === 'protocol-close' ? '' : `Other causes that fit: ${others.join('; ')}. `,
+      cause === 'so-linger-zero'
+        ? `Nothing in the packets singles out a cause: ${CAUSES[cause]}; or ${others.join('; or ')} (each looks the same on the wire). `
+        : `The packets favour ${CAUSES[cause]}. `,
+      cause === 'protocol-close' || cause === 'so-linger-zero' ? '' : `Other causes that fit: ${others.join('; ')}. `,
       cause === 'unread-data' ? `Fix: read or drain what the peer sent before closing, or have the protocol say when the peer is done.` : '',
       cause === 'so-linger-zero' ? `Fix: prefer a normal close; SO_REUSEADDR handles a listening port held by TIME-WAIT.` : '',
       cause === 'idle-timeout' ? `Fix: if the timeout is too short for the protocol's pauses, lengthen it; a pool that drops idle connections should close them normally.` : '',

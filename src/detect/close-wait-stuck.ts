@@ -112,12 +112,19 @@ function describe(c: Connection, e: Endpoint, inState: number, quiet: number, cl
     : `${me} has been in CLOSE-WAIT for ${secs(inState)}: its application never closed the socket after the peer did`;
   const explanation = [
     `The ${them} closed its side (FIN${peer.finAt ? `, frame ${peer.finAt.frame}` : ''}). The ${e.role}'s kernel acknowledged it and moved the socket to CLOSE-WAIT, `,
-    `where it waits for its own application to call close(). That application got end-of-file (read() returned 0) but `,
+    `where it waits for its own application to call close(). That application was told end-of-file (read() returns 0, once it reads) but `,
     closedLater ? `took ${secs(inState)} to close. ` : `has neither closed nor written anything for ${secs(quiet)}. `,
-    `Each such socket holds a file descriptor and kernel memory; a pile of them (ss -tan state close-wait) ends in EMFILE, "Too many open files". `,
-    `Meanwhile the ${peer.role} sits in FIN-WAIT-2; after its tcp_fin_timeout (60 s on Linux) it forgets the connection, and the ${e.role}'s eventual write or close is answered with a RST. `,
-    `Fix: on read() == 0 (or an EOF/closed-stream event in your framework), close the socket, on every code path including errors; look for a leaked connection object or a missing finally/defer. `,
-    `A forking server whose children never exit shows the same picture.`,
+    ...(closedLater && inState < FIN_TIMEOUT_SECONDS
+      ? [
+          `It did close, so nothing leaked: an application that notices a closed connection only when it next uses it (a connection pool that checks its idle connections on the next request) looks so. `,
+          `If such waits pile up, close on end-of-file instead of on the next use.`,
+        ]
+      : [
+          `Each such socket holds a file descriptor and kernel memory; a pile of them (ss -tan state close-wait) ends in EMFILE, "Too many open files". `,
+          `Meanwhile the ${peer.role} sits in FIN-WAIT-2; after its tcp_fin_timeout (60 s on Linux) it forgets the connection, and the ${e.role}'s eventual write or close is answered with a RST. `,
+          `Fix: on read() == 0 (or an EOF/closed-stream event in your framework), close the socket, on every code path including errors; look for a leaked connection object or a missing finally/defer. `,
+          `A forking server whose children never exit shows the same picture.`,
+        ]),
   ].join('');
   return { summary, explanation };
 }

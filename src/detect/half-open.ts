@@ -8,6 +8,7 @@ import { appendBounded, at, gaps, pacing, packetsOf, secs, who, type DetectConte
 import type { FindingOf } from './finding.js';
 import { fact, makeFinding } from './make.js';
 import { rstMeaning } from './rst-kind.js';
+import { captureView } from './vantage.js';
 
 /** What the run of `n` was made of. */
 function runKind(b: Endpoint, n: number): string {
@@ -49,14 +50,19 @@ function describe(c: Connection, b: Endpoint, a: Endpoint, now: Instant, gaveUp:
   const n = b.unanswered;
   const what = runKind(b, n);
   if (afterClose(a, b)) {
+    const atA = captureView(c).vantage === a.role;
     return {
       summary: `${who(c, a)} did not acknowledge the ${b.role}'s FIN: ${n} ${what} went unanswered after both sides had closed`,
       explanation: [
         runSent(c, b, n, what, steps, unreachable),
         `, after the ${who(c, a)} had closed its side (FIN, frame ${a.finAt?.frame ?? 0}), and it acknowledged none of them. `,
         `Both applications had closed, so none waits for this: the ${b.role}'s kernel retries its FIN until it gives up. `,
-        `Whatever lost the ${a.role}'s acknowledgments (its FIN-WAIT-2 state expired, a NAT or firewall that forgot the connection once it saw a FIN, or a lossy path) cost the ${b.role} only a lingering socket. `,
-        `Fix: nothing for the applications; if many connections end this way, look at the middlebox's timeouts for closing connections.`,
+        atA
+          ? `The capture was taken at the ${a.role}'s end, so those segments reached its host and its TCP answered none: a host firewall dropping them after the capture point (tcpdump sees packets before netfilter does) behaves so. `
+          : !a.finAcked
+            ? `The ${a.role}'s own FIN was never acknowledged either, yet it never sent it again: from its close on, nothing of the ${a.role} reached the capture. Its host went away, or a NAT or firewall between dropped the connection's state as it closed. `
+            : `Something between dropped the ${a.role}'s answers or the ${b.role}'s FIN: a NAT or firewall that forgets a connection once it sees a FIN, or a lossy path. `,
+        `It cost the ${b.role} only a lingering socket. Fix: nothing for the applications; if many connections end this way, look at the middlebox's or host firewall's handling of closing connections.`,
       ].join(''),
       details: { retransmissions: n, backoffSeconds: steps, silentSeconds: Number(silent.toFixed(6)), gaveUpWithRst: gaveUp, icmpUnreachable: unreachable, answeredAfterSeconds: null },
     };

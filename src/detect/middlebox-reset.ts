@@ -61,7 +61,9 @@ function raise(c: Connection, f: Forged, at: Instant, ctx: DetectContext): void 
     f.ignored && y.state !== 'CLOSED'
       ? `No application is shown to have seen an error. `
       : `The ${y.role}'s application sees ECONNRESET all the same, if the RST reached it; the ${x.role} may still hold the connection open. `,
-    `Fix: find the box (a firewall, NAT, load balancer or IPS between the hosts; its logs name the policy or timeout); if it is an idle timeout, send TCP keep-alives more often than it (several cloud NATs and load balancers forget a connection after 350 s idle).`,
+    f.ignored
+      ? `If nothing on the path should send RSTs, look for an IPS, or for RST injection aimed at the connection.`
+      : `Fix: find the box (a firewall, NAT, load balancer or IPS between the hosts; its logs name the policy or timeout); if it is an idle timeout, send TCP keep-alives more often than it (several cloud NATs and load balancers forget a connection after 350 s idle).`,
   ].join('');
   const evidence = [f.why];
   if (f.idle >= 1) evidence.push(fact(null, `no packet of the connection for ${secs(f.idle)} before it`, rst.capture));
@@ -77,9 +79,11 @@ function raise(c: Connection, f: Forged, at: Instant, ctx: DetectContext): void 
       idleSeconds: Number(f.idle.toFixed(6)),
       ignored: f.ignored,
     }, {
-      confidence: f.ignored ? 'certain' : 'likely',
+      confidence: 'likely',
       evidence,
-      alternatives: f.ignored ? [] : [`the ${x.role}'s route changed so that its packets take another number of hops (rare within one connection)`],
+      alternatives: f.ignored
+        ? [`the ${x.role}'s host sent it and then ignored its own reset (no common stack does)`]
+        : [`the ${x.role}'s route changed so that its packets take another number of hops (rare within one connection)`],
     }),
   );
 }

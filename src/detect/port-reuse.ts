@@ -23,7 +23,8 @@ export const portReuse: Detector = {
   kind: 'port-reuse',
   onConnection(c, ctx) {
     const old = c.previous;
-    if (old === null) return;
+    // A new connect() on the tuple: one that began with its SYN, after an earlier connection.
+    if (old === null || c.partial) return;
     // A SYN sent again with the ISN of the one before is the same connect() retrying, not a new connection.
     if (old.client.isnKnown && c.client.isnKnown && old.client.isn === c.client.isn) return;
     const start = { sec: c.firstSec, nsec: c.firstNsec };

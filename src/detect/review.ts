@@ -48,10 +48,16 @@ const reviewed = new WeakSet<Finding>();
 export function review(c: Connection, findings: readonly Finding[]): void {
   if (findings.length === 0) return;
   let vantage: Vantage | null = null;
+  let unseen: 'client' | 'server' | null | undefined;
   for (const f of findings) {
     if (reviewed.has(f)) continue;
     reviewed.add(f);
     if (f.kind === 'stray-rst') continue;
+    if (unseen === undefined) unseen = captureView(c).unseen;
+    if (unseen !== null) {
+      f.confidence = atMost(f.confidence, 'likely');
+      f.alternatives.push(`the capture holds none of the ${unseen}'s packets (a capture of one direction): what the ${unseen} sent, and when, is inferred from the other side's acknowledgments`);
+    }
     if (c.partial) {
       f.confidence = atMost(f.confidence, 'possible');
       if (f.severity === 'error') f.severity = 'warning';

@@ -1,4 +1,4 @@
-import { TCP_RST } from '../decode/packet.js';
+import { TCP_FIN, TCP_RST } from '../decode/packet.js';
 import { samePacket } from '../track/moment.js';
 import type { SegmentInfo } from '../track/tracker.js';
 import type { Connection } from '../track/connection.js';
@@ -73,7 +73,7 @@ const ANSWER_SECONDS = 1;
 /** `y`'s last segment carried data or a FIN, and the RST followed it soon enough to answer it. */
 function answersData(y: Endpoint, seg: SegmentInfo): boolean {
   const data = y.lastDataFrame === y.lastSentFrame && y.lastDataCapture === y.lastSentCapture;
-  const fin = y.finAt !== null && y.finAt.frame === y.lastSentFrame && y.finAt.capture === y.lastSentCapture;
+  const fin = (y.lastFlags & TCP_FIN) !== 0;
   if (!data && !fin) return false;
   const after = seg.now.sec - y.lastSentSec + (seg.now.nsec - y.lastSentNsec) / 1e9;
   return after <= Math.max(ANSWER_SECONDS, 4 * seg.conn.handshakeRtt);

@@ -1,3 +1,4 @@
+import { TCP_RST } from '../decode/packet.js';
 import { appendBounded, packetsOf, secs, who, type Detector } from './detector.js';
 import type { FindingOf } from './finding.js';
 import { fact, makeFinding } from './make.js';
@@ -17,23 +18,26 @@ function describe(f: FindingOf<'stray-rst'>, sender: string, receiver: string, c
   const period = d.periodSeconds === null ? '' : `, one every ${secs(d.periodSeconds)} on average`;
   const where = {
     alone: 'no connection the capture saw was open on that tuple',
-    unknown: 'the capture never saw the connection open, nor anything but the segment answered',
+    unknown: 'it answers a segment of a connection the capture does not show open',
     ended: 'after the connection on that tuple had ended',
   }[context];
   f.summary = one ? `${sender} sent a lone RST to ${receiver}: ${where}` : `${sender} sent ${d.rsts} RSTs to ${receiver} over ${secs(d.spanSeconds)}${period}: ${where}`;
   f.explanation = [
     {
-      alone: one ? `A RST (frame ${d.firstFrame}) is all the capture holds of this tuple. ` : `RSTs (frames ${d.firstFrame} to ${d.lastFrame}) are all the capture holds of this tuple. `,
-      unknown: `A segment and the RST that answered it (frame ${d.firstFrame}) are all the capture holds of this tuple: its sender held no connection for it, and nothing shows that anyone else did. `,
+      alone: one ? `A RST (frame ${d.firstFrame}) is all the capture holds of this connection. ` : `RSTs (frames ${d.firstFrame} to ${d.lastFrame}) are all the capture holds of this connection. `,
+      unknown: `A segment and the RST that answered it (frame ${d.firstFrame}) are all the capture holds of this connection: its sender held no connection for it, and nothing shows that anyone else did. `,
       ended: `The connection had ended (both sides closed, or waiting out TIME-WAIT) when a RST came (frame ${d.firstFrame}), with nothing before it for a while: it answers nothing of that connection. `,
     }[context],
     `A RST answers a segment for a connection its sender does not have, or aborts one it does; the capture shows no connection that an application held `,
     `(the rest was not captured: a capture of one direction, or one started later; or it was never there: spoofed or scanning traffic; or a firewall or NAT cleaning up its state sent the RST). `,
+    forgedNote.get(f) ?? '',
     one ? '' : `Repeated at a steady pace, it is usually a peer that keeps poking a connection the other side has long forgotten (a stale client retrying, keep-alives to a rebooted host). `,
     `No application is shown to have seen an error. To learn who keeps the connection alive, capture both directions at the ${f.endpoint === 'client' ? 'server' : 'client'}'s end.`,
   ].join('');
 }
 
+/** What a note's first RST's TTL says, when it fits none of its claimed sender's earlier packets. */
+const forgedNote = new WeakMap<FindingOf<'stray-rst'>, string>();
 /** Each note's context, as its first RST set it. */
 const contexts = new WeakMap<FindingOf<'stray-rst'>, Context>();
 /** The connection each note last counted. */
@@ -50,7 +54,7 @@ export const strayRst: Detector = {
   onSegment(seg, ctx) {
     const c = seg.conn;
     // A stray RST, or one more on a connection already noted as such.
-    if (ctx.raised(c, 'stray-rst') === undefined && rstMeaning(seg, ctx.options) !== 'stray') return;
+    if (!(seg.flags & TCP_RST) || (ctx.raised(c, 'stray-rst') === undefined && rstMeaning(seg, ctx.options) !== 'stray')) return;
     const now = seg.now;
     const key = tupleKey(c.address('client'), c.address('server'));
     const seen = ctx.remembered(key);
@@ -73,19 +77,29 @@ export const strayRst: Detector = {
     }
     const x = seg.from;
     const y = seg.to;
+    const prev = c.previous;
+    // A connection of lone RSTs right after one the capture saw end on the tuple: a RST after that end.
+    const context: Context = c.partial && prev === null ? (onlyRsts(c) ? 'alone' : 'unknown') : 'ended';
+    const idle = prev !== null ? now.sec - prev.lastSec + (now.nsec - prev.lastNsec) / 1e9 : seg.idleBefore;
     const f = makeFinding('stray-rst', 'info', c, x, now.capture, packetsOf(now.capture, now), now, '', '', { rsts: 1, spanSeconds: 0, periodSeconds: null, firstFrame: now.frame, lastFrame: now.frame, connections: 1 }, {
       confidence: 'certain',
       evidence: [
         fact(
           now,
-          c.partial
-            ? `RST from the ${who(c, x)}, with ${onlyRsts(c) ? 'nothing else' : 'only the segment it answers'} of the connection captured`
-            : `RST from the ${who(c, x)} ${secs(seg.idleBefore)} after the connection's last packet, both sides closed`,
+          context === 'ended'
+            ? `RST from the ${who(c, x)} ${secs(idle)} after the last packet of the connection before it on the tuple, which had ended`
+            : `RST from the ${who(c, x)}, with ${onlyRsts(c) ? 'nothing else' : 'only the segment it answers'} of the connection captured`,
         ),
       ],
       alternatives: [],
     });
-    const context: Context = c.partial ? (onlyRsts(c) ? 'alone' : 'unknown') : 'ended';
+    // The same host on the earlier connection (roles of a connection of lone RSTs are guessed, so matched by address).
+    const before = prev === null ? undefined : prev.address('client') === c.address(x.role) ? prev.client : prev.server;
+    if (before !== undefined && before.ttlMin >= 0 && x.rstTtl >= 0 && (x.rstTtl < before.ttlMin || x.rstTtl > before.ttlMax)) {
+      const range = before.ttlMin === before.ttlMax ? `${before.ttlMin}` : `${before.ttlMin}-${before.ttlMax}`;
+      forgedNote.set(f, `Its TTL (${x.rstTtl}) fits none of that host's packets on the connection before (${range}): a box on the path made it, such as a NAT or firewall clearing its state. `);
+      f.evidence.push(fact(now, `its TTL ${x.rstTtl}, where the same address's earlier packets had ${range}`));
+    }
     contexts.set(f, context);
     describe(f, c.address(x.role), c.address(y.role), context);
     ctx.remember(key, f);

@@ -33,7 +33,9 @@ function check(c: Connection, now: Instant, frame: number, capture: number, ctx:
   const unreachable = c.icmp.some((i) => i.errorClass === 'unreachable');
   const steps = gaps(client.unansweredTimes);
   const waited = client.firstSynAt ? secondsBetween(client.firstSynAt, now) : 0;
-  const summary = `${who(c, server)} never answered: ${n} SYNs from the client over ${secs(waited)} got no reply`;
+  const summary = isLoopback(c.address('server'))
+    ? `${n} SYNs to the loopback address ${c.address('server')} got no reply: a kernel there answers every SYN, so these were not sent to one (crafted or replayed packets)`
+    : `${who(c, server)} never answered: ${n} SYNs from the client over ${secs(waited)} got no reply`;
   const explanation = [
     synsSent(c, n, steps),
     `, and nothing came back: no SYN-ACK, no RST. The server's host is down or unreachable, or a firewall silently drops SYNs to that port. `,

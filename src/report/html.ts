@@ -16,6 +16,7 @@ import {
 } from './incident.js';
 import { diagramConnections, leftOutOf, renderLadderSvg, type Ladder } from './ladder.js';
 import { makeView, type ViewOptions } from './view.js';
+import { supportText } from './support.js';
 
 /**
  * `analyze --format html`: one self-contained page for an incident write-up.
@@ -92,11 +93,14 @@ function num(n: number): string {
 
 function findingArticle(f: Finding, multi: boolean, drawn: boolean): string {
   const packets = framesText(f, multi);
+  const g = supportText(f, multi);
   return [
     `<article class="finding ${f.severity}" data-kind="${e(f.kind)}">`,
     `<h3>${badge(f.severity)} <code>${e(f.kind)}</code> &middot; connection <a href="#conn-${f.connection}">${f.connection}</a>, ${e(f.endpoint)} <span class="mono">${e(f.endpointAddress)}</span></h3>`,
     `<p class="summary">${e(f.summary)}</p>`,
     `<p class="explanation">${e(f.explanation)}</p>`,
+    `<p class="grounds">Confidence: <strong>${e(g.confidence)}</strong>${g.alternatives ? ` &middot; also fits: ${e(g.alternatives)}` : ''}</p>`,
+    g.evidence.length ? `<ul class="evidence">${g.evidence.map((x) => `<li>${e(x)}</li>`).join('')}</ul>` : '',
     `<p class="meta">Packets: ${e(packets)} &middot; since ${e(formatIso(f.sec, f.nsec))}${drawn ? ` &middot; <a href="#ladder-${f.connection}">diagram</a>` : ''}</p>`,
     '</article>',
   ].join('\n');

@@ -17,6 +17,7 @@ import {
 } from './incident.js';
 import { diagramConnections, leftOutOf, renderLadderText, type Ladder } from './ladder.js';
 import { makeView, type ViewOptions } from './view.js';
+import { supportText } from './support.js';
 
 /**
  * `analyze --format md`: the incident report as Markdown to paste into an issue
@@ -34,6 +35,10 @@ function table(head: string[], rows: string[][], align?: Array<'l' | 'r'>): stri
 function findingBlock(f: Finding, n: number, multi: boolean, hasDiagram: boolean): string {
   const where = `connection ${f.connection}, ${f.endpoint} ${md(f.endpointAddress)}`;
   const out = [`### ${n}. ${f.severity.toUpperCase()} \`${f.kind}\`: ${where}`, '', `**${md(f.summary)}**`, '', md(f.explanation), ''];
+  const g = supportText(f, multi);
+  out.push(`- Confidence: ${g.confidence}`);
+  if (g.evidence.length) out.push(`- What the capture shows: ${g.evidence.map(md).join('; ')}`);
+  if (g.alternatives) out.push(`- Also fits: ${md(g.alternatives)}`);
   out.push(`- Packets: ${framesText(f, multi)}`);
   out.push(`- Since: ${formatIso(f.sec, f.nsec)}`);
   if (hasDiagram) out.push(`- Diagram: see "Connection ${f.connection}" under Ladder diagrams`);

@@ -6,6 +6,7 @@ import { BoxTable } from './box-table.js';
 import { durationSeconds } from './json.js';
 import { makeView, openAtEnd, secondsInState, type ViewOptions } from './view.js';
 import { mapIterable } from '../util/iterate.js';
+import { supportText } from './support.js';
 
 function captureLine(c: CaptureSummary): string {
   const parts = [c.format ?? 'unknown format'];
@@ -86,7 +87,9 @@ function findingBlock(f: Finding, width: number): string {
   const own = f.packets.length ? `${f.packets.join(', ')}${f.capture > 0 || f.otherPackets.length ? ` (capture ${f.capture + 1})` : ''}` : '';
   const other = f.otherPackets.map((p) => `${p.frame} (capture ${p.capture + 1})`);
   const pk = own || other.length ? `      packets: ${[own, ...other].filter(Boolean).join(', ')}` : '';
-  return [head, wrap(f.summary, width, '      '), wrap(f.explanation, width, '      '), pk].filter(Boolean).join('\n');
+  const g = supportText(f, f.capture > 0 || f.otherPackets.length > 0);
+  const grounds = wrap(`confidence: ${g.confidence}${g.evidence.length ? `; shown by ${g.evidence.join('; ')}` : ''}${g.alternatives ? `; also fits: ${g.alternatives}` : ''}`, width, '      ');
+  return [head, wrap(f.summary, width, '      '), wrap(f.explanation, width, '      '), grounds, pk].filter(Boolean).join('\n');
 }
 
 /**

@@ -110,6 +110,8 @@ export class Endpoint {
   lastSentNsec = 0;
   lastSentFrame = 0;
   lastSentCapture = 0;
+  /** The flags of the last segment it sent (TCP_* bits). */
+  lastFlags = 0;
   /**
    * Segments of the peer that acknowledged data of this endpoint's that the capture
    * never showed it sending (tshark's "ACKed unseen segment"): its packets are missing

@@ -166,7 +166,7 @@ export class ConnectionTracker {
     if (c !== undefined && c.client.state === 'CLOSED' && (c.server.state === 'CLOSED' || c.server.state === 'LISTEN')) {
       // Long after both sides closed, a segment on the tuple belongs to something new.
       if (secondsBetween({ sec: c.lastSec, nsec: c.lastNsec }, now) > this.options.closedLingerSeconds) {
-        if (synOnly) previous = c;
+        previous = c;
         c = undefined;
       }
     }
@@ -350,6 +350,7 @@ export class ConnectionTracker {
     from.lastSentNsec = now.nsec;
     from.lastSentFrame = now.frame;
     from.lastSentCapture = now.capture;
+    from.lastFlags = f;
     from.noteTtl(ip.ttl, (f & TCP_RST) !== 0);
     if (f & TCP_RST) from.rstPackets++;
     else if (from.rstAt !== null && !samePacket(from.rstAt, now)) from.sentAfterRst = true;
