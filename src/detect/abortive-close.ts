@@ -60,7 +60,9 @@ export const abortiveClose: Detector = {
         : peerClosed
           ? `${who(c, a)} ended the connection with a RST after the ${b.role} had closed its side`
           : `${who(c, a)} aborted the connection with a RST instead of closing it (no FIN, no TIME-WAIT)`;
-    const others = (Object.keys(CAUSES) as Cause[]).filter((k) => k !== cause && k !== 'protocol-close').map((k) => CAUSES[k]);
+    // The other causes the packets leave open: unread bytes need bytes from the peer, an idle timeout a pause before it.
+    const fits = (k: Cause): boolean => k !== cause && k !== 'protocol-close' && (k !== 'unread-data' || peer.payloadBytes > 0) && (k !== 'idle-timeout' || seg.idleBefore >= 1);
+    const others = (Object.keys(CAUSES) as Cause[]).filter(fits).map((k) => CAUSES[k]);
     const saw = peerClosed
       ? `The ${b.role} had already sent its FIN (frame ${peer.finAt!.frame}): its application was done sending, and sees ECONNRESET only if it still reads. `
       : cause === 'protocol-close'
@@ -71,7 +73,9 @@ export const abortiveClose: Detector = {
       `Both sides dropped the connection at once: neither went through TIME-WAIT, and any data still unsent in the ${resetter.role}'s buffer was discarded. `,
       saw,
       cause === 'so-linger-zero'
-        ? `Nothing in the packets singles out a cause: ${CAUSES[cause]}; or ${others.join('; or ')} (each looks the same on the wire). `
+        ? others.length
+          ? `Nothing in the packets singles out a cause: ${CAUSES[cause]}; or ${others.join('; or ')} (each looks the same on the wire). `
+          : `With no bytes from the ${peer.role} to leave unread and no pause before it, the cause is ${CAUSES[cause]}. `
         : `The packets favour ${CAUSES[cause]}. `,
       cause === 'protocol-close' || cause === 'so-linger-zero' ? '' : `Other causes that fit: ${others.join('; ')}. `,
       cause === 'unread-data' ? `Fix: read or drain what the peer sent before closing, or have the protocol say when the peer is done.` : '',

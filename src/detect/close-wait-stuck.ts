@@ -36,6 +36,11 @@ function check(c: Connection, e: Endpoint, entered: Moment, now: Instant, ctx: D
       existing.severity = severityOf(c, e, inState, closedLater);
       existing.details = { ...existing.details, secondsInCloseWait: Number(inState.toFixed(6)), closedLater };
       existing.evidence = evidenceOf(c, e, entered, quietFrom, quiet, when);
+      // Its own close at last proves it had not closed before the capture, nor stayed busy for good.
+      if (closedLater) {
+        existing.alternatives = [];
+        existing.confidence = 'likely';
+      }
       if (when.kind === 'closed') appendBounded(existing, when.leaving.capture, when.leaving.frame);
     }
     return;
@@ -88,7 +93,7 @@ const FIN_TIMEOUT_SECONDS = 60;
  * connection closed on its next use looks so): info. Info too where it may not be CLOSE-WAIT at all.
  */
 function severityOf(c: Connection, e: Endpoint, inState: number, closedLater: boolean): 'warning' | 'info' {
-  if (mayHaveClosedBefore(c, e)) return 'info';
+  if (mayHaveClosedBefore(c, e) && !closedLater) return 'info';
   return closedLater && inState < FIN_TIMEOUT_SECONDS ? 'info' : 'warning';
 }
 

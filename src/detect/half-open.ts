@@ -43,6 +43,15 @@ function afterClose(a: Endpoint, b: Endpoint): boolean {
   return a.finSeen && b.finSeen;
 }
 
+/** What else fits the silence: nothing on the path where the capture sat at the silent side's own end. */
+function alternativesOf(c: Connection, a: Endpoint, b: Endpoint): string[] {
+  const atA = captureView(c).vantage === a.role;
+  if (afterClose(a, b)) return atA ? [`a host firewall on the ${a.role}'s host dropping what arrives after the capture point`] : [`the ${a.role}'s host went away as it closed`];
+  return atA
+    ? [`a host firewall on the ${a.role}'s host dropping what arrives after the capture point`, `the ${a.role}'s host is stopped (a virtual machine paused or migrating)`]
+    : [`a firewall or NAT on the path dropped the connection's state and now discards its packets, with the ${a.role} alive`, `the ${a.role}'s host is stopped (a virtual machine paused or migrating)`];
+}
+
 function describe(c: Connection, b: Endpoint, a: Endpoint, now: Instant, gaveUp: boolean): { summary: string; explanation: string; details: FindingOf<'half-open'>['details'] } {
   const silent = a.packets > 0 ? secondsBetween({ sec: a.lastSentSec, nsec: a.lastSentNsec }, now) : secondsBetween(c.client.since, now);
   const unreachable = c.icmp.some((i) => i.errorClass === 'unreachable');
@@ -141,10 +150,7 @@ function raiseOrUpdate(c: Connection, b: Endpoint, now: Instant, frame: number, 
     makeFinding('half-open', afterClose(a, b) ? 'warning' : 'error', c, a, capture, packetsOf(capture, b.unansweredFirst, at(capture, frame)), now, d.summary, d.explanation, d.details, {
       confidence: 'likely',
       evidence: [fact(b.unansweredFirst, `the ${b.role} sent again what it had sent before`), fact(at(capture, frame), `try number ${b.unanswered}, still unacknowledged`), fact(null, `nothing from the ${a.role} since`, capture)],
-      alternatives: [
-        `a firewall or NAT on the path dropped the connection's state and now discards its packets, with the ${a.role} alive`,
-        `the ${a.role} host paused (a virtual machine stopped or migrating)`,
-      ],
+      alternatives: alternativesOf(c, a, b),
     }),
   );
 }

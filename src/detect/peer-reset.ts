@@ -13,12 +13,6 @@ function neverTaken(c: Connection, a: Endpoint): boolean {
   return a === c.server && a.synCount > 0 && a.packets - 1 === a.synCount;
 }
 
-/**
- * A side that sent data this shortly before its RST held the connection then: a crash
- * or a killed socket in between is far less likely than its own abort.
- */
-const HELD_SECONDS = 0.01;
-
 /** `b`'s FIN, not data, met a side without the connection: `b` had closed, nobody waits for an answer. */
 function describeClosing(c: Connection, a: Endpoint, b: Endpoint, answered: number, rst: number): { summary: string; explanation: string } {
   const early = b.payloadBytes === 0 && c.client === b;
@@ -27,7 +21,7 @@ function describeClosing(c: Connection, a: Endpoint, b: Endpoint, answered: numb
     explanation: [
       `The ${b.role} closed (FIN, frame ${answered}) and the ${who(c, a)} answered with a bare RST (frame ${rst}): it held no connection for that FIN. `,
       early
-        ? `The client closed without sending anything, right after connecting: a connect() it gave up on (a timeout, or a happy-eyeballs race won by another address). A server that had not taken the connection yet answers so. `
+        ? `The client closed without sending anything, around its handshake: a connect() it gave up on (a timeout, or a happy-eyeballs race won by another address). A server that had not taken the connection, or found the FIN outside its window, answers so. `
         : `It had lost or never taken the connection. `,
       `The ${b.role}'s application had closed already, so it sees no error; no application is shown to have been affected.`,
     ].join(''),
@@ -78,16 +72,13 @@ export const peerReset: Detector = {
     const bAnswered = at(b.lastSentCapture, answered);
     // The segment answered was only its FIN: the other application had already closed, and waits for nothing.
     const closing = (b.lastFlags & TCP_FIN) !== 0 && !(b.lastDataFrame === answered && b.lastDataCapture === b.lastSentCapture);
-    // It had sent data itself moments before: it held the connection then, and an abort (a close with data unread) fits as well.
-    const heldIt = a.lastDataFrame > 0 && seg.now.sec - a.lastDataSec + (seg.now.nsec - a.lastDataNsec) / 1e9 <= HELD_SECONDS;
     const d = closing ? describeClosing(c, a, b, answered, seg.now.frame) : describe(c, a, b, answered, seg.now.frame);
     ctx.raise(
       c,
-      makeFinding('peer-reset', closing ? 'info' : heldIt ? 'warning' : 'error', c, a, seg.now.capture, packetsOf(seg.now.capture, bAnswered, seg.now), seg.now, d.summary, d.explanation, { rstFrame: seg.now.frame, answeredFrame: answered }, {
-        confidence: heldIt ? 'possible' : 'likely',
+      makeFinding('peer-reset', closing ? 'info' : 'error', c, a, seg.now.capture, packetsOf(seg.now.capture, bAnswered, seg.now), seg.now, d.summary, d.explanation, { rstFrame: seg.now.frame, answeredFrame: answered }, {
+        confidence: 'likely',
         evidence: [fact(bAnswered, `${closing ? 'FIN' : 'data'} from the ${who(c, b)}`), fact(seg.now, `bare RST from the ${a.role} ${closing ? 'answering it' : 'answering it at once'}, the ${a.role} never having sent a FIN`)],
         alternatives: [
-          ...(heldIt ? [`an abort by the ${a.role}, which had sent data itself just before (a close() with the ${b.role}'s bytes unread)`] : []),
           ...(neverTaken(c, a)
             ? [`the listening socket was closed in between (the application restarting)`]
             : [`a firewall, NAT or load balancer that lost the connection's state answered for the ${a.role} (then the RST's TTL may differ from the ${a.role}'s)`]),

@@ -56,7 +56,7 @@ export function review(c: Connection, findings: readonly Finding[]): void {
     if (unseen === undefined) unseen = captureView(c).unseen;
     if (unseen !== null) {
       f.confidence = atMost(f.confidence, 'likely');
-      f.alternatives.push(`the capture holds none of the ${unseen}'s packets (a capture of one direction): what the ${unseen} sent, and when, is inferred from the other side's acknowledgments`);
+      f.explanation += ` (The capture holds none of the ${unseen}'s packets, though the other side acknowledged them: a capture of one direction. What the ${unseen} sent, and when, is inferred from those acknowledgments.)`;
     }
     if (c.partial) {
       f.confidence = atMost(f.confidence, 'possible');

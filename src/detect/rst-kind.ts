@@ -9,16 +9,6 @@ import type { DetectOptions } from './options.js';
 /** What a RST means. The RST detectors share this so that each RST gets one meaning only. */
 export type RstMeaning = 'middlebox' | 'stray' | 'refused' | 'write-after-fin' | 'handshake-abort' | 'peer-reset' | 'abortive' | 'gave-up' | null;
 
-/**
- * The RST's TTL fits none of the other packets its claimed sender sent: a host sends
- * all its segments of a connection with one initial TTL over one path, so something
- * else on the way (a firewall, NAT, load balancer or IPS) made it.
- */
-export function forgedTtl(e: Endpoint): boolean {
-  const ttl = e.rstTtl;
-  return ttl >= 0 && e.ttlMin >= 0 && (ttl < e.ttlMin || ttl > e.ttlMax);
-}
-
 /** Nothing left of the connection on that side but, at most, TIME-WAIT. */
 function over(s: TcpState): boolean {
   return s === 'CLOSED' || s === 'LISTEN' || s === 'TIME-WAIT';
@@ -50,7 +40,7 @@ export function rstMeaning(seg: SegmentInfo, o: DetectOptions): RstMeaning {
   // long after the connection ended: it resets nothing an application holds.
   if (c.partial && (onlyRsts(c) || c.client.packets + c.server.packets <= SHORT_FLOW_PACKETS)) return 'stray';
   if (over(seg.fromBefore) && over(seg.toBefore) && seg.idleBefore >= STRAY_IDLE_SECONDS && !x.sentAfterRst && !y.sentAfterRst) return 'stray';
-  if (forgedTtl(x)) return 'middlebox';
+  if (seg.forged) return 'middlebox';
   if (seg.toBefore === 'SYN-SENT' && y.state === 'CLOSED' && x === c.server) return 'refused';
   if (seg.fromBefore === 'CLOSED' || seg.fromBefore === 'LISTEN' || seg.fromBefore === 'SYN-SENT') return null;
   const finBefore = x.finAt !== null && !samePacket(x.finAt, seg.now);
@@ -64,7 +54,17 @@ export function rstMeaning(seg: SegmentInfo, o: DetectOptions): RstMeaning {
   // A kernel without the socket answers the segment that came for it, at once, echoing
   // its ACK, and with a bare RST; a RST with ACK, or one that answers no recent data or
   // FIN, comes from a socket that still held the connection: an abort.
-  return !x.rstHadAck && answersData(y, seg) ? 'peer-reset' : 'abortive';
+  return !x.rstHadAck && answersData(y, seg) && !heldIt(x, seg) ? 'peer-reset' : 'abortive';
+}
+
+/**
+ * A side that sent data this shortly before its RST held the connection then: a crash
+ * or a killed socket in between is far less likely than its own abort.
+ */
+const HELD_SECONDS = 0.01;
+
+function heldIt(x: Endpoint, seg: SegmentInfo): boolean {
+  return x.lastDataFrame > 0 && seg.now.sec - x.lastDataSec + (seg.now.nsec - x.lastDataNsec) / 1e9 <= HELD_SECONDS;
 }
 
 /** A RST answers the peer's last segment when it came this soon after it (or within a few RTTs). */

@@ -1,4 +1,4 @@
-import { TCP_RST } from '../decode/packet.js';
+import { TCP_FIN, TCP_RST, TCP_SYN } from '../decode/packet.js';
 import { appendBounded, packetsOf, secs, who, type Detector } from './detector.js';
 import type { FindingOf } from './finding.js';
 import { fact, makeFinding } from './make.js';
@@ -17,15 +17,15 @@ function describe(f: FindingOf<'stray-rst'>, sender: string, receiver: string, c
   const one = d.rsts === 1;
   const period = d.periodSeconds === null ? '' : `, one every ${secs(d.periodSeconds)} on average`;
   const where = {
-    alone: 'no connection the capture saw was open on that tuple',
-    unknown: 'it answers a segment of a connection the capture does not show open',
+    alone: 'no connection the capture saw was open on that tuple then',
+    unknown: 'it answers a segment on a tuple where no connection the capture saw was open then',
     ended: 'after the connection on that tuple had ended',
   }[context];
-  f.summary = one ? `${sender} sent a lone RST to ${receiver}: ${where}` : `${sender} sent ${d.rsts} RSTs to ${receiver} over ${secs(d.spanSeconds)}${period}: ${where}`;
+  f.summary = one ? `a lone RST from ${sender}'s address to ${receiver}: ${where}` : `${d.rsts} RSTs from ${sender}'s address to ${receiver} over ${secs(d.spanSeconds)}${period}: ${where}`;
   f.explanation = [
     {
-      alone: one ? `A RST (frame ${d.firstFrame}) is all the capture holds of this connection. ` : `RSTs (frames ${d.firstFrame} to ${d.lastFrame}) are all the capture holds of this connection. `,
-      unknown: `A segment and the RST that answered it (frame ${d.firstFrame}) are all the capture holds of this connection: its sender held no connection for it, and nothing shows that anyone else did. `,
+      alone: one ? `A RST (frame ${d.firstFrame}) stands alone: nothing else on its tuple around it, no connection open there then. ` : `RSTs (frames ${d.firstFrame} to ${d.lastFrame}) stand alone: nothing else on their tuple around them, no connection open there then. `,
+      unknown: `A segment and the RST that answered it (frame ${d.firstFrame}) stand alone: no connection the capture saw was open on the tuple then; the RST's sender held none for it, and nothing shows that anyone else did. `,
       ended: `The connection had ended (both sides closed, or waiting out TIME-WAIT) when a RST came (frame ${d.firstFrame}), with nothing before it for a while: it answers nothing of that connection. `,
     }[context],
     `A RST answers a segment for a connection its sender does not have, or aborts one it does; the capture shows no connection that an application held `,
@@ -91,8 +91,9 @@ export const strayRst: Detector = {
             : `RST from the ${who(c, x)}, with ${onlyRsts(c) ? 'nothing else' : 'only the segment it answers'} of the connection captured`,
         ),
       ],
-      alternatives: [],
+      alternatives: [`a NAT, firewall or load balancer sent it in ${c.address(x.role)}'s name (clearing its state)`],
     });
+    if ((seg.flags & (TCP_SYN | TCP_FIN)) !== 0) forgedNote.set(f, `It carries ${seg.flags & TCP_SYN ? 'SYN' : ''}${(seg.flags & (TCP_SYN | TCP_FIN)) === (TCP_SYN | TCP_FIN) ? ' and ' : ''}${seg.flags & TCP_FIN ? 'FIN' : ''} beside RST, which no TCP stack sends together: a crafted packet. `);
     // The same host on the earlier connection (roles of a connection of lone RSTs are guessed, so matched by address).
     const before = prev === null ? undefined : prev.address('client') === c.address(x.role) ? prev.client : prev.server;
     if (before !== undefined && before.ttlMin >= 0 && x.rstTtl >= 0 && (x.rstTtl < before.ttlMin || x.rstTtl > before.ttlMax)) {

@@ -33,16 +33,23 @@ function check(c: Connection, now: Instant, frame: number, capture: number, ctx:
   const unreachable = c.icmp.some((i) => i.errorClass === 'unreachable');
   const steps = gaps(client.unansweredTimes);
   const waited = client.firstSynAt ? secondsBetween(client.firstSynAt, now) : 0;
-  const summary = isLoopback(c.address('server'))
+  const loopback = isLoopback(c.address('server'));
+  const summary = loopback
     ? `${n} SYNs to the loopback address ${c.address('server')} got no reply: a kernel there answers every SYN, so these were not sent to one (crafted or replayed packets)`
     : `${who(c, server)} never answered: ${n} SYNs from the client over ${secs(waited)} got no reply`;
-  const explanation = [
+  const explanation = loopback
+    ? [
+        synsSent(c, n, steps),
+        `, and nothing came back. On the loopback interface the host's own kernel receives every SYN and answers it, with a SYN-ACK or a RST, unless a local firewall drops it: `,
+        `SYNs that draw nothing there were most likely written into the capture (a test file, a replay), not sent by a connect(). No application is shown to have waited.`,
+      ].join('')
+    : [
     synsSent(c, n, steps),
     `, and nothing came back: no SYN-ACK, no RST. The server's host is down or unreachable, or a firewall silently drops SYNs to that port. `,
     `Linux retries tcp_syn_retries times (6: about 127 s with the classic 1, 2, 4, 8, 16, 32, 64 s back-off; recent kernels start with linear 1 s retries) before connect() fails with ETIMEDOUT`,
     unreachable ? ` - here ICMP unreachable errors came back, so connect() fails with EHOSTUNREACH instead` : '',
     `. Fix: check that the server is up and reachable on that port (a firewall that rejects, rather than drops, makes clients fail fast); give connect() a timeout shorter than the kernel's.`,
-  ].join('');
+      ].join('');
   const d = { synCount: n, intervalsSeconds: steps, icmpUnreachable: unreachable, answeredAfterSeconds: null };
   const existing = ctx.raised(c, 'syn-timeout');
   if (existing) {
@@ -53,12 +60,11 @@ function check(c: Connection, now: Instant, frame: number, capture: number, ctx:
     return;
   }
   // A kernel on the loopback interface answers every SYN (SYN-ACK or RST): unanswered ones there were not sent to a kernel.
-  const loopback = isLoopback(c.address('server'));
   ctx.raise(
     c,
     makeFinding('syn-timeout', loopback ? 'info' : 'warning', c, server, capture, packetsOf(capture, client.firstSynAt, at(capture, frame)), now, summary, explanation, d, {
       confidence: loopback ? 'possible' : 'likely',
-      evidence: [fact(client.firstSynAt, 'SYN from the client'), fact(at(capture, frame), `SYN number ${n}, the same connect() retrying`), fact(null, `nothing from the server for ${secs(waited)}`, capture)],
+      evidence: [fact(client.firstSynAt, 'SYN from the client'), fact(at(capture, frame), loopback ? `SYN number ${n}, the same sequence number` : `SYN number ${n}, the same connect() retrying`), fact(null, `nothing from the server for ${secs(waited)}`, capture)],
       alternatives: [
         ...(loopback ? ['crafted packets replayed onto the loopback interface, where a kernel would have answered'] : []),
         "the capture misses the server's direction (a one-sided capture or asymmetric routing)",

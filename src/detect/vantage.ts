@@ -88,6 +88,22 @@ function byTtl(c: Connection, clues: string[]): Vantage {
 }
 
 /**
+ * From checksum offload: a host hands its NIC segments with the checksum left for the
+ * NIC to fill in, so its own outgoing segments, captured on it, carry wrong checksums.
+ */
+function byChecksum(c: Connection, clues: string[]): Vantage {
+  const bad = (e: Endpoint): boolean => e.checksumsChecked >= 2 && e.checksumsBad === e.checksumsChecked;
+  const good = (e: Endpoint): boolean => e.checksumsChecked >= 2 && e.checksumsBad === 0;
+  for (const [e, peer] of [[c.client, c.server], [c.server, c.client]] as const) {
+    if (bad(e) && (good(peer) || peer.packets === 0)) {
+      clues.push(`every checked TCP checksum of the ${e.role}'s is wrong${peer.packets ? `, the ${peer.role}'s right` : ''}: checksum offload, so captured on the ${e.role}'s host`);
+      return e.role;
+    }
+  }
+  return 'unknown';
+}
+
+/**
  * Where the capture was taken, from the handshake's timing first (a host answers its
  * peer's segment in microseconds, a peer across the network in an RTT), then the TTLs
  * (packets captured on their sender's host still carry its initial TTL). A router's
@@ -96,6 +112,8 @@ function byTtl(c: Connection, clues: string[]): Vantage {
 export function vantageOf(c: Connection): { vantage: Vantage; clues: string[] } {
   const clues: string[] = [];
   const timing = byTiming(c, clues);
+  const offload = byChecksum(c, clues);
+  if (offload !== 'unknown' && (timing === 'unknown' || timing === offload)) return { vantage: offload, clues };
   const ttl = byTtl(c, clues);
   if (timing !== 'unknown' && ttl !== 'unknown' && timing !== ttl && timing !== 'path') return { vantage: 'unknown', clues: [...clues, 'the clues disagree'] };
   return { vantage: timing !== 'unknown' ? timing : ttl, clues };

@@ -92,6 +92,9 @@ export class Endpoint {
    * lowest and 8-15 the highest of its segments without RST, 16-23 its last RST's,
    * bit 24 set once a segment without RST was seen, bit 25 once a RST was. A RST
    * whose TTL is outside the others' range came from somewhere else (a middlebox).
+   * Bits 26-27 count its first segments without payload whose TCP checksum was
+   * checked (up to 3), bits 28-29 how many of them were wrong: a host's own
+   * outgoing segments, captured before its NIC fills the checksum in, are all wrong.
    */
   ttls = 0;
 
@@ -254,6 +257,20 @@ export class Endpoint {
     else if (!(t & (1 << 24))) this.ttls = (t & ~0xffff) | ttl | (ttl << 8) | (1 << 24);
     else if (ttl < (t & 0xff)) this.ttls = (t & ~0xff) | ttl;
     else if (ttl > ((t >> 8) & 0xff)) this.ttls = (t & ~0xff00) | (ttl << 8);
+  }
+
+  /** Record a checksum checked on one of its first segments without payload. */
+  noteChecksum(ok: boolean): void {
+    this.ttls += (1 << 26) + (ok ? 0 : 1 << 28);
+  }
+
+  /** Checksums checked on its first segments without payload (at most 3), and how many were wrong. */
+  get checksumsChecked(): number {
+    return (this.ttls >> 26) & 3;
+  }
+
+  get checksumsBad(): number {
+    return (this.ttls >> 28) & 3;
   }
 
   /** Lowest and highest TTL of its segments without RST; -1 when none was seen. */

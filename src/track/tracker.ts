@@ -1,6 +1,7 @@
 import type { IcmpErrorPacket, TcpPacket } from '../decode/packet.js';
 import { MPTCP_FASTCLOSE, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../decode/packet.js';
 import { formatIp } from '../util/address.js';
+import { tcpChecksumOk } from '../decode/checksum.js';
 import { Connection } from './connection.js';
 import type { Endpoint } from './endpoint.js';
 import { FlowTable, direction, flowHash, keyedFlowHash } from './flow-table.js';
@@ -8,6 +9,7 @@ import { samePacket, secondsBetween, type Moment } from './moment.js';
 import { Now } from './now.js';
 import { seqAdd, seqEq, seqGt, seqLt } from './seq.js';
 import { onSegment } from './state-machine.js';
+import { forgedRst } from './forged-rst.js';
 import { isClosed, type TcpState } from './states.js';
 import type { OffloadThread } from './offload-thread.js';
 import { MostlyOrderedQueue } from '../util/min-heap.js';
@@ -79,6 +81,8 @@ export class SegmentInfo {
   windowProbe = false;
   /** tcp.analysis.* flags of the segment (SEQ_* bits of seq-analysis.ts), as tshark sets them. */
   analysis = 0;
+  /** A RST its claimed sender did not send (forged-rst.ts). */
+  forged = false;
   /** For a RST: the longer of the connection's silences before it and before the packet before it, seconds. */
   idleBefore = 0;
   now: Now = null as unknown as Now;
@@ -218,8 +222,9 @@ export class ConnectionTracker {
     if (off === null) c.zeek!.segment(fromA, tcp.flags, tcp.seq | 0, tcp.ack | 0, tcp.payloadLength, tcp.window, null, now.sec + now.nsec / 1e9, !tcp.truncated);
     else off.segment(c.id, fromA, tcp.flags, tcp.seq | 0, tcp.ack | 0, tcp.payloadLength, tcp.window, now.sec, now.nsec, !tcp.truncated);
     this.classify(from, to, p, seg);
-    // A RST whose TTL fits none of its sender's other packets was made elsewhere (detect/rst-kind.ts reads it so too).
-    const forged = (tcp.flags & TCP_RST) !== 0 && from.ttlMin >= 0 && (ip.ttl < from.ttlMin || ip.ttl > from.ttlMax);
+    // A RST its claimed sender did not send leaves that sender's state alone (the detectors read seg.forged).
+    const forged = (tcp.flags & TCP_RST) !== 0 && forgedRst(from, ip.ttl);
+    seg.forged = forged;
     onSegment(from, to, tcp, now, forged);
     seg.stateChanged = from.state !== seg.fromBefore || to.state !== seg.toBefore;
     // Closed on both sides by this segment: thousands of such connections wait out TIME-WAIT together.
@@ -352,6 +357,11 @@ export class ConnectionTracker {
     from.lastSentCapture = now.capture;
     from.lastFlags = f;
     from.noteTtl(ip.ttl, (f & TCP_RST) !== 0);
+    // A few short segments per side tell checksum offload (wrong sums on the capture host's own segments) cheaply.
+    if (tcp.payloadLength === 0 && from.checksumsChecked < 3) {
+      const ok = tcpChecksumOk(p.frame.buf, ip, tcp);
+      if (ok !== null) from.noteChecksum(ok);
+    }
     if (f & TCP_RST) from.rstPackets++;
     else if (from.rstAt !== null && !samePacket(from.rstAt, now)) from.sentAfterRst = true;
     if (tcp.mptcpSubtypes & (1 << MPTCP_FASTCLOSE)) from.mptcpFastClose = true;
