@@ -3,7 +3,7 @@ import { samePacket, secondsBetween } from '../track/moment.js';
 import { seqAdd, seqGe } from '../track/seq.js';
 import type { SegmentInfo } from '../track/tracker.js';
 import { at, packetsOf, secs, who, type Detector } from './detector.js';
-import type { Evidence, FindingOf } from './finding.js';
+import type { Evidence, Finding, FindingOf } from './finding.js';
 import { fact, makeFinding } from './make.js';
 import { rstMeaning } from './rst-kind.js';
 
@@ -29,13 +29,46 @@ function causeOf(a: Endpoint, b: Endpoint, seg: SegmentInfo): { cause: Cause; wh
     const bLast = { sec: b.lastDataSec, nsec: b.lastDataNsec };
     // Its data was the last word, or the RST closely followed it or this side's answer to it.
     const aLast = a.lastDataFrame > 0 ? { sec: a.lastDataSec, nsec: a.lastDataNsec } : null;
-    const unanswered = aLast === null || secondsBetween(aLast, bLast) > 0;
-    // Unread bytes must have reached it: it acknowledged all the peer sent (the RST's own ACK counts).
-    const received = a.ackKnown && seqGe(a.highestAck, b.finSeen ? seqAdd(b.sndNxt, -1) : b.sndNxt);
-    if (unanswered && received) return { cause: 'unread-data', why: [fact(at(b.lastDataCapture, b.lastDataFrame), `the ${b.role}'s last data before the RST, never answered, though acknowledged`)] };
+    // It never answered anything, or sat on the peer's last bytes for a while: a reply that was
+    // read and closed on at once (a request's answer) favours no cause.
+    const unanswered = aLast === null || (secondsBetween(aLast, bLast) > 0 && secondsBetween(bLast, now) >= SAT_ON_SECONDS);
+    if (unanswered && receivedAll(a, b)) return { cause: 'unread-data', why: [fact(at(b.lastDataCapture, b.lastDataFrame), `the ${b.role}'s last data before the RST, ${aLast === null ? `and the ${a.role} never sent any` : `${secs(secondsBetween(bLast, now))} before it, never answered`}, though acknowledged`)] };
   }
   return { cause: 'so-linger-zero', why: [] };
 }
+
+const NOTHING_OUTSTANDING = 'nothing outstanding either way';
+
+/** Bytes of the peer's left this long without an answer before the RST: the application was not reading. */
+const SAT_ON_SECONDS = 1;
+
+/** `a` acknowledged all `b` sent (the RST's own ACK counts): unread bytes would have reached it. */
+function receivedAll(a: Endpoint, b: Endpoint): boolean {
+  return a.ackKnown && seqGe(a.highestAck, b.finSeen ? seqAdd(b.sndNxt, -1) : b.sndNxt);
+}
+
+/**
+ * Nothing was outstanding either way: `a` had acknowledged all of `b`'s data and `b`
+ * all of `a`'s. No byte was lost; the peer's application reads ECONNRESET instead of
+ * end-of-file, which protocols that end sessions this way (Windows SMB after a logoff,
+ * clients avoiding TIME-WAIT) expect.
+ */
+function atRest(a: Endpoint, b: Endpoint): boolean {
+  return receivedAll(a, b) && (!seenSending(b) || !a.seqKnown || (b.ackKnown && seqGe(b.highestAck, a.sndNxt)));
+}
+
+function restSentence(role: string, seen: boolean): string {
+  const what = seen ? 'Nothing was in flight either way, so no byte was lost' : `Everything the ${role} sent had been acknowledged (its own acknowledgments are not in the capture)`;
+  return `${what}: the ${role}'s application reads ECONNRESET instead of end-of-file, which protocols that end their sessions this way (Windows SMB after a logoff, clients that avoid TIME-WAIT) expect. `;
+}
+
+/** The capture shows `e` sending (not a side only the other's acknowledgments show). */
+function seenSending(e: Endpoint): boolean {
+  return e.seqKnown || e.packets > 0;
+}
+
+/** Findings raised as a close at rest: the end tells whether the peer was in fact still sending. */
+const atRestRaised = new WeakSet<Finding>();
 
 /**
  * PATTERNS 3: an established connection ended by RST instead of FIN, by a side that
@@ -44,6 +77,18 @@ function causeOf(a: Endpoint, b: Endpoint, seg: SegmentInfo): { cause: Cause; wh
 export const abortiveClose: Detector = {
   kind: 'abortive-close',
   segments: 'rst',
+  onEnd(c, _end, ctx) {
+    // The peer went on sending after the RST: its data was cut off mid-stream, not at rest.
+    const f = ctx.raised(c, 'abortive-close');
+    if (f === undefined || !atRestRaised.has(f)) return;
+    const b = c.peer(c.endpoint(f.endpoint));
+    if (b.lastDataFrame === 0 || b.lastDataSec < f.sec || (b.lastDataSec === f.sec && b.lastDataNsec <= f.nsec)) return;
+    atRestRaised.delete(f);
+    f.severity = 'warning';
+    f.explanation = f.explanation.replace(restSentence(b.role, seenSending(b)), `The ${b.role} was still sending (frame ${b.lastDataFrame} came after the RST): its data was cut off, and its application sees ECONNRESET. `);
+    f.evidence = f.evidence.filter((e) => !e.fact.startsWith(NOTHING_OUTSTANDING));
+    f.evidence.push(fact(at(b.lastDataCapture, b.lastDataFrame), `the ${b.role} still sending after it`));
+  },
   onSegment(seg, ctx) {
     if (rstMeaning(seg, ctx.options) !== 'abortive') return;
     const c = seg.conn;
@@ -61,7 +106,10 @@ export const abortiveClose: Detector = {
           ? `${who(c, a)} ended the connection with a RST after the ${b.role} had closed its side`
           : `${who(c, a)} aborted the connection with a RST instead of closing it (no FIN, no TIME-WAIT)`;
     // The other causes the packets leave open: unread bytes need bytes from the peer, an idle timeout a pause before it.
-    const fits = (k: Cause): boolean => k !== cause && k !== 'protocol-close' && (k !== 'unread-data' || peer.payloadBytes > 0) && (k !== 'idle-timeout' || seg.idleBefore >= 1);
+    const peerSent = peer.payloadBytes > 0 || peer.ackedUnseenBy(resetter);
+    const fits = (k: Cause): boolean => k !== cause && k !== 'protocol-close' && (k !== 'unread-data' || peerSent) && (k !== 'idle-timeout' || seg.idleBefore >= 1);
+    // Closed on a connection at rest (nothing in flight, no bytes left unread): deliberate, and notable only.
+    const rest = cause === 'so-linger-zero' && atRest(resetter, peer);
     const others = (Object.keys(CAUSES) as Cause[]).filter(fits).map((k) => CAUSES[k]);
     const saw = peerClosed
       ? `The ${b.role} had already sent its FIN (frame ${peer.finAt!.frame}): its application was done sending, and sees ECONNRESET only if it still reads. `
@@ -72,21 +120,20 @@ export const abortiveClose: Detector = {
       `The ${who(c, resetter)} sent a RST (frame ${seg.now.frame}) on a connection it still held, without sending a FIN first. `,
       `Both sides dropped the connection at once: neither went through TIME-WAIT, and any data still unsent in the ${resetter.role}'s buffer was discarded. `,
       saw,
+      rest ? restSentence(b.role, seenSending(b)) : '',
       cause === 'so-linger-zero'
         ? others.length
           ? `Nothing in the packets singles out a cause: ${CAUSES[cause]}; or ${others.join('; or ')} (each looks the same on the wire). `
-          : `With no bytes from the ${peer.role} to leave unread and no pause before it, the cause is ${CAUSES[cause]}. `
+          : `With no bytes from the ${peer.role} that could be left unread and no pause before it, the cause is ${CAUSES[cause]}. `
         : `The packets favour ${CAUSES[cause]}. `,
       cause === 'protocol-close' || cause === 'so-linger-zero' ? '' : `Other causes that fit: ${others.join('; ')}. `,
       cause === 'unread-data' ? `Fix: read or drain what the peer sent before closing, or have the protocol say when the peer is done.` : '',
       cause === 'so-linger-zero' ? `Fix: prefer a normal close; SO_REUSEADDR handles a listening port held by TIME-WAIT.` : '',
       cause === 'idle-timeout' ? `Fix: if the timeout is too short for the protocol's pauses, lengthen it; a pool that drops idle connections should close them normally.` : '',
     ].join('');
-    ctx.raise(
-      c,
-      makeFinding(
+    const f = makeFinding(
         'abortive-close',
-        peerClosed ? 'info' : 'warning',
+        peerClosed || rest ? 'info' : 'warning',
         c,
         a,
         seg.now.capture,
@@ -100,11 +147,13 @@ export const abortiveClose: Detector = {
           evidence: [
             ...(peerClosed ? [fact(peer.finAt, `the ${peer.role} sent its FIN`)] : []),
             ...why,
-            fact(seg.now, `RST from the ${who(c, resetter)}, which still held the connection: ${resetter.rstHadAck ? 'a RST with ACK, as an aborting socket sends' : 'a bare RST answering no recent data or FIN'}`),
+            fact(seg.now, `RST from the ${who(c, resetter)}, which still held the connection: ${resetter.rstHadAck ? 'a RST with ACK, as an aborting socket sends' : resetter.lastDataFrame > 0 ? `a bare RST, the ${resetter.role} having sent data itself ${secs(secondsBetween({ sec: resetter.lastDataSec, nsec: resetter.lastDataNsec }, seg.now))} before it` : 'a bare RST answering no recent data or FIN'}`),
+            ...(rest ? [fact(seg.now, seenSending(peer) ? `${NOTHING_OUTSTANDING}: each side had acknowledged all the other sent` : `${NOTHING_OUTSTANDING} the capture can show: the ${resetter.role} had acknowledged all the ${peer.role} sent`)] : []),
           ],
           alternatives: cause === 'protocol-close' ? [] : others,
         },
-      ),
-    );
+      );
+    if (rest) atRestRaised.add(f);
+    ctx.raise(c, f);
   },
 };

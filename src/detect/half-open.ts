@@ -185,7 +185,7 @@ export const halfOpen: Detector = {
     if (a.ackDropped && a.state === 'SYN-RECEIVED') return; // alive, resending its SYN-ACK: listen-overflow
     if (!(seg.retransmission || seg.keepAlive || seg.windowProbe)) return;
     // Its segments are missing from the capture, not from the wire: its peer acknowledged them.
-    if (a.ackedUnseen > 0) return;
+    if (a.ackedUnseenBy(b)) return;
     raiseOrUpdate(seg.conn, b, seg.now, seg.now.frame, seg.now.capture, ctx, false);
   },
   onEnd(c, end, ctx) {
@@ -193,7 +193,7 @@ export const halfOpen: Detector = {
     const f = ctx.raised(c, 'half-open');
     if (f === undefined || f.details.answeredAfterSeconds !== null) return;
     const a = c.endpoint(f.endpoint);
-    if (a.ackedUnseen > 0) {
+    if (a.ackedUnseenBy(c.peer(a))) {
       ctx.withdraw(c, 'half-open');
       return;
     }

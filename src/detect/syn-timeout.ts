@@ -24,7 +24,7 @@ function check(c: Connection, now: Instant, frame: number, capture: number, ctx:
   const server = c.server;
   if (client.state !== 'SYN-SENT' || server.packets > 0 || c.partial) return;
   // Acknowledgments of a server the capture does not show: it answered, unseen (a one-sided capture).
-  if (server.ackedUnseen > 0) return;
+  if (server.ackedUnseenBy(client)) return;
   // The SYNs of the client's unanswered run: a copy the capture saw twice is one SYN (tracker's copyOfLast).
   const n = client.unanswered;
   if (n - 1 < (atEnd ? 1 : ctx.options.synRetransmissions)) return;

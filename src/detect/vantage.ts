@@ -16,7 +16,7 @@ export interface CaptureView {
    */
   unseen: 'client' | 'server' | null;
   /** Segments of each side acknowledged by the other and never captured. */
-  ackedUnseen: { client: number; server: number };
+  ackedUnseen: { client: boolean; server: boolean };
 }
 
 /** Initial TTLs (hop limits) that stacks use: Linux and macOS 64, Windows 128, many routers and Solaris 255. */
@@ -122,6 +122,7 @@ export function vantageOf(c: Connection): { vantage: Vantage; clues: string[] } 
 /** What the capture shows of connection `c` (worked out at report time, from the facts tracked). */
 export function captureView(c: Connection): CaptureView {
   const { vantage, clues } = vantageOf(c);
-  const unseen = c.client.packets === 0 && c.client.ackedUnseen > 0 ? 'client' : c.server.packets === 0 && c.server.ackedUnseen > 0 ? 'server' : null;
-  return { vantage, clues, unseen, ackedUnseen: { client: c.client.ackedUnseen, server: c.server.ackedUnseen } };
+  const acked = { client: c.client.ackedUnseenBy(c.server), server: c.server.ackedUnseenBy(c.client) };
+  const unseen = c.client.packets === 0 && acked.client ? 'client' : c.server.packets === 0 && acked.server ? 'server' : null;
+  return { vantage, clues, unseen, ackedUnseen: acked };
 }

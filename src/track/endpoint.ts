@@ -2,6 +2,7 @@ import { defineBitFlags } from '../util/bit-flags.js';
 import { defineSideFields } from '../util/side-fields.js';
 import type { Moment } from './moment.js';
 import type { TcpState } from './states.js';
+import { seqGt } from './seq.js';
 
 export interface Transition {
   from: TcpState;
@@ -78,8 +79,9 @@ export class Endpoint {
   /** It acknowledged (or must have received) the peer's FIN. */
   declare gotPeerFin: boolean;
   declare ackKnown: boolean;
-  /** Highest acknowledgment number it sent (int32, as the sequence numbers). */
+  /** Highest acknowledgment number it sent (int32, as the sequence numbers), and its first. */
   highestAck = 0;
+  firstAck = 0;
   /** Last advertised window, raw and scaled (scale -1 until known, treated as 0). */
   window = 0;
   windowScale = -1;
@@ -115,12 +117,6 @@ export class Endpoint {
   lastSentCapture = 0;
   /** The flags of the last segment it sent (TCP_* bits). */
   lastFlags = 0;
-  /**
-   * Segments of the peer that acknowledged data of this endpoint's that the capture
-   * never showed it sending (tshark's "ACKed unseen segment"): its packets are missing
-   * (a one-sided capture, or one that lost them), not absent from the wire.
-   */
-  declare ackedUnseen: number;
   /** RSTs it sent. */
   declare rstPackets: number;
   /** The state a RST (sent or taken) closed it from, until it shows the RST did not end it there. */
@@ -259,6 +255,18 @@ export class Endpoint {
     else if (ttl > ((t >> 8) & 0xff)) this.ttls = (t & ~0xff00) | (ttl << 8);
   }
 
+  /**
+   * The peer acknowledged data of this endpoint's that the capture never showed it
+   * sending (tshark's "ACKed unseen segment"): its packets are missing from the capture
+   * (one direction only, or lost on the way to it), not from the wire. Of an endpoint
+   * never seen at all, only acknowledgments that moved on say so (the first is the handshake's).
+   */
+  ackedUnseenBy(peer: Endpoint): boolean {
+    if (!peer.ackKnown) return false;
+    if (this.seqKnown) return seqGt(peer.highestAck, this.sndNxt);
+    return this.packets === 0 && peer.highestAck !== peer.firstAck;
+  }
+
   /** Record a checksum checked on one of its first segments without payload. */
   noteChecksum(ok: boolean): void {
     this.ttls += (1 << 26) + (ok ? 0 : 1 << 28);
@@ -300,7 +308,6 @@ export class Endpoint {
  */
 class EndpointExtras {
   transitionsDropped = 0;
-  ackedUnseen = 0;
   rstPackets = 0;
   resetFrom: TcpState | null = null;
   ignoredRsts = 0;

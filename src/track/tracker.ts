@@ -5,7 +5,7 @@ import { tcpChecksumOk } from '../decode/checksum.js';
 import { Connection } from './connection.js';
 import type { Endpoint } from './endpoint.js';
 import { FlowTable, direction, flowHash, keyedFlowHash } from './flow-table.js';
-import { samePacket, secondsBetween, type Moment } from './moment.js';
+import { secondsBetween, type Moment } from './moment.js';
 import { Now } from './now.js';
 import { seqAdd, seqEq, seqGt, seqLt } from './seq.js';
 import { onSegment } from './state-machine.js';
@@ -47,6 +47,11 @@ interface TimeWaitTimer extends Timer {
  * one segment on a mirror port or several VLANs come microseconds to a millisecond apart.
  */
 const COPY_SECONDS = 0.005;
+
+/** Segments of each side whose TTL is noted (and all its RSTs'). */
+const TTL_SAMPLE = 16;
+/** Segments of each side among which a few without payload have their checksum checked. */
+const CHECKSUM_SAMPLE = 8;
 
 const startedFirst = (a: Timer, b: Timer): boolean => a.sec < b.sec || (a.sec === b.sec && a.nsec < b.nsec);
 
@@ -232,9 +237,14 @@ export class ConnectionTracker {
     this.bookkeep(c, from, to, p);
     // A capture's clock can step back: a closed connection's wait then starts from the earlier time.
     const backwards = now.sec < c.lastSec || (now.sec === c.lastSec && now.nsec < c.lastNsec);
-    const gap = this.created ? 0 : now.sec - c.lastSec + (now.nsec - c.lastNsec) / 1e9;
-    seg.idleBefore = tcp.flags & TCP_RST ? Math.max(gap, c.gapBefore) : 0;
-    c.gapBefore = gap;
+    if (tcp.flags & TCP_RST) {
+      // Silent before it, or before the packet it answers.
+      const gap = this.created ? 0 : now.sec - c.lastSec + (now.nsec - c.lastNsec) / 1e9;
+      const before = c.prevSec < 0 ? 0 : c.lastSec - c.prevSec + (c.lastNsec - c.prevNsec) / 1e9;
+      seg.idleBefore = gap > before ? gap : before;
+    } else seg.idleBefore = 0;
+    c.prevSec = this.created ? -1 : c.lastSec;
+    c.prevNsec = c.lastNsec;
     c.lastCapture = this.captureIndex;
     c.lastFrame = frame.index;
     c.lastSec = now.sec;
@@ -356,18 +366,20 @@ export class ConnectionTracker {
     from.lastSentFrame = now.frame;
     from.lastSentCapture = now.capture;
     from.lastFlags = f;
-    from.noteTtl(ip.ttl, (f & TCP_RST) !== 0);
-    // A few short segments per side tell checksum offload (wrong sums on the capture host's own segments) cheaply.
-    if (tcp.payloadLength === 0 && from.checksumsChecked < 3) {
+    if (f & TCP_RST) {
+      from.noteTtl(ip.ttl, true);
+      from.rstPackets++;
+    } else {
+      // A host's TTL is the same on every segment of a connection: its first ones give the range.
+      if (from.packets <= TTL_SAMPLE) from.noteTtl(ip.ttl, false);
+      if (from.rstAt !== null) from.sentAfterRst = true;
+    }
+    if (tcp.mptcpSubtypes !== 0 && tcp.mptcpSubtypes & (1 << MPTCP_FASTCLOSE)) from.mptcpFastClose = true;
+    // A few of its first short segments tell checksum offload (wrong sums on the capture host's own segments).
+    if (from.packets <= CHECKSUM_SAMPLE && tcp.payloadLength === 0 && from.checksumsChecked < 3) {
       const ok = tcpChecksumOk(p.frame.buf, ip, tcp);
       if (ok !== null) from.noteChecksum(ok);
     }
-    if (f & TCP_RST) from.rstPackets++;
-    else if (from.rstAt !== null && !samePacket(from.rstAt, now)) from.sentAfterRst = true;
-    if (tcp.mptcpSubtypes & (1 << MPTCP_FASTCLOSE)) from.mptcpFastClose = true;
-    // It acknowledges what the capture never showed its peer send: beyond the last seen,
-    // or more of a peer never seen at all (its first ACK only says the peer exists).
-    if (f & TCP_ACK && !(f & TCP_RST) && (to.seqKnown ? seqGt(tcp.ack, to.sndNxt) : from.ackKnown && seqGt(tcp.ack, from.highestAck))) to.ackedUnseen++;
 
     if (f & TCP_SYN) {
       from.synCount++;
@@ -391,8 +403,10 @@ export class ConnectionTracker {
       from.seqKnown = true;
     }
     if (f & TCP_ACK) {
-      if (!from.ackKnown || seqGt(tcp.ack, from.highestAck)) from.highestAck = tcp.ack | 0;
-      from.ackKnown = true;
+      if (!from.ackKnown) {
+        from.firstAck = from.highestAck = tcp.ack | 0;
+        from.ackKnown = true;
+      } else if (seqGt(tcp.ack, from.highestAck)) from.highestAck = tcp.ack | 0;
     }
     if (!(f & TCP_RST)) this.window(from, to, tcp.window, (f & TCP_SYN) !== 0, (f & TCP_FIN) !== 0);
 
