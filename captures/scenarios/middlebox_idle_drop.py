@@ -1,7 +1,6 @@
 """A router's firewall forgets an idle connection and silently drops what follows."""
-import re
 
-IDLE = 4.5
+from middlebox_idle_reset import IDLE, client, invalid_counter, server  # noqa: F401
 
 META = dict(
     description=("Routed topology. The router tracks connections (nf_conntrack_tcp_timeout_established=3, "
@@ -25,25 +24,6 @@ META = dict(
 )
 
 
-def server(r):
-    ls = r.listen_socket()
-    r.ready()
-    c = r.accept(ls)
-    r.recv(c)
-    r.send(c, b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
-    r.sync("done")          # the server application waits; its socket stays open
-
-
-def client(r):
-    s = r.connect_to()
-    r.send(s, b"GET /a HTTP/1.1\r\nHost: tcpsleuth\r\n\r\n")
-    r.recv(s)
-    r.sync("idle")
-    r.sleep(IDLE, "idle connection: longer than the router's 3 s conntrack timeout")
-    r.send(s, b"x" * 100)
-    r.recv(s)
-
-
 def drive(d):
     d.wait("client", "idle")
     d.sleep(0.1)
@@ -55,13 +35,6 @@ def drive(d):
     d.snapshot("retransmitting")
     d.wait("client", "hold")
     d.release("server", "done")
-
-
-def invalid_counter(d):
-    """Packets the router's `ct state invalid` rule had matched by the final snapshot (its nft
-    counter; later, the exiting programs' own FINs are invalid too)."""
-    m = re.search(r"ct state invalid counter packets (\d+)", d.snap("final")["router"].get("nft", ""))
-    return int(m.group(1)) if m else None
 
 
 def conntrack_has(d, label, port):
