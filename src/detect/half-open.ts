@@ -45,7 +45,7 @@ function afterClose(a: Endpoint, b: Endpoint): boolean {
 
 /** What else fits the silence: nothing on the path where the capture sat at the silent side's own end. */
 function alternativesOf(c: Connection, a: Endpoint, b: Endpoint): string[] {
-  const atA = captureView(c).vantage === a.role;
+  const atA = captureView(c, false).vantage === a.role;
   if (afterClose(a, b)) return atA ? [`a host firewall on the ${a.role}'s host dropping what arrives after the capture point`] : [`the ${a.role}'s host went away as it closed`];
   return atA
     ? [`a host firewall on the ${a.role}'s host dropping what arrives after the capture point`, `the ${a.role}'s host is stopped (a virtual machine paused or migrating)`]
@@ -59,7 +59,7 @@ function describe(c: Connection, b: Endpoint, a: Endpoint, now: Instant, gaveUp:
   const n = b.unanswered;
   const what = runKind(b, n);
   if (afterClose(a, b)) {
-    const atA = captureView(c).vantage === a.role;
+    const atA = captureView(c, false).vantage === a.role;
     return {
       summary: `${who(c, a)} did not acknowledge the ${b.role}'s FIN: ${n} ${what} went unanswered after both sides had closed`,
       explanation: [

@@ -53,7 +53,7 @@ export function review(c: Connection, findings: readonly Finding[]): void {
     if (reviewed.has(f)) continue;
     reviewed.add(f);
     if (f.kind === 'stray-rst') continue;
-    if (unseen === undefined) unseen = captureView(c).unseen;
+    if (unseen === undefined) unseen = captureView(c, false).unseen;
     if (unseen !== null) {
       f.confidence = atMost(f.confidence, 'likely');
       f.explanation += ` (The capture holds none of the ${unseen}'s packets, though the other side acknowledged them: a capture of one direction. What the ${unseen} sent, and when, is inferred from those acknowledgments.)`;
@@ -66,7 +66,7 @@ export function review(c: Connection, findings: readonly Finding[]): void {
     const saw = SAW[f.kind];
     if (saw === null) continue;
     const role = saw === 'endpoint' ? f.endpoint : f.endpoint === 'client' ? 'server' : 'client';
-    vantage ??= captureView(c).vantage;
+    vantage ??= captureView(c, false).vantage;
     if (vantage === role) continue;
     f.confidence = atMost(f.confidence, 'likely');
     f.explanation +=

@@ -36,53 +36,60 @@ const NEAR_SHARE = 0.1;
 /** Handshake answers both faster than this say nothing: the hosts are next to each other. */
 const TIMING_FLOOR_SECONDS = 0.001;
 
-/** From the handshake's timing: the client's SYN to the SYN-ACK, and the SYN-ACK to the client's ACK. */
-function byTiming(c: Connection, clues: string[]): Vantage {
+/** The handshake's two halves as captured: the client's SYN to the SYN-ACK, and the SYN-ACK to the client's ACK; null when not seen whole. */
+export function handshakeHalves(c: Connection): [number, number] | null {
   const cl = c.client;
   const synAck = c.server.synAckAt;
-  if (synAck === null || cl.firstSynAt === null || c.handshakeRtt < 0) return 'unknown';
+  if (synAck === null || cl.firstSynAt === null || c.handshakeRtt < 0) return null;
   const syn: Moment = cl.lastSynAt !== null && secondsBetween(cl.lastSynAt, synAck) >= 0 ? cl.lastSynAt : cl.firstSynAt;
   const toSynAck = secondsBetween(syn, synAck);
   const toAck = c.handshakeRtt - secondsBetween(cl.firstSynAt, synAck);
-  if (toSynAck < 0 || toAck < 0) return 'unknown';
+  return toSynAck < 0 || toAck < 0 ? null : [toSynAck, toAck];
+}
+
+/** From the handshake's timing: which end answered at once. */
+function byTiming(c: Connection, clues: string[] | null): Vantage {
+  const halves = handshakeHalves(c);
+  if (halves === null) return 'unknown';
+  const [toSynAck, toAck] = halves;
   const ms = (s: number): string => `${(s * 1000).toFixed(3)} ms`;
-  const timing = `SYN to SYN-ACK ${ms(toSynAck)}, SYN-ACK to ACK ${ms(toAck)}`;
+  const timing = (): string => `SYN to SYN-ACK ${ms(toSynAck)}, SYN-ACK to ACK ${ms(toAck)}`;
   if (Math.max(toSynAck, toAck) < TIMING_FLOOR_SECONDS) {
-    clues.push(`${timing}: both within a millisecond, the hosts are close to the capture and to each other`);
+    clues?.push(`${timing()}: both within a millisecond, the hosts are close to the capture and to each other`);
     return 'unknown';
   }
   if (toAck <= NEAR_SHARE * toSynAck) {
-    clues.push(`${timing}: the client answered at once, so the capture was taken at the client's end`);
+    clues?.push(`${timing()}: the client answered at once, so the capture was taken at the client's end`);
     return 'client';
   }
   if (toSynAck <= NEAR_SHARE * toAck) {
-    clues.push(`${timing}: the server answered at once, so the capture was taken at the server's end`);
+    clues?.push(`${timing()}: the server answered at once, so the capture was taken at the server's end`);
     return 'server';
   }
-  clues.push(`${timing}: both answers crossed a network, so the capture was taken between the hosts`);
+  clues?.push(`${timing()}: both answers crossed a network, so the capture was taken between the hosts`);
   return 'path';
 }
 
 /** From the TTLs: a side whose packets still carry an initial TTL sent them from the capture's host (or its link). */
-function byTtl(c: Connection, clues: string[]): Vantage {
+function byTtl(c: Connection, clues: string[] | null): Vantage {
   const hops = (e: Endpoint): number => (e.ttlMax < 0 ? -1 : hopsOf(e.ttlMax));
   const h = { client: hops(c.client), server: hops(c.server) };
   const said = (r: 'client' | 'server'): string => (h[r] < 0 ? `no ${r} packet` : `${r} TTL ${c.endpoint(r).ttlMax} (${h[r]} hop${h[r] === 1 ? '' : 's'} away)`);
-  const both = `${said('client')}, ${said('server')}`;
+  const both = (): string => `${said('client')}, ${said('server')}`;
   if (h.client === 0 && h.server > 0) {
-    clues.push(`${both}: the client's packets were captured before any router`);
+    clues?.push(`${both()}: the client's packets were captured before any router`);
     return 'client';
   }
   if (h.server === 0 && h.client > 0) {
-    clues.push(`${both}: the server's packets were captured before any router`);
+    clues?.push(`${both()}: the server's packets were captured before any router`);
     return 'server';
   }
   if (h.client > 0 && h.server > 0) {
-    clues.push(`${both}: both crossed a router before the capture`);
+    clues?.push(`${both()}: both crossed a router before the capture`);
     return 'path';
   }
-  if (h.client === 0 && h.server === 0) clues.push(`${both}: both still at an initial TTL, on one link with the capture`);
-  else if (h.client === 0 || h.server === 0) clues.push(`${both}: one side's packets were captured before any router`);
+  if (h.client === 0 && h.server === 0) clues?.push(`${both()}: both still at an initial TTL, on one link with the capture`);
+  else if (h.client === 0 || h.server === 0) clues?.push(`${both()}: one side's packets were captured before any router`);
   // One side alone at an initial TTL places the capture on its network, not on its host.
   return 'unknown';
 }
@@ -91,12 +98,12 @@ function byTtl(c: Connection, clues: string[]): Vantage {
  * From checksum offload: a host hands its NIC segments with the checksum left for the
  * NIC to fill in, so its own outgoing segments, captured on it, carry wrong checksums.
  */
-function byChecksum(c: Connection, clues: string[]): Vantage {
+function byChecksum(c: Connection, clues: string[] | null): Vantage {
   const bad = (e: Endpoint): boolean => e.checksumsChecked >= 2 && e.checksumsBad === e.checksumsChecked;
   const good = (e: Endpoint): boolean => e.checksumsChecked >= 2 && e.checksumsBad === 0;
   for (const [e, peer] of [[c.client, c.server], [c.server, c.client]] as const) {
     if (bad(e) && (good(peer) || peer.packets === 0)) {
-      clues.push(`every checked TCP checksum of the ${e.role}'s is wrong${peer.packets ? `, the ${peer.role}'s right` : ''}: checksum offload, so captured on the ${e.role}'s host`);
+      clues?.push(`every checked TCP checksum of the ${e.role}'s is wrong${peer.packets ? `, the ${peer.role}'s right` : ''}: checksum offload, so captured on the ${e.role}'s host`);
       return e.role;
     }
   }
@@ -109,19 +116,25 @@ function byChecksum(c: Connection, clues: string[]): Vantage {
  * (packets captured on their sender's host still carry its initial TTL). A router's
  * own capture sees arriving packets before it decrements them, so timing wins when both speak.
  */
-export function vantageOf(c: Connection): { vantage: Vantage; clues: string[] } {
-  const clues: string[] = [];
+export function vantageOf(c: Connection, clues: string[] | null = []): { vantage: Vantage; clues: string[] } {
   const timing = byTiming(c, clues);
   const offload = byChecksum(c, clues);
-  if (offload !== 'unknown' && (timing === 'unknown' || timing === offload)) return { vantage: offload, clues };
+  const said = clues ?? NO_CLUES;
+  if (offload !== 'unknown' && (timing === 'unknown' || timing === offload)) return { vantage: offload, clues: said };
   const ttl = byTtl(c, clues);
-  if (timing !== 'unknown' && ttl !== 'unknown' && timing !== ttl && timing !== 'path') return { vantage: 'unknown', clues: [...clues, 'the clues disagree'] };
-  return { vantage: timing !== 'unknown' ? timing : ttl, clues };
+  if (timing !== 'unknown' && ttl !== 'unknown' && timing !== ttl && timing !== 'path') return { vantage: 'unknown', clues: clues === null ? NO_CLUES : [...clues, 'the clues disagree'] };
+  return { vantage: timing !== 'unknown' ? timing : ttl, clues: said };
 }
 
-/** What the capture shows of connection `c` (worked out at report time, from the facts tracked). */
-export function captureView(c: Connection): CaptureView {
-  const { vantage, clues } = vantageOf(c);
+const NO_CLUES: string[] = [];
+
+/**
+ * What the capture shows of connection `c` (worked out at report time, from the facts
+ * tracked). `withClues`: the sentences behind the vantage too (prose costs; the JSON
+ * gives them for connections with findings only).
+ */
+export function captureView(c: Connection, withClues = true): CaptureView {
+  const { vantage, clues } = vantageOf(c, withClues ? [] : null);
   const acked = { client: c.client.ackedUnseenBy(c.server), server: c.server.ackedUnseenBy(c.client) };
   const unseen = c.client.packets === 0 && acked.client ? 'client' : c.server.packets === 0 && acked.server ? 'server' : null;
   return { vantage, clues, unseen, ackedUnseen: acked };

@@ -3,7 +3,7 @@ import { formatEpoch } from '../capture/timestamp.js';
 import type { Connection } from '../track/connection.js';
 import type { Endpoint } from '../track/endpoint.js';
 import { flagNamesJson } from './flags.js';
-import { captureView } from '../detect/vantage.js';
+import { captureView, handshakeHalves } from '../detect/vantage.js';
 import { durationSeconds, openAtEnd, secondsInState } from './view.js';
 
 /**
@@ -28,11 +28,14 @@ export function connectionLine(c: Connection, end: AnalysisResult['end']): strin
 }
 
 function view(c: Connection): string {
-  const v = captureView(c);
+  const v = captureView(c, c.raised !== 0);
   let clues = '';
   for (let i = 0; i < v.clues.length; i++) clues += `${i ? ',' : ''}${str(v.clues[i]!)}`;
+  const h = handshakeHalves(c);
+  const ttl = (t: number): string => (t < 0 ? 'null' : String(t));
   return (
-    `{"vantage":"${v.vantage}","clues":[${clues}],"unseen":${v.unseen === null ? 'null' : `"${v.unseen}"`},` +
+    `{"vantage":"${v.vantage}","clues":[${clues}],"handshake":${h === null ? 'null' : `{"synToSynAck":${num(Number(h[0].toFixed(6)))},"synAckToAck":${num(Number(h[1].toFixed(6)))}}`},` +
+    `"ttl":{"client":${ttl(c.client.ttlMax)},"server":${ttl(c.server.ttlMax)}},"unseen":${v.unseen === null ? 'null' : `"${v.unseen}"`},` +
     `"ackedUnseen":{"client":${v.ackedUnseen.client},"server":${v.ackedUnseen.server}}}`
   );
 }

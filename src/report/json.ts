@@ -4,7 +4,7 @@ import type { Finding } from '../detect/finding.js';
 import type { Connection } from '../track/connection.js';
 import type { Endpoint } from '../track/endpoint.js';
 import { connectionLine } from './connection-line.js';
-import { captureView } from '../detect/vantage.js';
+import { captureView, handshakeHalves } from '../detect/vantage.js';
 import { flagNames } from './flags.js';
 import { durationSeconds, makeView, openAtEnd, secondsInState, type ViewOptions } from './view.js';
 import { mapIterable } from '../util/iterate.js';
@@ -140,8 +140,17 @@ function connectionJson(c: Connection, end: AnalysisResult['end']): Record<strin
 
 /** What the capture shows of the connection: where it was taken, and what it lacks. */
 export function viewJson(c: Connection): Record<string, unknown> {
-  const v = captureView(c);
-  return { vantage: v.vantage, clues: v.clues, unseen: v.unseen, ackedUnseen: v.ackedUnseen };
+  const v = captureView(c, c.raised !== 0);
+  const h = handshakeHalves(c);
+  const ttl = (t: number): number | null => (t < 0 ? null : t);
+  return {
+    vantage: v.vantage,
+    clues: v.clues,
+    handshake: h === null ? null : { synToSynAck: Number(h[0].toFixed(6)), synAckToAck: Number(h[1].toFixed(6)) },
+    ttl: { client: ttl(c.client.ttlMax), server: ttl(c.server.ttlMax) },
+    unseen: v.unseen,
+    ackedUnseen: v.ackedUnseen,
+  };
 }
 
 export function findingJson(f: Finding): Record<string, unknown> {

@@ -80,9 +80,6 @@ export class Connection implements FlowKeyed {
   firstNsec = 0;
   lastSec = 0;
   lastNsec = 0;
-  /** The time of the packet before its last (-1 before there is one): the idle time before a RST. */
-  prevSec = -1;
-  prevNsec = 0;
   /** Handshake: the client's SYN to its ACK of the SYN-ACK (tshark's initial RTT), seconds; -1 if not seen. */
   handshakeRtt = -1;
   /** The connection this one reused the 4-tuple of, while this one lives (see previousId). */

@@ -34,7 +34,7 @@ export function onSegment(from: Endpoint, to: Endpoint, tcp: TcpHeader, now: Now
   if (from.state === 'SYN-RECEIVED' && from.ackDropped && (f & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_ACK) {
     from.enter('ESTABLISHED', now.moment(), 'acknowledged without SYN: it took the connection');
   }
-  if (f & TCP_ACK && !(f & (TCP_SYN | TCP_RST)) && tcp.payloadLength === 0) unseenFin(from, to, tcp.ack, (f & TCP_FIN) !== 0, now);
+  if (to.packets === 0 && f & TCP_ACK && !(f & (TCP_SYN | TCP_RST)) && tcp.payloadLength === 0) unseenFin(from, to, tcp.ack, (f & TCP_FIN) !== 0, now);
   if (f & TCP_ACK) acknowledgment(from, to, tcp.ack, (f & TCP_SYN) !== 0, now);
   if (f & TCP_RST) return reset(from, to, tcp, now, forged);
   if (f & TCP_SYN) synchronize(from, to, tcp, now);

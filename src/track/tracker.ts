@@ -65,6 +65,14 @@ function needsClock(c: Connection): boolean {
   return c.client.state === 'CLOSE-WAIT' || c.server.state === 'CLOSE-WAIT' || c.client.zeroWindowSince !== null || c.server.zeroWindowSince !== null;
 }
 
+/** Seconds the connection was silent before a RST from `from` now, or before `to`'s last segment that it answers. */
+function idleBefore(c: Connection, from: Endpoint, to: Endpoint, now: Now): number {
+  const gap = now.sec - c.lastSec + (now.nsec - c.lastNsec) / 1e9;
+  if (to.packets === 0 || from.packets === 0) return gap;
+  const before = to.lastSentSec - from.lastSentSec + (to.lastSentNsec - from.lastSentNsec) / 1e9;
+  return gap > before ? gap : before;
+}
+
 /** What one segment did, for the detectors. Reused for every segment. */
 export class SegmentInfo {
   conn: Connection = null as unknown as Connection;
@@ -227,6 +235,8 @@ export class ConnectionTracker {
     if (off === null) c.zeek!.segment(fromA, tcp.flags, tcp.seq | 0, tcp.ack | 0, tcp.payloadLength, tcp.window, null, now.sec + now.nsec / 1e9, !tcp.truncated);
     else off.segment(c.id, fromA, tcp.flags, tcp.seq | 0, tcp.ack | 0, tcp.payloadLength, tcp.window, now.sec, now.nsec, !tcp.truncated);
     this.classify(from, to, p, seg);
+    // Silent before a RST, or before the peer's segment it answers (the sender's own last packet is still its last here).
+    seg.idleBefore = tcp.flags & TCP_RST && !this.created ? idleBefore(c, from, to, now) : 0;
     // A RST its claimed sender did not send leaves that sender's state alone (the detectors read seg.forged).
     const forged = (tcp.flags & TCP_RST) !== 0 && forgedRst(from, ip.ttl);
     seg.forged = forged;
@@ -237,14 +247,7 @@ export class ConnectionTracker {
     this.bookkeep(c, from, to, p);
     // A capture's clock can step back: a closed connection's wait then starts from the earlier time.
     const backwards = now.sec < c.lastSec || (now.sec === c.lastSec && now.nsec < c.lastNsec);
-    if (tcp.flags & TCP_RST) {
-      // Silent before it, or before the packet it answers.
-      const gap = this.created ? 0 : now.sec - c.lastSec + (now.nsec - c.lastNsec) / 1e9;
-      const before = c.prevSec < 0 ? 0 : c.lastSec - c.prevSec + (c.lastNsec - c.prevNsec) / 1e9;
-      seg.idleBefore = gap > before ? gap : before;
-    } else seg.idleBefore = 0;
-    c.prevSec = this.created ? -1 : c.lastSec;
-    c.prevNsec = c.lastNsec;
+
     c.lastCapture = this.captureIndex;
     c.lastFrame = frame.index;
     c.lastSec = now.sec;
