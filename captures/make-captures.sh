@@ -82,6 +82,20 @@ trap on_signal INT TERM
 
 sysctl_ns() { ip netns exec "$1" sysctl -q -w "$2=$3" >/dev/null; }
 
+# A host namespace's kernel: short timers so that every scenario ends in a few
+# seconds, and every ICMP error the kernel generates reaches the capture.
+host_sysctls() {
+    sysctl_ns "$1" net.ipv4.tcp_retries2 5
+    sysctl_ns "$1" net.ipv4.tcp_syn_retries 2
+    sysctl_ns "$1" net.ipv4.tcp_synack_retries 2
+    sysctl_ns "$1" net.ipv4.tcp_fin_timeout 5
+    sysctl_ns "$1" net.ipv4.tcp_keepalive_time 2
+    sysctl_ns "$1" net.ipv4.tcp_keepalive_intvl 1
+    sysctl_ns "$1" net.ipv4.tcp_keepalive_probes 2
+    sysctl_ns "$1" net.ipv4.icmp_ratelimit 0
+    sysctl_ns "$1" net.ipv6.icmp.ratelimit 0
+}
+
 setup_ns() {
     teardown_ns
     ip netns add "$NS_C"
@@ -97,17 +111,7 @@ setup_ns() {
         # one wire segment per packet, real checksums: what a NIC would show
         ip netns exec "$ns" ethtool -K "$dev" tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
         ip -n "$ns" link set "$dev" up
-        # short timers so that every scenario ends in a few seconds
-        sysctl_ns "$ns" net.ipv4.tcp_retries2 5
-        sysctl_ns "$ns" net.ipv4.tcp_syn_retries 2
-        sysctl_ns "$ns" net.ipv4.tcp_synack_retries 2
-        sysctl_ns "$ns" net.ipv4.tcp_fin_timeout 5
-        sysctl_ns "$ns" net.ipv4.tcp_keepalive_time 2
-        sysctl_ns "$ns" net.ipv4.tcp_keepalive_intvl 1
-        sysctl_ns "$ns" net.ipv4.tcp_keepalive_probes 2
-        # every ICMP error the kernel generates reaches the capture
-        sysctl_ns "$ns" net.ipv4.icmp_ratelimit 0
-        sysctl_ns "$ns" net.ipv6.icmp.ratelimit 0
+        host_sysctls "$ns"
     done
     # wait for both ends to report carrier
     local i
@@ -189,15 +193,7 @@ setup_routed() {
         ip -n "$ns" -6 route add default via "$g6" dev "$dev"
         ip -n "$ns" neigh replace "$g4" lladdr "$gmac" dev "$dev" nud permanent
         ip -n "$ns" -6 neigh replace "$g6" lladdr "$gmac" dev "$dev" nud permanent
-        sysctl_ns "$ns" net.ipv4.tcp_retries2 5
-        sysctl_ns "$ns" net.ipv4.tcp_syn_retries 2
-        sysctl_ns "$ns" net.ipv4.tcp_synack_retries 2
-        sysctl_ns "$ns" net.ipv4.tcp_fin_timeout 5
-        sysctl_ns "$ns" net.ipv4.tcp_keepalive_time 2
-        sysctl_ns "$ns" net.ipv4.tcp_keepalive_intvl 1
-        sysctl_ns "$ns" net.ipv4.tcp_keepalive_probes 2
-        sysctl_ns "$ns" net.ipv4.icmp_ratelimit 0
-        sysctl_ns "$ns" net.ipv6.icmp.ratelimit 0
+        host_sysctls "$ns"
     done
     local i
     for i in $(seq 1 50); do

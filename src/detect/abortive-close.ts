@@ -82,7 +82,7 @@ export const abortiveClose: Detector = {
     const f = ctx.raised(c, 'abortive-close');
     if (f === undefined || !atRestRaised.has(f)) return;
     const b = c.peer(c.endpoint(f.endpoint));
-    if (b.lastDataFrame === 0 || b.lastDataSec < f.sec || (b.lastDataSec === f.sec && b.lastDataNsec <= f.nsec)) return;
+    if (b.lastDataFrame === 0 || secondsBetween(f, { sec: b.lastDataSec, nsec: b.lastDataNsec }) <= 0) return;
     atRestRaised.delete(f);
     f.severity = 'warning';
     f.explanation = f.explanation.replace(restSentence(b.role, seenSending(b)), `The ${b.role} was still sending (frame ${b.lastDataFrame} came after the RST): its data was cut off, and its application sees ECONNRESET. `);

@@ -46,7 +46,10 @@ function afterClose(a: Endpoint, b: Endpoint): boolean {
 /** What else fits the silence: nothing on the path where the capture sat at the silent side's own end. */
 function alternativesOf(c: Connection, a: Endpoint, b: Endpoint): string[] {
   const atA = captureView(c, false).vantage === a.role;
-  if (afterClose(a, b)) return atA ? [`a host firewall on the ${a.role}'s host dropping what arrives after the capture point`] : [`the ${a.role}'s host went away as it closed`];
+  if (afterClose(a, b))
+    return atA
+      ? [`a host firewall on the ${a.role}'s host dropping what arrives after the capture point`]
+      : [`the capture, not the network, lost the ${a.role}'s packets from its close on (a mirror port or capture that dropped them)`];
   return atA
     ? [`a host firewall on the ${a.role}'s host dropping what arrives after the capture point`, `the ${a.role}'s host is stopped (a virtual machine paused or migrating)`]
     : [`a firewall or NAT on the path dropped the connection's state and now discards its packets, with the ${a.role} alive`, `the ${a.role}'s host is stopped (a virtual machine paused or migrating)`];

@@ -6,7 +6,8 @@ import { packetsOf, secs, who, type DetectContext, type Detector, type Instant }
 import type { Evidence, FindingKind } from './finding.js';
 import { fact, makeFinding } from './make.js';
 import { rstMeaning } from './rst-kind.js';
-import { hopsOf } from './vantage.js';
+import { hopsOf, ttlRange } from './vantage.js';
+import { forgedRst } from '../track/forged-rst.js';
 
 /** The findings that read a RST as its claimed sender's doing, and which side that sender is. */
 const RST_FINDINGS: ReadonlyArray<[FindingKind, 'endpoint' | 'peer']> = [
@@ -46,8 +47,8 @@ function raise(c: Connection, f: Forged, at: Instant, ctx: DetectContext): void 
   const rstHops = rstTtl >= 0 ? hopsOf(rstTtl) : -1;
   const endpointHops = x.ttlMax >= 0 ? hopsOf(x.ttlMax) : -1;
   const ttlSays =
-    rstTtl >= 0 && x.ttlMin >= 0 && (rstTtl < x.ttlMin || rstTtl > x.ttlMax)
-      ? `Its IP TTL is ${rstTtl} where every other packet of the ${x.role} arrived with ${ttl[0] === ttl[1] ? ttl[0] : `${ttl[0]}-${ttl[1]}`}: it was made ${rstHops} hop${rstHops === 1 ? '' : 's'} from the capture point, the ${x.role} is ${endpointHops}. `
+    rstTtl >= 0 && forgedRst(x, rstTtl)
+      ? `Its IP TTL is ${rstTtl} where every other packet of the ${x.role} arrived with ${ttlRange(x)}: it was made ${rstHops} hop${rstHops === 1 ? '' : 's'} from the capture point, the ${x.role} is ${endpointHops}. `
       : '';
   const idle = f.idle >= 1 ? `The connection had been idle for ${secs(f.idle)} before it: a NAT, firewall or load balancer whose idle timeout ran out answers the next segment this way. ` : '';
   const summary = f.ignored
@@ -99,7 +100,7 @@ export const middleboxReset: Detector = {
   onSegment(seg, ctx) {
     if (rstMeaning(seg, ctx.options) !== 'middlebox') return;
     const x = seg.from;
-    const why = fact(seg.now, `RST from the ${x.role}'s address with TTL ${x.rstTtl}, its other packets ${x.ttlMin === x.ttlMax ? x.ttlMin : `${x.ttlMin}-${x.ttlMax}`}`);
+    const why = fact(seg.now, `RST from the ${x.role}'s address with TTL ${x.rstTtl}, its other packets ${ttlRange(x)}`);
     raise(seg.conn, { x, rst: seg.now.moment(), idle: seg.idleBefore, ignored: false, why }, seg.now, ctx);
   },
   onEnd(c, _end, ctx) {

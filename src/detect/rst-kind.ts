@@ -1,9 +1,9 @@
 import { TCP_FIN, TCP_RST } from '../decode/packet.js';
-import { samePacket } from '../track/moment.js';
+import { samePacket, secondsBetween } from '../track/moment.js';
 import type { SegmentInfo } from '../track/tracker.js';
 import type { Connection } from '../track/connection.js';
 import type { Endpoint } from '../track/endpoint.js';
-import type { TcpState } from '../track/states.js';
+import { isClosed, type TcpState } from '../track/states.js';
 import type { DetectOptions } from './options.js';
 
 /** What a RST means. The RST detectors share this so that each RST gets one meaning only. */
@@ -11,7 +11,7 @@ export type RstMeaning = 'middlebox' | 'stray' | 'refused' | 'write-after-fin' |
 
 /** Nothing left of the connection on that side but, at most, TIME-WAIT. */
 function over(s: TcpState): boolean {
-  return s === 'CLOSED' || s === 'LISTEN' || s === 'TIME-WAIT';
+  return isClosed(s) || s === 'LISTEN';
 }
 
 /** A flow of this many packets, without its handshake, shows no connection any application held. */
@@ -64,7 +64,7 @@ export function rstMeaning(seg: SegmentInfo, o: DetectOptions): RstMeaning {
 const HELD_SECONDS = 0.01;
 
 function heldIt(x: Endpoint, seg: SegmentInfo): boolean {
-  return x.lastDataFrame > 0 && seg.now.sec - x.lastDataSec + (seg.now.nsec - x.lastDataNsec) / 1e9 <= HELD_SECONDS;
+  return x.lastDataFrame > 0 && secondsBetween({ sec: x.lastDataSec, nsec: x.lastDataNsec }, seg.now) <= HELD_SECONDS;
 }
 
 /** A RST answers the peer's last segment when it came this soon after it (or within a few RTTs). */
@@ -75,6 +75,5 @@ function answersData(y: Endpoint, seg: SegmentInfo): boolean {
   const data = y.lastDataFrame === y.lastSentFrame && y.lastDataCapture === y.lastSentCapture;
   const fin = (y.lastFlags & TCP_FIN) !== 0;
   if (!data && !fin) return false;
-  const after = seg.now.sec - y.lastSentSec + (seg.now.nsec - y.lastSentNsec) / 1e9;
-  return after <= Math.max(ANSWER_SECONDS, 4 * seg.conn.handshakeRtt);
+  return secondsBetween({ sec: y.lastSentSec, nsec: y.lastSentNsec }, seg.now) <= Math.max(ANSWER_SECONDS, 4 * seg.conn.handshakeRtt);
 }

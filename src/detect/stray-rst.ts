@@ -3,6 +3,9 @@ import { appendBounded, packetsOf, secs, who, type Detector } from './detector.j
 import type { FindingOf } from './finding.js';
 import { fact, makeFinding } from './make.js';
 import { onlyRsts, rstMeaning } from './rst-kind.js';
+import { ttlRange } from './vantage.js';
+import { forgedRst } from '../track/forged-rst.js';
+import { secondsBetween } from '../track/moment.js';
 
 /** The tuple, the same whichever side is taken for the client (connections of lone RSTs guess roles). */
 function tupleKey(a: string, b: string): string {
@@ -30,18 +33,20 @@ function describe(f: FindingOf<'stray-rst'>, sender: string, receiver: string, c
     }[context],
     `A RST answers a segment for a connection its sender does not have, or aborts one it does; the capture shows no connection that an application held `,
     `(the rest was not captured: a capture of one direction, or one started later; or it was never there: spoofed or scanning traffic; or a firewall or NAT cleaning up its state sent the RST). `,
-    forgedNote.get(f) ?? '',
+    notes.get(f)?.forged ?? '',
     one ? '' : `Repeated at a steady pace, it is usually a peer that keeps poking a connection the other side has long forgotten (a stale client retrying, keep-alives to a rebooted host). `,
     `No application is shown to have seen an error. To learn who keeps the connection alive, capture both directions at the ${f.endpoint === 'client' ? 'server' : 'client'}'s end.`,
   ].join('');
 }
 
-/** What a note's first RST's TTL says, when it fits none of its claimed sender's earlier packets. */
-const forgedNote = new WeakMap<FindingOf<'stray-rst'>, string>();
-/** Each note's context, as its first RST set it. */
-const contexts = new WeakMap<FindingOf<'stray-rst'>, Context>();
-/** The connection each note last counted. */
-const lastConnection = new WeakMap<FindingOf<'stray-rst'>, number>();
+/** What a note keeps beside its details: its context and what its first RST showed, the connection it last counted. */
+interface Note {
+  context: Context;
+  /** A sentence on a forged or crafted first RST, or ''. */
+  forged: string;
+  lastConnection: number;
+}
+const notes = new WeakMap<FindingOf<'stray-rst'>, Note>();
 
 /**
  * PATTERNS 15: RSTs on a tuple with no connection the capture knows: one note per
@@ -58,11 +63,12 @@ export const strayRst: Detector = {
     const now = seg.now;
     const key = tupleKey(c.address('client'), c.address('server'));
     const seen = ctx.remembered(key);
-    if (seen !== undefined && seen.kind === 'stray-rst') {
+    const run = seen !== undefined && seen.kind === 'stray-rst' ? notes.get(seen) : undefined;
+    if (seen !== undefined && seen.kind === 'stray-rst' && run !== undefined) {
       const d = seen.details;
-      const span = now.sec - seen.sec + (now.nsec - seen.nsec) / 1e9;
-      if (lastConnection.get(seen) !== c.id) {
-        lastConnection.set(seen, c.id);
+      const span = secondsBetween(seen, now);
+      if (run.lastConnection !== c.id) {
+        run.lastConnection = c.id;
         d.connections++;
       }
       d.rsts++;
@@ -70,9 +76,12 @@ export const strayRst: Detector = {
       d.periodSeconds = Number((span / (d.rsts - 1)).toFixed(6));
       d.lastFrame = now.frame;
       appendBounded(seen, now.capture, now.frame);
-      if (seen.evidence.length < 2) seen.evidence.push(fact(now, `latest RST of the run, ${secs(span)} after the first`));
-      else seen.evidence[1] = fact(now, `latest RST of the run (number ${d.rsts}), ${secs(span)} after the first`);
-      describe(seen, c.address(seg.from.role), c.address(seg.to.role), contexts.get(seen) ?? 'alone');
+      // The run's latest RST replaces the one before it among the facts (the first ones stay).
+      const latest = fact(now, `latest RST of the run (number ${d.rsts}), ${secs(span)} after the first`);
+      const last = seen.evidence.length - 1;
+      if (d.rsts > 2) seen.evidence[last] = latest;
+      else seen.evidence.push(latest);
+      describe(seen, c.address(seg.from.role), c.address(seg.to.role), run.context);
       return;
     }
     const x = seg.from;
@@ -80,7 +89,7 @@ export const strayRst: Detector = {
     const prev = c.previous;
     // A connection of lone RSTs right after one the capture saw end on the tuple: a RST after that end.
     const context: Context = c.partial && prev === null ? (onlyRsts(c) ? 'alone' : 'unknown') : 'ended';
-    const idle = prev !== null ? now.sec - prev.lastSec + (now.nsec - prev.lastNsec) / 1e9 : seg.idleBefore;
+    const idle = prev !== null ? secondsBetween({ sec: prev.lastSec, nsec: prev.lastNsec }, now) : seg.idleBefore;
     const f = makeFinding('stray-rst', 'info', c, x, now.capture, packetsOf(now.capture, now), now, '', '', { rsts: 1, spanSeconds: 0, periodSeconds: null, firstFrame: now.frame, lastFrame: now.frame, connections: 1 }, {
       confidence: 'certain',
       evidence: [
@@ -93,18 +102,17 @@ export const strayRst: Detector = {
       ],
       alternatives: [`a NAT, firewall or load balancer sent it in ${c.address(x.role)}'s name (clearing its state)`],
     });
-    if ((seg.flags & (TCP_SYN | TCP_FIN)) !== 0) forgedNote.set(f, `It carries ${seg.flags & TCP_SYN ? 'SYN' : ''}${(seg.flags & (TCP_SYN | TCP_FIN)) === (TCP_SYN | TCP_FIN) ? ' and ' : ''}${seg.flags & TCP_FIN ? 'FIN' : ''} beside RST, which no TCP stack sends together: a crafted packet. `);
+    const note: Note = { context, forged: '', lastConnection: c.id };
+    if ((seg.flags & (TCP_SYN | TCP_FIN)) !== 0) note.forged = `It carries ${seg.flags & TCP_SYN ? 'SYN' : ''}${(seg.flags & (TCP_SYN | TCP_FIN)) === (TCP_SYN | TCP_FIN) ? ' and ' : ''}${seg.flags & TCP_FIN ? 'FIN' : ''} beside RST, which no TCP stack sends together: a crafted packet. `;
     // The same host on the earlier connection (roles of a connection of lone RSTs are guessed, so matched by address).
     const before = prev === null ? undefined : prev.address('client') === c.address(x.role) ? prev.client : prev.server;
-    if (before !== undefined && before.ttlMin >= 0 && x.rstTtl >= 0 && (x.rstTtl < before.ttlMin || x.rstTtl > before.ttlMax)) {
-      const range = before.ttlMin === before.ttlMax ? `${before.ttlMin}` : `${before.ttlMin}-${before.ttlMax}`;
-      forgedNote.set(f, `Its TTL (${x.rstTtl}) fits none of that host's packets on the connection before (${range}): a box on the path made it, such as a NAT or firewall clearing its state. `);
-      f.evidence.push(fact(now, `its TTL ${x.rstTtl}, where the same address's earlier packets had ${range}`));
+    if (before !== undefined && x.rstTtl >= 0 && forgedRst(before, x.rstTtl)) {
+      note.forged = `Its TTL (${x.rstTtl}) fits none of that host's packets on the connection before (${ttlRange(before)}): a box on the path made it, such as a NAT or firewall clearing its state. `;
+      f.evidence.push(fact(now, `its TTL ${x.rstTtl}, where the same address's earlier packets had ${ttlRange(before)}`));
     }
-    contexts.set(f, context);
+    notes.set(f, note);
     describe(f, c.address(x.role), c.address(y.role), context);
     ctx.remember(key, f);
-    lastConnection.set(f, c.id);
     ctx.raise(c, f);
   },
 };

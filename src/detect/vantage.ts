@@ -28,6 +28,11 @@ export function hopsOf(ttl: number): number {
   return 0;
 }
 
+/** "53" or "52-53": the TTLs of a side's packets without RST. */
+export function ttlRange(e: Endpoint): string {
+  return e.ttlMin === e.ttlMax ? `${e.ttlMin}` : `${e.ttlMin}-${e.ttlMax}`;
+}
+
 /**
  * One side answering within this share of the other's time is the host the capture
  * sat on: its kernel's answer never crossed the network.
@@ -49,7 +54,8 @@ export function handshakeHalves(c: Connection): [number, number] | null {
 
 /** From the handshake's timing: which end answered at once. */
 function byTiming(c: Connection, clues: string[] | null): Vantage {
-  const halves = handshakeHalves(c);
+  // A SYN or SYN-ACK sent again makes the halves pair an answer with the wrong question.
+  const halves = c.client.synCount === 1 && c.server.synCount === 1 ? handshakeHalves(c) : null;
   if (halves === null) return 'unknown';
   const [toSynAck, toAck] = halves;
   const ms = (s: number): string => `${(s * 1000).toFixed(3)} ms`;
@@ -112,9 +118,10 @@ function byChecksum(c: Connection, clues: string[] | null): Vantage {
 
 /**
  * Where the capture was taken, from the handshake's timing first (a host answers its
- * peer's segment in microseconds, a peer across the network in an RTT), then the TTLs
- * (packets captured on their sender's host still carry its initial TTL). A router's
- * own capture sees arriving packets before it decrements them, so timing wins when both speak.
+ * peer's segment in microseconds, a peer across the network in an RTT), then checksum
+ * offload, then the TTLs (packets captured on their sender's host still carry its
+ * initial TTL). A router's own capture sees arriving packets before it decrements
+ * them, so timing wins when both speak; only a TTL naming the other end contradicts it.
  */
 export function vantageOf(c: Connection, clues: string[] | null = []): { vantage: Vantage; clues: string[] } {
   const timing = byTiming(c, clues);
@@ -122,7 +129,8 @@ export function vantageOf(c: Connection, clues: string[] | null = []): { vantage
   const said = clues ?? NO_CLUES;
   if (offload !== 'unknown' && (timing === 'unknown' || timing === offload)) return { vantage: offload, clues: said };
   const ttl = byTtl(c, clues);
-  if (timing !== 'unknown' && ttl !== 'unknown' && timing !== ttl && timing !== 'path') return { vantage: 'unknown', clues: clues === null ? NO_CLUES : [...clues, 'the clues disagree'] };
+  // TTLs that crossed a router only say the capture was not on a host: near one end, timing still tells which.
+  if (timing !== 'unknown' && ttl !== 'unknown' && timing !== ttl && timing !== 'path' && ttl !== 'path') return { vantage: 'unknown', clues: clues === null ? NO_CLUES : [...clues, 'the clues disagree'] };
   return { vantage: timing !== 'unknown' ? timing : ttl, clues: said };
 }
 

@@ -24,15 +24,18 @@ const CLOSE_AFTER_WRITE_SECONDS = 0.05;
 /** A reply this soon after the request is an answer to it, written before the FIN behind the request was read. */
 const REPLY_SECONDS = 0.01;
 
+/** The closer's FIN followed its last data at once: it did not wait for an answer. */
+function askedAndLeft(closer: Endpoint): boolean {
+  return closer.lastDataFrame > 0 && closer.finAt !== null && secondsBetween({ sec: closer.lastDataSec, nsec: closer.lastDataNsec }, closer.finAt) <= REPLY_SECONDS;
+}
+
 /**
  * The closer sent a request and its FIN right behind it, and the writer's bytes came
  * back at once: the answer to that request, which the closer never waited for.
  */
 function replyToLast(closer: Endpoint, writer: Endpoint): boolean {
   const at = writer.dataAfterPeerFinAt;
-  if (at === null || closer.lastDataFrame === 0 || closer.finAt === null) return false;
-  const asked = { sec: closer.lastDataSec, nsec: closer.lastDataNsec };
-  return secondsBetween(asked, closer.finAt) <= REPLY_SECONDS && secondsBetween(asked, at) <= REPLY_SECONDS;
+  return at !== null && askedAndLeft(closer) && secondsBetween({ sec: closer.lastDataSec, nsec: closer.lastDataNsec }, at) <= REPLY_SECONDS;
 }
 
 /**
@@ -129,7 +132,9 @@ export const writeAfterFin: Detector = {
     const summary = `${who(c, writer)} wrote ${writer.dataAfterPeerFin} bytes after the ${closer.role} had closed, and got a RST back`;
     const explanation = [
       `The ${who(c, closer)} closed the connection (FIN, frame ${finFrame}); its process had called close() or exited, so no socket was left to receive. `,
-      `The ${writer.role}'s application did not act on the end-of-file and wrote ${writer.dataAfterPeerFin} bytes anyway (frame ${dataFrame}). `,
+      `The ${writer.role}'s application wrote ${writer.dataAfterPeerFin} bytes after that FIN had reached it (frame ${dataFrame}): it had not read the end-of-file yet, or went on regardless${
+        askedAndLeft(closer) ? ` (the ${closer.role} sent its last request, frame ${closer.lastDataFrame}, right before its FIN: those bytes may be the answer it closed without waiting for)` : ''
+      }. `,
       `The ${closer.role}'s kernel answered that data with a RST (frame ${seg.now.frame}). `,
       `What the ${writer.role} saw: that write() succeeded (the data only reached its own send buffer); its next read() returns 0 (EOF) or fails with ECONNRESET, `,
       `and the write() after the RST fails with EPIPE and raises SIGPIPE, which kills a process that neither ignores SIGPIPE nor writes with MSG_NOSIGNAL. `,

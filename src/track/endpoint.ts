@@ -90,15 +90,16 @@ export class Endpoint {
   declare ignoredRsts: number;
 
   /**
-   * IP TTLs (hop limits) of what it sent, packed in one small integer: bits 0-7 the
-   * lowest and 8-15 the highest of its segments without RST, 16-23 its last RST's,
+   * Facts of what it sent, packed in one small integer. IP TTLs (hop limits): bits 0-7 the
+   * lowest and 8-15 the highest of its first segments without RST (the tracker notes
+   * those: a host keeps one TTL for a connection), 16-23 its last RST's,
    * bit 24 set once a segment without RST was seen, bit 25 once a RST was. A RST
    * whose TTL is outside the others' range came from somewhere else (a middlebox).
    * Bits 26-27 count its first segments without payload whose TCP checksum was
    * checked (up to 3), bits 28-29 how many of them were wrong: a host's own
    * outgoing segments, captured before its NIC fills the checksum in, are all wrong.
    */
-  ttls = 0;
+  sentFacts = 0;
 
   // Traffic.
   packets = 0;
@@ -248,11 +249,11 @@ export class Endpoint {
 
   /** Record the TTL of a segment it sent. */
   noteTtl(ttl: number, rst: boolean): void {
-    const t = this.ttls;
-    if (rst) this.ttls = (t & ~0xff0000) | (ttl << 16) | (1 << 25);
-    else if (!(t & (1 << 24))) this.ttls = (t & ~0xffff) | ttl | (ttl << 8) | (1 << 24);
-    else if (ttl < (t & 0xff)) this.ttls = (t & ~0xff) | ttl;
-    else if (ttl > ((t >> 8) & 0xff)) this.ttls = (t & ~0xff00) | (ttl << 8);
+    const t = this.sentFacts;
+    if (rst) this.sentFacts = (t & ~0xff0000) | (ttl << 16) | (1 << 25);
+    else if (!(t & (1 << 24))) this.sentFacts = (t & ~0xffff) | ttl | (ttl << 8) | (1 << 24);
+    else if (ttl < (t & 0xff)) this.sentFacts = (t & ~0xff) | ttl;
+    else if (ttl > ((t >> 8) & 0xff)) this.sentFacts = (t & ~0xff00) | (ttl << 8);
   }
 
   /**
@@ -269,30 +270,30 @@ export class Endpoint {
 
   /** Record a checksum checked on one of its first segments without payload. */
   noteChecksum(ok: boolean): void {
-    this.ttls += (1 << 26) + (ok ? 0 : 1 << 28);
+    this.sentFacts += (1 << 26) + (ok ? 0 : 1 << 28);
   }
 
   /** Checksums checked on its first segments without payload (at most 3), and how many were wrong. */
   get checksumsChecked(): number {
-    return (this.ttls >> 26) & 3;
+    return (this.sentFacts >> 26) & 3;
   }
 
   get checksumsBad(): number {
-    return (this.ttls >> 28) & 3;
+    return (this.sentFacts >> 28) & 3;
   }
 
   /** Lowest and highest TTL of its segments without RST; -1 when none was seen. */
   get ttlMin(): number {
-    return this.ttls & (1 << 24) ? this.ttls & 0xff : -1;
+    return this.sentFacts & (1 << 24) ? this.sentFacts & 0xff : -1;
   }
 
   get ttlMax(): number {
-    return this.ttls & (1 << 24) ? (this.ttls >> 8) & 0xff : -1;
+    return this.sentFacts & (1 << 24) ? (this.sentFacts >> 8) & 0xff : -1;
   }
 
   /** TTL of its last RST; -1 when it sent none. */
   get rstTtl(): number {
-    return this.ttls & (1 << 25) ? (this.ttls >> 16) & 0xff : -1;
+    return this.sentFacts & (1 << 25) ? (this.sentFacts >> 16) & 0xff : -1;
   }
 
   get scaledWindow(): number {

@@ -96,7 +96,7 @@ export class SegmentInfo {
   analysis = 0;
   /** A RST its claimed sender did not send (forged-rst.ts). */
   forged = false;
-  /** For a RST: the longer of the connection's silences before it and before the packet before it, seconds. */
+  /** For a RST: the longer of the connection's silences before it and before the peer's last segment, which it answers; seconds. */
   idleBefore = 0;
   now: Now = null as unknown as Now;
 }
@@ -377,7 +377,7 @@ export class ConnectionTracker {
       if (from.packets <= TTL_SAMPLE) from.noteTtl(ip.ttl, false);
       if (from.rstAt !== null) from.sentAfterRst = true;
     }
-    if (tcp.mptcpSubtypes !== 0 && tcp.mptcpSubtypes & (1 << MPTCP_FASTCLOSE)) from.mptcpFastClose = true;
+    if (tcp.mptcpSubtypes & (1 << MPTCP_FASTCLOSE)) from.mptcpFastClose = true;
     // A few of its first short segments tell checksum offload (wrong sums on the capture host's own segments).
     if (from.packets <= CHECKSUM_SAMPLE && tcp.payloadLength === 0 && from.checksumsChecked < 3) {
       const ok = tcpChecksumOk(p.frame.buf, ip, tcp);
