@@ -4,6 +4,7 @@ import { readCapture, type ReadResult } from './capture/read-capture.js';
 import { Decoder, type DecodeStats } from './decode/decoder.js';
 import { isSupportedLinkType, linkTypeName } from './decode/linktypes.js';
 import type { Packet } from './decode/packet.js';
+import type { PacketFilter } from './decode/packet-filter.js';
 import { DetectorEngine } from './detect/engine.js';
 import type { Detector } from './detect/detector.js';
 import { DETECTORS } from './detect/registry.js';
@@ -99,6 +100,8 @@ export class Pipeline {
    * and for TCP its connection and what the segment did (reused objects: copy what you keep).
    */
   onPacket: ((p: Packet, c: Connection | null, seg: SegmentInfo | null) => void) | null = null;
+  /** A capture-filter expression: connections with a packet it matches are marked (Connection.matched). */
+  filter: PacketFilter | null = null;
   /** Latest packet time seen. */
   endSec = -Infinity;
   endNsec = 0;
@@ -123,6 +126,7 @@ export class Pipeline {
       this.tracker.idFirst = shard.index + 1;
       this.tracker.idStep = shard.count;
       this.tracker.openedAt = [];
+      this.tracker.streams.openedAt = [];
     }
   }
 
@@ -149,6 +153,8 @@ export class Pipeline {
       c = this.tracker.onIcmp(p);
       if (c !== null) this.engine.icmp(c, c.icmp[c.icmp.length - 1]!);
     }
+    // A filter expression selects connections by their packets; every packet is still tracked, so states and tcp.stream numbers are the whole capture's.
+    if (c !== null && !c.matched && this.filter !== null && this.filter.matches(p)) c.matched = true;
     this.onPacket?.(p, c, p.kind === 'tcp' ? this.tracker.segment : null);
   }
 
@@ -318,6 +324,8 @@ export interface AnalyzeHooks {
   sequenceAnalysis?: boolean;
   /** The detectors to run: the registry's unless given (tests give variants of them). */
   detectors?: readonly Detector[];
+  /** Mark the connections with a packet this matches (Connection.matched). */
+  filter?: PacketFilter | null;
 }
 
 /**
@@ -334,9 +342,15 @@ export async function analyzeCaptures(
 }
 
 /** One shard's analysis, and the ordinals of every connection it opened (for the merge to number them). */
-export async function analyzeShard(inputs: string[], options: DetectOptions, shard: Shard, sequenceAnalysis: boolean): Promise<{ result: AnalysisResult; openedAt: number[] }> {
-  const { result, pipeline } = await analyzeWith(new Pipeline(options, shard), inputs, undefined, { sequenceAnalysis });
-  return { result, openedAt: pipeline.tracker.openedAt ?? [] };
+export async function analyzeShard(
+  inputs: string[],
+  options: DetectOptions,
+  shard: Shard,
+  sequenceAnalysis: boolean,
+  filter: PacketFilter | null = null,
+): Promise<{ result: AnalysisResult; openedAt: number[]; streamOpenedAt: number[] }> {
+  const { result, pipeline } = await analyzeWith(new Pipeline(options, shard), inputs, undefined, { sequenceAnalysis, filter });
+  return { result, openedAt: pipeline.tracker.openedAt ?? [], streamOpenedAt: pipeline.tracker.streams.openedAt ?? [] };
 }
 
 async function analyzeWith(
@@ -352,6 +366,7 @@ async function analyzeWith(
     if (await thread.started()) pipeline.tracker.offload = thread;
   }
   pipeline.onPacket = hooks.onPacket ?? null;
+  pipeline.filter = hooks.filter ?? null;
   pipeline.tracker.sequenceAnalysis = hooks.sequenceAnalysis ?? true;
   pipeline.engine.onFinding = hooks.onFinding ?? null;
   pipeline.engine.onWithdraw = hooks.onWithdraw ?? null;

@@ -46,7 +46,7 @@ describe('CLI usage', () => {
     expect(bad.stderr).toMatch(/^tcpsleuth: .*'xml' is invalid/m);
     const missing = await run(['analyze']);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain("missing required argument 'capture'");
+    expect(missing.stderr).toBe('tcpsleuth: no capture given (a file, "-" for standard input, or -r FILE)\n');
     const unknown = await run(['frobnicate']);
     expect(unknown.code).toBe(2);
   });

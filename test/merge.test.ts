@@ -58,7 +58,7 @@ function comparable(j: unknown): unknown {
   if (j && typeof j === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(j)) {
-      if (k === 'captures' || /(^f|F)rames?$|(^c|C)apture$/.test(k)) continue;
+      if (k === 'captures' || k === 'displayFilter' || /(^f|F)rames?$|(^c|C)apture$/.test(k)) continue;
       if ((k === 'packets' || k === 'otherPackets') && Array.isArray(v)) continue;
       out[k] = comparable(v);
     }

@@ -18,6 +18,7 @@ import { renderHtml } from '../src/report/html.js';
 import { DEFAULT_REPORT_LIMITS, flaggedConnections, type ReportLimits } from '../src/report/incident.js';
 import { collectLadders, ladderRows, type Ladder } from '../src/report/ladder.js';
 import { renderMarkdown } from '../src/report/markdown.js';
+import { groupFindings } from '../src/report/groups.js';
 import { makeView, DEFAULT_VIEW, type ViewOptions } from '../src/report/view.js';
 import { OPT, Pcapng, asV4, ethernet, ipv4, pcapFile, tcp, useTempDir, type PcapRecordSpec } from './helpers/build.js';
 import { CAPTURES, REPO } from './helpers/env.js';
@@ -28,8 +29,10 @@ const CHROMIUM = '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const tmp = useTempDir();
 const capture = (name: string): string => join(CAPTURES, name);
+// busy-server.pcap has more flagged connections than diagrams drawn, and a Markdown
+// report fitted to its size limit: test/busy-capture.test.ts and the Chromium test below take it.
 const ALL = readdirSync(CAPTURES)
-  .filter((f) => f.endsWith('.pcap'))
+  .filter((f) => f.endsWith('.pcap') && f !== 'busy-server.pcap')
   .sort();
 
 interface Run {
@@ -170,12 +173,17 @@ function hostileCapture(): string {
 describe('reports: every finding, its explanation and a diagram per flagged connection', () => {
   it.each(ALL)('%s', async (name) => {
     const { result, ladders, html, md } = await reports([capture(name)]);
-    for (const f of result.findings) {
+    // One explanation per group; each member's connection named in it.
+    for (const g of groupFindings(result.findings)) {
+      const f = g.findings[0]!;
       expect(html).toContain(`data-kind="${f.kind}"`);
       expect(html).toContain(escapeHtml(f.summary));
       expect(html).toContain(escapeHtml(f.explanation));
       expect(md).toContain(`\`${f.kind}\``);
       expect(md).toContain(escapeMarkdown(f.explanation));
+      const article = html.slice(html.indexOf(`<article class="finding ${g.severity}" id="group-${g.id}"`));
+      const body = article.slice(0, article.indexOf('</article>'));
+      for (const m of g.findings) expect(body).toMatch(new RegExp(`href="#(conn|ladder)-${m.connection}"`));
     }
     const flagged = flaggedConnections(makeView(result));
     expect((html.match(/<svg class="ladder"/g) ?? []).length).toBe(flagged.length);
@@ -250,10 +258,27 @@ describe('reports agree with the JSON and the view filters', () => {
       const ids = json.connections.map((c) => c.id).sort((a, b) => a - b);
       expect([...html.matchAll(/<tr id="conn-(\d+)"/g)].map((m) => Number(m[1])).sort((a, b) => a - b), filters.join(' ')).toEqual(ids);
       const findings = json.findings.map((f) => `${f.connection}:${f.kind}`).sort();
-      const htmlFindings = [...html.matchAll(/<article class="finding \w+" data-kind="([\w-]+)">\n<h3>.*?connection <a href="#conn-(\d+)">/g)].map((m) => `${m[2]}:${m[1]}`).sort();
-      expect(htmlFindings, filters.join(' ')).toEqual(findings);
-      const mdFindings = [...md.matchAll(/^### \d+\. \w+ `([\w-]+)`: connection (\d+),/gm)].map((m) => `${m[2]}:${m[1]}`).sort();
-      expect(mdFindings, filters.join(' ')).toEqual(findings);
+      const distinct = [...new Set(findings)];
+      // Each group article: its kind, and the connections it names.
+      const htmlFindings = html
+        .split('<article ')
+        .slice(1)
+        .flatMap((a) => {
+          const kind = /data-kind="([\w-]+)"/.exec(a)![1]!;
+          const body = a.slice(0, a.indexOf('</article>'));
+          return [...body.matchAll(/href="#(?:conn|ladder)-(\d+)"/g)].map((m) => `${m[1]}:${kind}`);
+        });
+      expect([...new Set(htmlFindings)].sort(), filters.join(' ')).toEqual(distinct);
+      const mdFindings = md
+        .split('\n### ')
+        .filter((b) => /^\d+\. \w+ `[\w-]+`: /.test(b))
+        .flatMap((b) => {
+          const kind = /`([\w-]+)`/.exec(b)![1]!;
+          const one = /^\d+\. \w+ `[\w-]+`: connection (\d+),/.exec(b);
+          const ids = one ? [one[1]!] : (/^- Connections: ([\d, ]+)/m.exec(b)?.[1] ?? '').split(', ');
+          return ids.map((id) => `${id}:${kind}`);
+        });
+      expect([...new Set(mdFindings)].sort(), filters.join(' ')).toEqual(distinct);
       const flagged = new Set(json.findings.map((f) => f.connection));
       expect(new Set([...html.matchAll(/<svg class="ladder" data-connection="(\d+)"/g)].map((m) => Number(m[1])))).toEqual(flagged);
     }
@@ -272,7 +297,7 @@ describe('reports agree with the JSON and the view filters', () => {
     expect(md.stdout).toContain('&lt;stdin&gt;');
     expect(md.stdout).toContain('```text');
     const table = await run(['analyze', capture('peer-reset.pcap')]);
-    expect(table.stdout).toContain('ERRORS (1)');
+    expect(table.stdout).toMatch(/^Verdict:\n {2}ERROR {3}1 connection /m);
   });
 });
 
@@ -329,10 +354,12 @@ describe('reports on a big capture stay readable and say what they left out', ()
 
   it('keeps the connection and findings lists within their limits too', async () => {
     const big = bigCapture();
-    const { html, md } = await reports([big], DEFAULT_VIEW, { diagrams: 2, packetsPerDiagram: 60, findings: 5, connections: 10 });
-    expect(html).toContain('21 more findings left out (limit 5)');
+    // 26 findings in two groups: 25 refusals of one port, one half-close.
+    const { html, md } = await reports([big], DEFAULT_VIEW, { diagrams: 2, packetsPerDiagram: 60, findings: 1, connections: 10, maxChars: 0 });
+    expect(html).toContain('1 more group left out (limit 1)');
     expect(html).toContain('16 more connections left out of this table (limit 10; flagged ones come first)');
-    expect(md).toContain('21 more findings left out (limit 5)');
+    expect(md).toContain('1 more group left out (limit 1)');
+    expect(md).toContain('16 more connections left out of this table (limit 10; flagged ones come first)');
     expect((html.match(/<tr id="conn-/g) ?? []).length).toBe(10);
   });
 });
@@ -375,10 +402,13 @@ interface BrowserCheck {
   dialogs: string[];
   diagrams: number[];
   widths: number[];
+  /** Each group article's member count, and the pile-up charts drawn. */
+  groups: number[];
+  pileUps: number;
 }
 
 describe.skipIf(!HAVE_CHROMIUM)(`HTML report in headless Chromium (needs ${CHROMIUM}: apt-get install chromium)`, () => {
-  async function open(html: string, name: string, shot: 'full' | 'top'): Promise<BrowserCheck> {
+  async function open(html: string, name: string, shot: 'full' | 'top', section?: string): Promise<BrowserCheck> {
     const { chromium } = await import('playwright-core');
     mkdirSync(ARTIFACTS, { recursive: true });
     const path = join(ARTIFACTS, `${name}.html`);
@@ -391,7 +421,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`HTML report in headless Chromium (needs ${CHROM
       viewport: { width: 1360, height: 1000 },
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
-    const check: BrowserCheck = { consoleErrors: [], pageErrors: [], failed: [], requests: [], dialogs: [], diagrams: [], widths: [] };
+    const check: BrowserCheck = { consoleErrors: [], pageErrors: [], failed: [], requests: [], dialogs: [], diagrams: [], widths: [], groups: [], pileUps: 0 };
     try {
       const page = await context.newPage();
       page.on('console', (m) => {
@@ -408,6 +438,9 @@ describe.skipIf(!HAVE_CHROMIUM)(`HTML report in headless Chromium (needs ${CHROM
       check.diagrams = await page.$$eval('svg.ladder', (els) => els.map((e) => Number(e.getAttribute('data-connection'))));
       check.widths = await page.$$eval('svg.ladder', (els) => els.map((e) => e.getBoundingClientRect().width));
       await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: shot === 'full' });
+      if (section !== undefined) await page.locator(`#${section}`).screenshot({ path: join(ARTIFACTS, `${name}-${section}.png`) });
+      check.groups = await page.$$eval('article.finding', (els) => els.map((e) => Number(e.getAttribute('data-count'))));
+      check.pileUps = await page.$$eval('svg.pileup', (els) => els.length);
       expect(check.requests.filter((u) => u !== url)).toEqual([]);
     } finally {
       await context.close();
@@ -440,6 +473,16 @@ describe.skipIf(!HAVE_CHROMIUM)(`HTML report in headless Chromium (needs ${CHROM
     const c = await open(html, `report-${name.replace(/\.pcap$/, '')}`, 'full');
     expectClean(c);
     expect(c.diagrams).toEqual(flaggedConnections(makeView(result)).map((x) => x.id));
+  });
+
+  it('a busy server, grouped: one article per group (five, not 140), the CLOSE-WAIT pile-ups charted; screenshots saved', async () => {
+    const { html } = await reports([capture('busy-server.pcap')]);
+    const c = await open(html, 'report-busy-server', 'top', 'findings');
+    expectClean(c);
+    expect(c.groups).toEqual([60, 40, 10, 20, 10]);
+    expect(c.pileUps).toBe(2);
+    expect(c.diagrams).toHaveLength(DEFAULT_REPORT_LIMITS.diagrams);
+    expect(existsSync(join(ARTIFACTS, 'report-busy-server-findings.png'))).toBe(true);
   });
 
   it('hostile strings stay text: no script runs, no image is requested', async () => {

@@ -20,7 +20,7 @@ const corpus = HAVE_CORPUS ? (await manifest()).map((r) => join(CORPUS, r.file))
 
 function table(r: Awaited<ReturnType<typeof analyzeCaptures>>): string {
   let out = '';
-  writeTable(r, undefined, 120, (s) => (out += s));
+  writeTable(r, undefined, { width: 120, color: false, all: true }, (s) => (out += s));
   return out;
 }
 

@@ -106,6 +106,7 @@ ORDER = [
     "tls-style-close",
     "stray-rst-storm",
     "close-wait-pileup",
+    "busy-server",
 ]
 
 SYSCTLS = [
@@ -178,13 +179,18 @@ class Role:
         self.socks = []          # every socket stays referenced until exit
         self.ids = {}
         self.connecting = {}     # id(socket) -> time its non-blocking connect() began
+        # a scenario may run several threads (busy-server): one JSON line per
+        # write, and one socket id per socket, even then
+        self.lock = threading.RLock()
 
     # -- logging ----------------------------------------------------------
     def ev(self, call, **kw):
         rec = {"ts": now(), "side": self.side, "call": call}
         rec.update(kw)
-        sys.stdout.write(json.dumps(rec) + "\n")
-        sys.stdout.flush()
+        line = json.dumps(rec) + "\n"
+        with self.lock:
+            sys.stdout.write(line)
+            sys.stdout.flush()
 
     def note(self, text, **kw):
         self.ev("note", text=text, **kw)
@@ -220,10 +226,14 @@ class Role:
         self.sync("ready")
 
     # -- sockets ----------------------------------------------------------
+    def _register(self, s):
+        with self.lock:
+            self.socks.append(s)
+            self.ids[id(s)] = f"s{len(self.socks)}"
+
     def socket(self):
         s = socket.socket(self.family, socket.SOCK_STREAM)
-        self.socks.append(s)
-        self.ids[id(s)] = f"s{len(self.socks)}"
+        self._register(s)
         self.ev("socket", sock=self._sid(s), result="ok",
                 family="AF_INET6" if self.family == socket.AF_INET6 else "AF_INET")
         return s
@@ -342,8 +352,7 @@ class Role:
         except OSError as e:
             return self._fail("accept", ls, e, elapsed=round(time.time() - t0, 6))
         c.setblocking(True)
-        self.socks.append(c)
-        self.ids[id(c)] = f"s{len(self.socks)}"
+        self._register(c)
         self.ev("accept", sock=self._sid(ls), new_sock=self._sid(c), result="ok",
                 **self._names(c))
         return c
@@ -816,7 +825,9 @@ class Driver:
         for e in self.evs("client"):
             if e["call"] in ("connect",) and e.get("local"):
                 out.append({"client": e["local"],
-                            "server": e.get("peer") or fmt_addr((self.cfg["server_addr"], self.cfg["port"])),
+                            # a failed connect() has no peer: the address it was given
+                            "server": e.get("peer") or e.get("addr")
+                                      or fmt_addr((self.cfg["server_addr"], self.cfg["port"])),
                             "connect": e.get("result") or e.get("error")})
         return out
 

@@ -18,6 +18,12 @@ export function count(v: string): number {
   return Number(v);
 }
 
+/** A whole number, 0 included. */
+export function whole(v: string): number {
+  if (!/^\d+$/.test(v)) throw new InvalidArgumentError('expected a whole number');
+  return Number(v);
+}
+
 /** What commander gives for the threshold options. */
 export interface ThresholdFlags {
   closeWait: number;

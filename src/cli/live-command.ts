@@ -9,7 +9,7 @@ import { writeTable } from '../report/table.js';
 import type { ViewOptions } from '../report/view.js';
 import { linkTypeName } from '../decode/linktypes.js';
 import { addThresholdOptions, count, detectOptionsFrom, minSeverityOption, seconds, type ThresholdFlags } from './detect-options.js';
-import { StdoutBuffer, writeStdout, stdoutIsTty, stdoutColumns } from './stdout.js';
+import { StdoutBuffer, writeStdout, outputWidth, useColor } from './stdout.js';
 
 const EXIT_OK = 0;
 const EXIT_INPUT = 2;
@@ -235,8 +235,7 @@ async function runLive(filter: string, flags: LiveFlags): Promise<number> {
   if (json) {
     writeReportLine(end, view, liveJson(info, end));
   } else {
-    const w = stdoutIsTty ? Math.max(60, Math.min(stdoutColumns(100), 140)) : 100;
-    writeTable(end.result, view, w, writeStdout);
+    writeTable(end.result, view, { width: outputWidth(), color: useColor('auto'), all: false }, writeStdout);
     writeStdout(`${liveSummary(info, end).join('\n')}\n`);
   }
   const cap = end.result.captures[0]!;

@@ -88,3 +88,22 @@ export class StdoutBuffer {
     this.used = 0;
   }
 }
+
+/**
+ * The width output should fit: the terminal's columns, else COLUMNS (as ls and ps
+ * honour it), else null (no terminal: nothing to fit).
+ */
+export function outputWidth(): number | null {
+  if (stdoutIsTty && process.stdout.columns) return process.stdout.columns;
+  const env = Number(process.env['COLUMNS']);
+  return Number.isInteger(env) && env > 0 ? env : null;
+}
+
+export type ColorWhen = 'auto' | 'always' | 'never';
+
+/** --color: auto colours a terminal unless NO_COLOR is set (no-color.org); an explicit choice wins over it. */
+export function useColor(when: ColorWhen): boolean {
+  if (when === 'always') return true;
+  if (when === 'never') return false;
+  return stdoutIsTty && !process.env['NO_COLOR'];
+}

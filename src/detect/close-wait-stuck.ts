@@ -1,3 +1,4 @@
+import { formatEpoch } from '../capture/timestamp.js';
 import type { Connection } from '../track/connection.js';
 import type { Endpoint } from '../track/endpoint.js';
 import { secondsBetween, type Moment } from '../track/moment.js';
@@ -63,7 +64,7 @@ function check(c: Connection, e: Endpoint, entered: Moment, now: Instant, ctx: D
       now,
       summary,
       explanation,
-      { secondsInCloseWait: Number(inState.toFixed(6)), closedLater, peerFinFrame: peer.finAt?.frame ?? 0 },
+      { secondsInCloseWait: Number(inState.toFixed(6)), closedLater, peerFinFrame: peer.finAt?.frame ?? 0, enteredAt: formatEpoch(entered.sec, entered.nsec) },
       {
         confidence: mayHaveClosed ? 'possible' : 'likely',
         evidence: evidenceOf(c, e, entered, quietFrom, quiet, when),

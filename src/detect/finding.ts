@@ -57,6 +57,8 @@ interface FindingBase<K extends FindingKind, D> {
   severity: Severity;
   /** Connection id. */
   connection: number;
+  /** Its connection's Wireshark tcp.stream. */
+  stream: number;
   /** Which side the finding is about (PATTERNS.md names it for each kind). */
   endpoint: 'client' | 'server';
   /** That side's address:port. */
@@ -80,7 +82,7 @@ interface FindingBase<K extends FindingKind, D> {
 }
 
 export type Finding =
-  | FindingBase<'close-wait-stuck', { secondsInCloseWait: number; closedLater: boolean; peerFinFrame: number }>
+  | FindingBase<'close-wait-stuck', { secondsInCloseWait: number; closedLater: boolean; peerFinFrame: number; /** When it entered CLOSE-WAIT, epoch seconds as a decimal string. */ enteredAt: string }>
   | FindingBase<'write-after-fin', { bytesWrittenAfterFin: number; finFrame: number; rstFrame: number; /** The writer sent its own FIN before the RST: a last message on its way out. */ writerClosed: boolean; /** Its data left before it acknowledged the peer's FIN. */ crossed: boolean }>
   | FindingBase<'abortive-close', { likelyCause: 'unread-data' | 'so-linger-zero' | 'idle-timeout' | 'protocol-close'; peerUnreadBytesLikely: boolean }>
   | FindingBase<'peer-reset', { rstFrame: number; answeredFrame: number }>

@@ -33,6 +33,7 @@ export function makeFinding<K extends FindingKind>(
     kind,
     severity,
     connection: c.id,
+    stream: c.stream,
     endpoint: about.role,
     endpointAddress: c.address(about.role),
     capture,

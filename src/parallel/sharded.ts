@@ -1,12 +1,13 @@
 import { Worker } from 'node:worker_threads';
+import { parsePacketFilter } from '../decode/packet-filter.js';
 import { analyzeShard, type AnalysisResult, type Shard } from '../analyze.js';
 import { renumberRefusals } from '../detect/connection-refused.js';
 import { severityRank, type Finding } from '../detect/finding.js';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_LISTED_CONNECTIONS, type DetectOptions } from '../detect/options.js';
 import { renumberPortReuse } from '../detect/port-reuse.js';
 import { connectionLine, writeJsonDocument } from '../report/json.js';
-import { tableRow, writeTableDocument, type TableRow } from '../report/table.js';
-import { keepConnection, viewFindings, type ViewOptions } from '../report/view.js';
+import { findingsByConnection, tableRow, writeTableDocument, type TableOptions, type TableRow } from '../report/table.js';
+import { keepConnection, viewFindings, windowOf, withKinds, type ViewOptions, type Window } from '../report/view.js';
 import type { Connection } from '../track/connection.js';
 
 /**
@@ -30,12 +31,16 @@ export interface ShardJob {
   shard: Shard;
   /** Only the JSON shows the sequence analysis' counters. */
   sequenceAnalysis: boolean;
+  /** The capture-filter expression, parsed again in the thread. */
+  expression: string | null;
 }
 
 /** Phase 1's report. */
 export interface Analyzed {
   /** Ordinal of every connection the shard opened, listed or not, in order (its ids are index*count+shard+1). */
   openedAt: Float64Array;
+  /** Ordinal of each connection that began a Wireshark stream, in order (a connection's provisional stream indexes it). */
+  streamOpenedAt: Float64Array;
   findings: Finding[];
   unmatchedIcmp: number;
   evicted: number;
@@ -45,7 +50,11 @@ export interface Analyzed {
 /** Phase 2's request: the final id of each connection the shard opened, and what to render. */
 export interface RenderRequest {
   ids: Int32Array;
+  /** The final tcp.stream of each provisional one. */
+  streams: Int32Array;
   format: 'json' | 'table';
+  /** --since and --until as epoch seconds. */
+  window: Window | null;
   view: ViewOptions;
   end: AnalysisResult['end'];
   multi: boolean;
@@ -54,13 +63,18 @@ export interface RenderRequest {
 /** Phase 2's answer: the connections the view keeps, in id order. */
 export interface Rendered {
   ids: Int32Array;
+  /** Each kept connection's tcp.stream, beside ids. */
+  streams: Int32Array;
+  /** Connections the shard listed, kept or not. */
+  listed: number;
   lines: string[];
   rows: TableRow[];
 }
 
-export function analyzedOf(result: AnalysisResult, openedAt: number[]): Analyzed {
+export function analyzedOf(result: AnalysisResult, openedAt: number[], streamOpenedAt: number[]): Analyzed {
   return {
     openedAt: Float64Array.from(openedAt),
+    streamOpenedAt: Float64Array.from(streamOpenedAt),
     findings: result.findings,
     unmatchedIcmp: result.unmatchedIcmp,
     evicted: result.tracking.evicted,
@@ -73,20 +87,25 @@ export function renderShard(connections: Connection[], findings: readonly Findin
   const finalId = (provisional: number): number => (provisional > 0 ? (req.ids[Math.floor((provisional - 1) / count)] ?? 0) : 0);
   // Findings per connection as the view counts them (findings still carry provisional ids here).
   const min = severityRank(req.view.minSeverity);
-  const shown = new Map<number, number>();
-  for (const f of findings) if (severityRank(f.severity) >= min) shown.set(f.connection, (shown.get(f.connection) ?? 0) + 1);
-  const out: Rendered = { ids: new Int32Array(connections.length), lines: [], rows: [] };
+  const kinds = req.view.kinds?.length ? req.view.kinds : null;
+  const shown = findingsByConnection(findings.filter((f) => severityRank(f.severity) >= min && (kinds === null || kinds.includes(f.kind))));
+  const flagged = withKinds(findings, req.view);
+  const out: Rendered = { ids: new Int32Array(connections.length), streams: new Int32Array(connections.length), listed: connections.length, lines: [], rows: [] };
   let n = 0;
   for (const c of connections) {
-    const findingsShown = shown.get(c.id) ?? 0;
+    const findingsShown = shown.get(c.id) ?? [];
+    const wanted = flagged === null || flagged.has(c.id);
     c.id = finalId(c.id);
     c.previousId = finalId(c.previousId);
-    if (!keepConnection(c, req.view)) continue;
+    c.stream = req.streams[c.stream] ?? -1;
+    if (!wanted || !keepConnection(c, req.view, req.window)) continue;
+    out.streams[n] = c.stream;
     out.ids[n++] = c.id;
     if (req.format === 'json') out.lines.push(flat(connectionLine(c, req.end)));
     else out.rows.push(tableRow(c, findingsShown, req.end, req.multi));
   }
   out.ids = out.ids.slice(0, n);
+  out.streams = out.streams.slice(0, n);
   return out;
 }
 
@@ -144,29 +163,24 @@ export async function analyzeShardedTo(
   threads: number,
   format: 'json' | 'table',
   view: ViewOptions,
-  width: number,
+  table: TableOptions,
+  expression: string | null,
   write: (chunk: string) => void,
 ): Promise<ShardedOutput> {
   const count = Math.max(1, Math.floor(threads));
   const others: ShardThread[] = [];
   try {
     const sequenceAnalysis = format === 'json';
-    for (let index = 1; index < count; index++) others.push(new ShardThread({ inputs, options, shard: { index, count }, sequenceAnalysis }));
-    const own = await analyzeShard(inputs, options, { index: 0, count }, sequenceAnalysis);
-    const analyzed = [analyzedOf(own.result, own.openedAt), ...(await Promise.all(others.map((t) => t.analyzed)))];
+    for (let index = 1; index < count; index++) others.push(new ShardThread({ inputs, options, shard: { index, count }, sequenceAnalysis, expression }));
+    const own = await analyzeShard(inputs, options, { index: 0, count }, sequenceAnalysis, expression === null ? null : parsePacketFilter(expression));
+    const analyzed = [analyzedOf(own.result, own.openedAt, own.streamOpenedAt), ...(await Promise.all(others.map((t) => t.analyzed)))];
 
-    // Number every connection by the rank of its first frame among all that were opened.
-    const all = new Float64Array(analyzed.reduce((n, a) => n + a.openedAt.length, 0));
-    let k = 0;
-    for (const a of analyzed) {
-      all.set(a.openedAt, k);
-      k += a.openedAt.length;
-    }
-    all.sort();
-    const ids = analyzed.map((a) => a.openedAt.map((o) => rankOf(all, o)));
+    // Number every connection by the rank of its first frame among all that were opened, and every stream likewise.
+    const ids = ranks(analyzed.map((a) => a.openedAt)).map((r) => r.map((x) => x + 1));
+    const streams = ranks(analyzed.map((a) => a.streamOpenedAt));
     const end = own.result.end;
     const multi = own.result.captures.length > 1;
-    const request = (s: number): RenderRequest => ({ ids: Int32Array.from(ids[s]!), format, view, end, multi });
+    const request = (s: number): RenderRequest => ({ ids: Int32Array.from(ids[s]!), streams: streams[s]!, format, view, window: windowOf(own.result, view), end, multi });
     const renders = others.map((t, i) => t.render(request(i + 1)));
     const mine = renderShard(own.result.connections, own.result.findings, count, request(0));
     const rendered = [mine, ...(await Promise.all(renders))];
@@ -178,6 +192,7 @@ export async function analyzeShardedTo(
       for (const f of a.findings) {
         const provisional = f.connection;
         f.connection = finalId(provisional);
+        f.stream = streams[s]![f.stream] ?? -1;
         if (f.kind === 'port-reuse') renumberPortReuse(f, provisional, finalId);
         findings.push(f);
       }
@@ -205,11 +220,26 @@ export async function analyzeShardedTo(
     for (const r of rendered) for (const id of r.ids) kept.add(id);
     const shown = viewFindings(findings, kept, view);
     if (format === 'json') writeJsonDocument(result, order2.map(([s, i]) => rendered[s]!.lines[i]!), shown, write);
-    else writeTableDocument(result, order2.map(([s, i]) => rendered[s]!.rows[i]!), shown, width, write);
+    else {
+      const listed = rendered.reduce((n, x) => n + x.listed, 0);
+      writeTableDocument(result, order2.map(([s, i]) => rendered[s]!.rows[i]!), shown, findings, listed - kept.size, view, table, write);
+    }
     return { result, shown };
   } finally {
     await Promise.all(others.map((t) => t.stop()));
   }
+}
+
+/** Each list's ordinals as 0-based ranks among all the lists' ordinals. */
+function ranks(lists: Float64Array[]): Int32Array[] {
+  const all = new Float64Array(lists.reduce((n, a) => n + a.length, 0));
+  let k = 0;
+  for (const a of lists) {
+    all.set(a, k);
+    k += a.length;
+  }
+  all.sort();
+  return lists.map((a) => Int32Array.from(a, (o) => rankOf(all, o) - 1));
 }
 
 /** 1-based rank of `ordinal` in the sorted `all`. */

@@ -15,7 +15,7 @@ import { durationSeconds, openAtEnd, secondsInState } from './view.js';
  */
 export function connectionLine(c: Connection, end: AnalysisResult['end']): string {
   return (
-    `{"id":${c.id},"client":"${c.address('client')}","server":"${c.address('server')}","ipVersion":${c.version},` +
+    `{"id":${c.id},"stream":${c.stream},"client":"${c.address('client')}","server":"${c.address('server')}","ipVersion":${c.version},` +
     `"partial":${c.partial},"clientState":"${c.client.state}","serverState":"${c.server.state}",` +
     `"connState":"${c.connState}","history":"${c.history}","openAtEnd":${openAtEnd(c)},` +
     `"firstTime":"${formatEpoch(c.firstSec, c.firstNsec)}","lastTime":"${formatEpoch(c.lastSec, c.lastNsec)}",` +

@@ -1,11 +1,10 @@
 import type { AnalysisResult } from '../analyze.js';
 import { formatIso } from '../capture/timestamp.js';
-import type { Finding, Severity } from '../detect/finding.js';
+import type { Severity } from '../detect/finding.js';
 import { escapeHtml as e } from './escape.js';
 import {
   DEFAULT_REPORT_LIMITS,
   connectionRow,
-  findingsBySeverity,
   framesText,
   humanSeconds,
   oneDay,
@@ -17,6 +16,9 @@ import {
 import { diagramConnections, leftOutOf, renderLadderSvg, type Ladder } from './ladder.js';
 import { makeView, type ViewOptions } from './view.js';
 import { supportText } from './support.js';
+import { findingFilter, groupConfidence, groupFilter, groupFindings, groupTimes, headline, hiddenBySeverity, verdicts, type FindingGroup } from './groups.js';
+import { captureSpan } from './json.js';
+import { pileUp, type PileUp } from './pile-up.js';
 
 /**
  * `analyze --format html`: one self-contained page for an incident write-up.
@@ -76,6 +78,12 @@ figcaption { font-weight: 600; margin-bottom: 8px; overflow-wrap: anywhere; }
 .legend { display: flex; flex-wrap: wrap; gap: 16px; color: var(--muted); font-size: 13px; margin-top: 6px; }
 .legend i { display: inline-block; width: 22px; height: 3px; vertical-align: middle; margin-right: 5px; }
 ul.comments { font-size: 13.5px; margin: 6px 0; }
+ul.verdict { list-style: none; padding: 0; margin: 8px 0; font-size: 16px; }
+ul.verdict li { margin: 6px 0; }
+figure.pileup { border: 0; padding: 0; margin: 8px 0; }
+figure.pileup figcaption { font-weight: normal; color: var(--muted); font-size: 13px; }
+.members { overflow-wrap: anywhere; }
+code.filter { overflow-wrap: anywhere; }
 footer { margin-top: 40px; color: var(--muted); font-size: 13px; }
 a { color: #1f5fa8; }
 @media print { h2 { break-after: avoid; } figure { break-inside: avoid; } }
@@ -91,19 +99,51 @@ function num(n: number): string {
   return `<td class="n">${n}</td>`;
 }
 
-function findingArticle(f: Finding, multi: boolean, drawn: boolean): string {
-  const packets = framesText(f, multi);
-  const g = supportText(f, multi);
+/** Members a group lists by id before "and N more". */
+const MEMBERS = 200;
+
+/** A pile-up as a small bar chart: members in the state at even steps to the end of the capture. */
+function pileUpChart(p: PileUp): string {
+  const w = 18;
+  const h = 60;
+  const max = Math.max(1, ...p.counts);
+  const bars = p.counts
+    .map((n, i) => {
+      const bh = Math.round((n / max) * h);
+      return `<rect x="${i * (w + 4)}" y="${h - bh + 14}" width="${w}" height="${bh}" fill="#b26a00"><title>${n} in ${p.state} at ${e(formatIso(Math.floor(p.at[i]!), Math.round((p.at[i]! % 1) * 1e9)))}</title></rect><text x="${i * (w + 4) + w / 2}" y="${h - bh + 11}" font-size="10" text-anchor="middle" fill="#5f6b7a">${n}</text>`;
+    })
+    .join('');
+  const width = p.counts.length * (w + 4);
+  return `<figure class="pileup"><svg class="pileup" width="${width}" height="${h + 18}" viewBox="0 0 ${width} ${h + 18}" role="img" aria-label="${p.state} sockets over the capture">${bars}<line x1="0" y1="${h + 14.5}" x2="${width}" y2="${h + 14.5}" stroke="#d8dee6"/></svg><figcaption>${e(p.state)} sockets at ${p.counts.length} even steps to the end of the capture</figcaption></figure>`;
+}
+
+function groupArticle(g: FindingGroup, multi: boolean, drawn: ReadonlySet<number>, shape: PileUp | null): string {
+  const f = g.findings[0]!;
+  const single = g.findings.length === 1;
+  const sup = supportText(f, multi);
+  const link = (id: number): string => (drawn.has(id) ? `<a href="#ladder-${id}">${id}</a>` : `<a href="#conn-${id}">${id}</a>`);
+  const title = single
+    ? `connection ${link(f.connection)}, ${e(f.endpoint)} <span class="mono">${e(f.endpointAddress)}</span>`
+    : `${g.connections.length} connections ${g.endpoint === 'server' ? 'to' : 'from'} <span class="mono">${e(g.where)}</span>`;
+  const filter = single ? findingFilter(f, multi) : groupFilter(g);
+  const more = g.connections.length - MEMBERS;
   return [
-    `<article class="finding ${f.severity}" data-kind="${e(f.kind)}">`,
-    `<h3>${badge(f.severity)} <code>${e(f.kind)}</code> &middot; connection <a href="#conn-${f.connection}">${f.connection}</a>, ${e(f.endpoint)} <span class="mono">${e(f.endpointAddress)}</span></h3>`,
-    `<p class="summary">${e(f.summary)}</p>`,
+    `<article class="finding ${g.severity}" id="group-${g.id}" data-kind="${e(g.kind)}" data-count="${g.connections.length}">`,
+    `<h3>${g.id}. ${badge(g.severity)} <code>${e(g.kind)}</code> &middot; ${title}</h3>`,
+    `<p class="summary">${e(single ? f.summary : headline(g))}</p>`,
     `<p class="explanation">${e(f.explanation)}</p>`,
-    `<p class="grounds">Confidence: <strong>${e(g.confidence)}</strong>${g.alternatives ? ` &middot; also fits: ${e(g.alternatives)}` : ''}</p>`,
-    g.evidence.length ? `<ul class="evidence">${g.evidence.map((x) => `<li>${e(x)}</li>`).join('')}</ul>` : '',
-    `<p class="meta">Packets: ${e(packets)} &middot; since ${e(formatIso(f.sec, f.nsec))}${drawn ? ` &middot; <a href="#ladder-${f.connection}">diagram</a>` : ''}</p>`,
+    `<p class="grounds">Confidence: <strong>${e(groupConfidence(g))}</strong>${sup.alternatives ? ` &middot; also fits: ${e(sup.alternatives)}` : ''}</p>`,
+    single ? '' : `<p class="meta">${e(groupTimes(g))} &middot; for example, connection ${link(f.connection)}: ${e(f.summary)}</p>`,
+    sup.evidence.length ? `<ul class="evidence">${sup.evidence.map((x) => `<li>${e(x)}</li>`).join('')}</ul>` : '',
+    shape ? pileUpChart(shape) : '',
+    single
+      ? `<p class="meta">Packets: ${e(framesText(f, multi))} &middot; since ${e(formatIso(f.sec, f.nsec))}</p>`
+      : `<p class="meta members">Connections: ${g.connections.slice(0, MEMBERS).map(link).join(' ')}${more > 0 ? ` and ${more} more (<code>--format json</code> lists them)` : ''}</p>`,
+    filter ? `<p class="meta">Wireshark: <code class="filter">${e(filter)}</code></p>` : '',
     '</article>',
-  ].join('\n');
+  ]
+    .filter(Boolean)
+    .join('\n');
 }
 
 export function renderHtml(
@@ -140,6 +180,14 @@ export function renderHtml(
   const packets = s.captures.reduce((a, c) => a + c.packets, 0);
   const tcp = s.captures.reduce((a, c) => a + c.tcp, 0);
   const sev = (x: Severity): number => s.bySeverity.find((b) => b.severity === x)?.count ?? 0;
+  const groups = groupFindings(v.findings);
+  const vs = verdicts(groups);
+  const hidden = hiddenBySeverity(r.findings.filter((f) => v.connections.some((c) => c.id === f.connection)), v.findings);
+  o.push('<section id="verdict">', '<h2>Verdict</h2>', '<ul class="verdict">');
+  for (const x of vs) o.push(`<li>${badge(x.severity)} ${e(x.text)} ${x.groups.map((g) => `<a href="#group-${g.id}">[${g.id}]</a>`).join('')}</li>`);
+  if (!vs.length) o.push(`<li>No findings${hidden ? `; ${e(hidden)} hidden by --min-severity ${e(view?.minSeverity ?? 'info')}` : ''}.</li>`);
+  else if (hidden) o.push(`<li class="note">Also ${e(hidden)}, hidden by --min-severity ${e(view?.minSeverity ?? 'info')}.</li>`);
+  o.push('</ul>', '</section>');
   o.push('<section id="summary">', '<h2>Summary</h2>', '<div class="cards">');
   o.push(`<div class="card"><div class="k">Captures</div><div class="v">${s.captures.length}</div><div class="d">${packets} packets, ${tcp} TCP</div></div>`);
   o.push(
@@ -188,12 +236,13 @@ export function renderHtml(
   // Findings.
   const { chosen, leftOut: diagramsLeftOut } = diagramConnections(v, limits);
   const drawn = new Set(chosen.filter((c) => ladders.has(c.id)).map((c) => c.id));
-  const findings = findingsBySeverity(v);
-  o.push('<section id="findings">', `<h2>Findings (${findings.length})</h2>`);
-  if (!findings.length) o.push('<p>No findings.</p>');
-  for (const f of findings.slice(0, limits.findings)) o.push(findingArticle(f, multi, drawn.has(f.connection)));
-  if (findings.length > limits.findings) {
-    o.push(`<p class="note">${findings.length - limits.findings} more findings left out (limit ${limits.findings}); <code>--format json</code> has them all.</p>`);
+  const { start, end } = captureSpan(r);
+  o.push('<section id="findings">', `<h2>Findings (${v.findings.length} in ${groups.length} group${groups.length === 1 ? '' : 's'})</h2>`);
+  if (!groups.length) o.push('<p>No findings.</p>');
+  for (const g of groups.slice(0, limits.findings)) o.push(groupArticle(g, multi, drawn, pileUp(g, start, end)));
+  if (groups.length > limits.findings) {
+    const left = groups.length - limits.findings;
+    o.push(`<p class="note">${left} more group${left === 1 ? '' : 's'} left out (limit ${limits.findings}); <code>--format json</code> has them all.</p>`);
   }
   o.push('</section>');
 

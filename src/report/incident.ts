@@ -21,9 +21,11 @@ export interface ReportLimits {
   findings: number;
   /** Rows of the connection table (flagged connections first). */
   connections: number;
+  /** Markdown: characters at most (what a GitHub comment takes); 0: no limit. */
+  maxChars: number;
 }
 
-export const DEFAULT_REPORT_LIMITS: ReportLimits = { diagrams: 20, packetsPerDiagram: 60, findings: 200, connections: 500 };
+export const DEFAULT_REPORT_LIMITS: ReportLimits = { diagrams: 20, packetsPerDiagram: 60, findings: 200, connections: 500, maxChars: 65_536 };
 
 export type Outcome = 'reset in handshake' | 'handshake incomplete' | 'reset' | 'open at end' | 'FIN both ways' | 'other';
 

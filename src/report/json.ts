@@ -8,6 +8,15 @@ import { captureView, handshakeHalves } from '../detect/vantage.js';
 import { flagNames } from './flags.js';
 import { durationSeconds, makeView, openAtEnd, secondsInState, type ViewOptions } from './view.js';
 import { mapIterable } from '../util/iterate.js';
+import { findingFilter, groupConfidence, groupFilter, groupFindings, groupSpan, headline, type FindingGroup } from './groups.js';
+import { pileUp } from './pile-up.js';
+
+/** The first packet's and the end's times, epoch seconds (NaN without packets). */
+export function captureSpan(r: AnalysisResult): { start: number; end: number } {
+  let start = Infinity;
+  for (const c of r.captures) if (c.first) start = Math.min(start, c.first[0] + c.first[1] / 1e9);
+  return { start: Number.isFinite(start) ? start : NaN, end: r.end ? r.end.sec + r.end.nsec / 1e9 : NaN };
+}
 
 /**
  * The JSON contract (README "JSON output"): later versions add fields, never
@@ -110,9 +119,10 @@ export function connectionEndpoints(c: Connection): { client: string; server: st
 
 export { durationSeconds };
 
-function connectionJson(c: Connection, end: AnalysisResult['end']): Record<string, unknown> {
+export function connectionJson(c: Connection, end: AnalysisResult['end']): Record<string, unknown> {
   return {
     id: c.id,
+    stream: c.stream,
     ...connectionEndpoints(c),
     ipVersion: c.version,
     partial: c.partial,
@@ -153,11 +163,13 @@ export function viewJson(c: Connection): Record<string, unknown> {
   };
 }
 
-export function findingJson(f: Finding): Record<string, unknown> {
+/** `group`: the id of its group in the same document, when groups are written. */
+export function findingJson(f: Finding, group: FindingGroup | null = null, multi = false): Record<string, unknown> {
   return {
     kind: f.kind,
     severity: f.severity,
     connection: f.connection,
+    stream: f.stream,
     endpoint: f.endpoint,
     endpointAddress: f.endpointAddress,
     capture: f.capture,
@@ -170,18 +182,39 @@ export function findingJson(f: Finding): Record<string, unknown> {
     summary: f.summary,
     explanation: f.explanation,
     details: f.details,
+    ...(group === null ? {} : { group: group.id }),
+    displayFilter: findingFilter(f, multi),
   };
 }
 
-export function toJson(r: AnalysisResult, view?: ViewOptions): Record<string, unknown> {
-  const v = makeView(r, view);
+/** A group of findings (groups.ts): its verdict, members and the filter showing them in Wireshark. */
+export function groupJson(g: FindingGroup, index: ReadonlyMap<Finding, number>, start: number, end: number, multi: boolean): Record<string, unknown> {
+  const { first, last } = groupSpan(g);
+  const shape = pileUp(g, start, end);
   return {
-    captures: r.captures.map(captureJson),
-    connections: v.connections.map((c) => connectionJson(c, r.end)),
-    findings: v.findings.map(findingJson),
-    tracking: r.tracking,
-    options: r.options,
+    id: g.id,
+    kind: g.kind,
+    severity: g.severity,
+    endpoint: g.endpoint,
+    where: g.where,
+    cause: g.cause,
+    headline: headline(g),
+    count: g.connections.length,
+    firstTime: formatEpoch(first.sec, first.nsec),
+    lastTime: formatEpoch(last.sec, last.nsec),
+    confidence: groupConfidence(g),
+    explanation: first.explanation,
+    connections: g.connections,
+    streams: g.streams,
+    findings: g.findings.map((f) => index.get(f)),
+    displayFilter: g.findings.length === 1 ? findingFilter(first, multi) : groupFilter(g),
+    pileUp: shape === null ? null : { state: shape.state, times: shape.at.map((t) => Number(t.toFixed(6))), counts: shape.counts },
   };
+}
+
+/** The document writeJson writes, as an object. */
+export function toJson(r: AnalysisResult, view?: ViewOptions): Record<string, unknown> {
+  return JSON.parse(renderJson(r, view)) as Record<string, unknown>;
 }
 
 export { connectionLine };
@@ -211,7 +244,14 @@ export function writeJsonDocument(r: AnalysisResult, connectionLines: Iterable<s
   write('{\n');
   list('captures', mapIterable(r.captures, (c) => JSON.stringify(captureJson(c))));
   list('connections', connectionLines);
-  list('findings', mapIterable(findings, (f) => JSON.stringify(findingJson(f))));
+  const groups = groupFindings(findings);
+  const groupOf = new Map<Finding, FindingGroup>();
+  for (const g of groups) for (const f of g.findings) groupOf.set(f, g);
+  const multi = r.captures.length > 1;
+  const index = new Map<Finding, number>(findings.map((f, i) => [f, i]));
+  list('findings', mapIterable(findings, (f) => JSON.stringify(findingJson(f, groupOf.get(f) ?? null, multi))));
+  const { start, end } = captureSpan(r);
+  list('groups', mapIterable(groups, (g) => JSON.stringify(groupJson(g, index, start, end, multi))));
   write(`  "tracking": ${JSON.stringify(r.tracking)},\n`);
   write(`  "options": ${JSON.stringify(r.options)}\n}\n`);
 }

@@ -1,12 +1,15 @@
 import type { AnalysisResult, CaptureSummary } from '../analyze.js';
 import { formatIso } from '../capture/timestamp.js';
-import { SEVERITIES, type Finding } from '../detect/finding.js';
+import { severityRank, type Finding, type Severity } from '../detect/finding.js';
 import type { Connection } from '../track/connection.js';
-import { BoxTable } from './box-table.js';
+import { displayWidth } from './text-width.js';
 import { durationSeconds } from './json.js';
 import { makeView, openAtEnd, secondsInState, type ViewOptions } from './view.js';
 import { mapIterable } from '../util/iterate.js';
 import { supportText } from './support.js';
+import { OUTCOMES, outcomeOf, type Outcome } from './incident.js';
+import { findingFilter, groupConfidence, groupFilter, groupFindings, groupTimes, headline, hiddenBySeverity, verdicts, type FindingGroup } from './groups.js';
+import { pileUp } from './pile-up.js';
 
 function captureLine(c: CaptureSummary): string {
   const parts = [c.format ?? 'unknown format'];
@@ -78,20 +81,6 @@ export function wrapWords(text: string, width: number, indent: string): string {
   return lines.join('\n');
 }
 
-function secs(s: number): string {
-  return s >= 100 ? `${Math.round(s)}s` : s >= 1 ? `${s.toFixed(1)}s` : `${(s * 1000).toFixed(0)}ms`;
-}
-
-function findingBlock(f: Finding, width: number): string {
-  const head = `  [${f.kind}] connection ${f.connection}, ${f.endpoint} ${f.endpointAddress}`;
-  const own = f.packets.length ? `${f.packets.join(', ')}${f.capture > 0 || f.otherPackets.length ? ` (capture ${f.capture + 1})` : ''}` : '';
-  const other = f.otherPackets.map((p) => `${p.frame} (capture ${p.capture + 1})`);
-  const pk = own || other.length ? `      packets: ${[own, ...other].filter(Boolean).join(', ')}` : '';
-  const g = supportText(f, f.capture > 0 || f.otherPackets.length > 0);
-  const grounds = wrap(`confidence: ${g.confidence}${g.evidence.length ? `; shown by ${g.evidence.join('; ')}` : ''}${g.alternatives ? `; also fits: ${g.alternatives}` : ''}`, width, '      ');
-  return [head, wrap(f.summary, width, '      '), wrap(f.explanation, width, '      '), grounds, pk].filter(Boolean).join('\n');
-}
-
 /**
  * Characters of lines handed on at once: hundreds of thousands of findings never make
  * one giant string, and a piece fits StdoutBuffer's buffer (three bytes a character
@@ -127,136 +116,359 @@ class LineWriter {
   }
 }
 
-/** The terminal view: captures, the connection table with both endpoints' states, findings by severity. */
-export function renderTable(r: AnalysisResult, view?: ViewOptions, width = 100): string {
+/** The terminal view: the verdict, the figures, the connection table with both endpoints' states, the findings by group. */
+export function renderTable(r: AnalysisResult, view?: ViewOptions, o: TableOptions = PLAIN_TABLE): string {
   const parts: string[] = [];
-  writeTable(r, view, width, (s) => parts.push(s));
+  writeTable(r, view, o, (s) => parts.push(s));
   return parts.join('');
 }
 
 /** renderTable written piece by piece, for output of any size. */
-export function writeTable(r: AnalysisResult, view: ViewOptions | undefined, width: number, write: (chunk: string) => void): void {
+export function writeTable(r: AnalysisResult, view: ViewOptions | undefined, o: TableOptions, write: (chunk: string) => void): void {
   const out = new LineWriter(write);
-  writeTableLines(r, view, width, out);
+  writeTableLines(r, view, o, out);
   out.flush();
 }
 
-/** A connection's part of the table: its row, and its line in the list of connections open at the end. */
+/** A duration in at most two units: "850ms", "4.2s", "2m 05s", "3h 12m", "13d 5h". */
+export function shortDuration(s: number): string {
+  if (s < 0.9995) return `${Math.round(s * 1000)}ms`;
+  if (s < 59.95) return `${s.toFixed(1)}s`;
+  const t = Math.floor(s);
+  const two = (n: number): string => String(n).padStart(2, '0');
+  if (t < 3600) return `${Math.floor(t / 60)}m ${two(t % 60)}s`;
+  if (t < 86400) return `${Math.floor(t / 3600)}h ${two(Math.floor(t / 60) % 60)}m`;
+  return `${Math.floor(t / 86400)}d ${Math.floor(t / 3600) % 24}h`;
+}
+
+/** How the table is laid out. */
+export interface TableOptions {
+  /** The terminal's columns; null: no terminal, so every column, and prose wrapped at 100. */
+  width: number | null;
+  /** ANSI colours for severities. */
+  color: boolean;
+  /** List every connection, not only those with findings or open at the end. */
+  all: boolean;
+}
+
+export const PLAIN_TABLE: TableOptions = { width: null, color: false, all: true };
+
+/** Prose width without a terminal. */
+const PROSE = 100;
+
+const SGR: Record<Severity, string> = { error: '\x1b[1;31m', warning: '\x1b[33m', info: '\x1b[36m' };
+
+function paint(o: TableOptions, sev: Severity, s: string): string {
+  return o.color ? `${SGR[sev]}${s}\x1b[0m` : s;
+}
+
+/** Wrap with a first-line indent and another for the lines after it. */
+function hang(text: string, width: number, first: string, rest: string): string {
+  const body = wrapWords(text, width - (first.length - rest.length), rest);
+  return first + body.slice(rest.length);
+}
+
+/** A connection's part of the table: its row, and what the figures count of it. */
 export interface TableRow {
   id: number;
   cells: string[];
   partial: boolean;
   openAtEnd: boolean;
-  /** Its line in the list of connections open at the end, if asked for and open. */
-  open: string | null;
+  /** Findings the view shows for it, and the worst one's severity. */
+  findings: number;
+  worst: Severity | null;
+  outcome: Outcome;
+  /** "client state/server state" at the end. */
+  states: string;
 }
 
+interface Column {
+  head: string;
+  right: boolean;
+}
+
+const COLUMNS: readonly Column[] = [
+  { head: '#', right: true },
+  { head: 'Stream', right: true },
+  { head: 'Client', right: false },
+  { head: 'Server', right: false },
+  { head: 'Client state', right: false },
+  { head: 'Server state', right: false },
+  { head: 'Zeek', right: false },
+  { head: 'Start (UTC)', right: false },
+  { head: 'Duration', right: true },
+  { head: 'c>s pkts/bytes', right: true },
+  { head: 's>c pkts/bytes', right: true },
+  { head: 'Findings', right: false },
+];
+const ZEEK = 6;
+const FINDINGS = 11;
+/** Columns given up, in this order, until the table fits the terminal. */
+const DROP_ORDER = [10, 9, 7, 6, 8, 1];
+
 /**
- * `findings`: how many findings the view shows for it; `multi`: several captures were
- * read; `openLine`: make its line of the open list (null otherwise, open or not).
+ * `shown`: the findings the view shows for it; `multi`: several captures were read.
  */
-export function tableRow(c: Connection, findings: number, end: AnalysisResult['end'], multi: boolean, openLine = true): TableRow {
+export function tableRow(c: Connection, shown: readonly Finding[], end: AnalysisResult['end'], multi: boolean): TableRow {
   const state = (role: 'client' | 'server'): string => {
     const e = c.endpoint(role);
     const open = e.state !== 'CLOSED' && e.state !== 'LISTEN';
-    return open ? `${e.state} ${secs(secondsInState(c, role, end))}` : e.state;
+    return open ? `${e.state} ${shortDuration(secondsInState(c, role, end))}` : e.state;
   };
+  let worst: Severity | null = null;
+  const kinds: string[] = [];
+  for (const f of shown) {
+    if (worst === null || severityRank(f.severity) > severityRank(worst)) worst = f.severity;
+    if (!kinds.includes(f.kind)) kinds.push(f.kind);
+  }
   return {
     id: c.id,
     cells: [
       `${c.id}${c.partial ? '*' : ''}`,
+      c.stream >= 0 ? String(c.stream) : '',
       c.address('client'),
       c.address('server'),
       state('client'),
       state('server'),
       `${c.connState} ${c.history}`,
-      (multi ? `[${c.firstCapture + 1}] ` : '') + formatIso(c.firstSec, c.firstNsec).replace('T', ' '),
-      secs(durationSeconds(c)),
+      (multi ? `[${c.firstCapture + 1}] ` : '') + formatIso(c.firstSec, c.firstNsec).replace('T', ' ').slice(0, 23),
+      shortDuration(durationSeconds(c)),
       `${c.client.packets}/${c.client.payloadBytes}`,
       `${c.server.packets}/${c.server.payloadBytes}`,
-      findings ? String(findings) : '',
+      kinds.join(','),
     ],
     partial: c.partial,
     openAtEnd: openAtEnd(c),
-    open: openLine && openAtEnd(c)
-      ? `  ${c.id}: ${c.address('client')} ${c.client.state} (${secs(secondsInState(c, 'client', end))}) <-> ${c.address('server')} ${c.server.state} (${secs(secondsInState(c, 'server', end))})`
-      : null,
+    findings: shown.length,
+    worst,
+    outcome: outcomeOf(c),
+    states: `${c.client.state}/${c.server.state}`,
   };
 }
 
-/** Findings the view shows, per connection id. */
-export function findingCounts(findings: readonly Finding[]): Map<number, number> {
-  const count = new Map<number, number>();
-  for (const f of findings) count.set(f.connection, (count.get(f.connection) ?? 0) + 1);
-  return count;
+/** The findings the view shows, per connection id. */
+export function findingsByConnection(findings: readonly Finding[]): Map<number, Finding[]> {
+  const by = new Map<number, Finding[]>();
+  for (const f of findings) {
+    const list = by.get(f.connection);
+    if (list) list.push(f);
+    else by.set(f.connection, [f]);
+  }
+  return by;
 }
 
-function writeTableLines(r: AnalysisResult, view: ViewOptions | undefined, width: number, out: LineWriter): void {
+/** What the view left out, for the table to say. */
+export interface Hidden {
+  /** "158 warnings", of connections the view keeps, below --min-severity; null: none. */
+  findings: string | null;
+  minSeverity: Severity;
+  /** Connections the filters (host, port, state, finding, time) left out. */
+  connections: number;
+}
+
+function hiddenOf(r: AnalysisResult, view: ViewOptions | undefined, keptIds: ReadonlySet<number>, shown: readonly Finding[], connections: number): Hidden {
+  const all = r.findings.filter((f) => keptIds.has(f.connection));
+  return { findings: hiddenBySeverity(all, shown), minSeverity: view?.minSeverity ?? 'info', connections };
+}
+
+function writeTableLines(r: AnalysisResult, view: ViewOptions | undefined, o: TableOptions, out: LineWriter): void {
   const v = makeView(r, view);
-  const count = findingCounts(v.findings);
+  const by = findingsByConnection(v.findings);
   const multi = r.captures.length > 1;
+  const kept = new Set(v.connections.map((c) => c.id));
   // Rows are made twice (to size the columns, then to write them) rather than kept:
-  // tens of thousands of rows were the table's peak memory. The open list's lines
-  // are made once, for the first OPEN_LISTED open rows only.
-  let openLines = 0;
-  const rows = (measuring: boolean): Iterable<TableRow> =>
-    mapIterable(v.connections, (c) => {
-      const row = tableRow(c, count.get(c.id) ?? 0, r.end, multi, measuring && openLines < OPEN_LISTED);
-      if (row.open !== null) openLines++;
-      return row;
-    });
-  writeTableRows(r, rows, v.connections.length, v.findings, width, out);
+  // tens of thousands of rows were the table's peak memory.
+  const rows = (): Iterable<TableRow> => mapIterable(v.connections, (c) => tableRow(c, by.get(c.id) ?? [], r.end, multi));
+  writeTableRows(r, rows, v.connections.length, v.findings, hiddenOf(r, view, kept, v.findings, r.connections.length - v.connections.length), o, out);
 }
 
-/** The table around rows made elsewhere (a sharded analysis renders them in its threads). */
-export function writeTableDocument(r: AnalysisResult, rows: TableRow[], findings: readonly Finding[], width: number, write: (chunk: string) => void): void {
+/** The table around rows made elsewhere (a sharded analysis renders them in its threads); `all`: every finding before the view. */
+export function writeTableDocument(r: AnalysisResult, rows: TableRow[], shown: readonly Finding[], all: readonly Finding[], hiddenConnections: number, view: ViewOptions, o: TableOptions, write: (chunk: string) => void): void {
   const out = new LineWriter(write);
-  writeTableRows(r, () => rows, rows.length, findings, width, out);
+  const kept = new Set(rows.map((x) => x.id));
+  writeTableRows(r, () => rows, rows.length, shown, hiddenOf({ ...r, findings: [...all] }, view, kept, shown, hiddenConnections), o, out);
   out.flush();
 }
 
-/** Open connections listed by name at the end of the table. */
-const OPEN_LISTED = 50;
+/** Above this many connections the table lists only those with findings or open at the end (unless --all). */
+const FEW = 40;
+/** Verdict lines at most; the groups below list the rest. */
+const VERDICTS = 8;
 
-/**
- * `rows(measuring)` gives the same `count` rows each time it is called (twice: to size
- * the columns, then to write them); the open list's lines are read from the first.
- */
-function writeTableRows(r: AnalysisResult, rows: (measuring: boolean) => Iterable<TableRow>, count: number, findings: readonly Finding[], width: number, out: LineWriter): void {
-  out.push(...r.captures.map(captureLine));
+/** `rows()` gives the same `count` rows each time it is called (twice: to size the columns, then to write them). */
+function writeTableRows(r: AnalysisResult, rows: () => Iterable<TableRow>, count: number, findings: readonly Finding[], hidden: Hidden, o: TableOptions, out: LineWriter): void {
+  const pw = o.width ?? PROSE;
+  // Without a terminal a capture's line stays whole: one line per file to grep.
+  for (const c of r.captures) out.line(o.width === null ? captureLine(c) : hang(captureLine(c), pw, '', '    '));
+  const groups = groupFindings(findings);
+  writeVerdict(groups, hidden, o, pw, out);
   if (count === 0) {
-    out.push('No TCP connections.');
+    out.push('', hang(hidden.connections ? `No TCP connections match the filters (${hidden.connections} left out).` : 'No TCP connections.', pw, '', '  '));
     return;
   }
-  const t = new BoxTable(['#', 'Client', 'Server', 'Client state', 'Server state', 'Zeek', 'Start (UTC)', 'Duration', 'c>s pkts/bytes', 's>c pkts/bytes', 'Findings']);
-  let partial = false;
-  let openCount = 0;
-  const open: string[] = [];
-  for (const row of rows(true)) {
-    t.measure(row.cells);
-    if (row.partial) partial = true;
-    if (row.openAtEnd && openCount++ < OPEN_LISTED && row.open !== null) open.push(row.open);
+  const selective = !o.all && count > FEW;
+  const keep = (x: TableRow): boolean => !selective || x.findings > 0 || x.openAtEnd;
+  // The figures count every row; the columns are sized on the rows shown.
+  const widths = COLUMNS.map((c) => displayWidth(c.head));
+  const outcomes = new Map<Outcome, number>();
+  const open = new Map<string, number>();
+  let partial = 0;
+  let shown = 0;
+  for (const x of rows()) {
+    outcomes.set(x.outcome, (outcomes.get(x.outcome) ?? 0) + 1);
+    if (x.openAtEnd) open.set(x.states, (open.get(x.states) ?? 0) + 1);
+    if (x.partial) partial++;
+    if (!keep(x)) continue;
+    shown++;
+    for (let i = 0; i < widths.length; i++) widths[i] = Math.max(widths[i]!, displayWidth(x.cells[i]!));
   }
-  t.writeRows(mapIterable(rows(false), (row) => row.cells), (l) => out.line(l));
+  const figures = OUTCOMES.filter(([k]) => outcomes.has(k)).map(([k]) => `${k} ${outcomes.get(k)}`);
+  out.push('', hang(`Connections: ${count}${partial ? ` (${partial} already under way when the capture began)` : ''}: ${figures.join(', ')}.`, pw, '', '  '));
+  if (hidden.connections) out.line(`${hidden.connections} more left out by the filters.`);
+  const openTotal = [...open.values()].reduce((a, b) => a + b, 0);
+  if (openTotal) {
+    const pairs = [...open].sort((a, b) => b[1] - a[1]);
+    const list = pairs.slice(0, 6).map(([k, n]) => `${k} ${n}`).join(', ') + (pairs.length > 6 ? `, ${pairs.length - 6} more state pairs` : '');
+    out.line(hang(`Open at the end: ${openTotal} (client/server states: ${list}).`, pw, '', '  '));
+  }
+  out.push('', hang(selective ? `Connections with findings or open at the end: ${shown} of ${count} (--all lists every one).` : `Connections (${count}):`, pw, '', '  '));
+  const layout = fit(widths, o.width);
+  out.line(layout.line(COLUMNS.map((c) => c.head), null, o));
+  out.line(layout.rule());
+  for (const x of rows()) if (keep(x)) out.line(layout.line(x.cells, x.worst, o));
   const notes: string[] = [];
   if (partial) notes.push('* no SYN seen: the capture began mid-connection; client and server are guessed, states inferred.');
-  notes.push('States are each endpoint\'s RFC 9293 state at the end of the capture, with the time spent in it.');
-  out.push(notes.join('\n'));
-
-  for (const sev of SEVERITIES) {
-    const fs = findings.filter((f) => f.severity === sev);
-    if (!fs.length) continue;
-    out.push('', `${sev.toUpperCase()}S (${fs.length})`);
-    for (const f of fs) out.push(findingBlock(f, width), '');
-  }
-  if (!findings.length) out.push('', 'No findings.');
+  notes.push("States are each endpoint's RFC 9293 state at the end of the capture, with the time spent in it.");
+  if (layout.shows(ZEEK)) notes.push("Zeek: conn_state, then history: S SYN, H SYN-ACK, A ACK, D data, F FIN, R RST, C bad checksum, T retransmission, W zero window, ^ roles flipped; upper case client, lower case server.");
+  if (layout.dropped.length) notes.push(`Left out to fit ${o.width} columns: ${layout.dropped.map((i) => COLUMNS[i]!.head).join(', ')} (COLUMNS or a wider terminal shows them; --format json has everything).`);
+  for (const n of notes) out.line(hang(n, pw, '', '  '));
+  writeGroups(r, groups, multi(r), o, pw, out);
   const tr = r.tracking;
   const unlisted = Object.values(tr.unlisted).reduce((a, b) => a + b, 0);
-  if (tr.evicted) out.push('', `${tr.evicted} connections were finished early: more than ${tr.maxConnections} were live at once (--max-connections).`);
-  if (unlisted) out.push(`${unlisted} finished connections without findings are counted, not listed (--max-listed): ${Object.entries(tr.unlisted).map(([k, n]) => `${k} ${n}`).join(', ')}.`);
-  if (openCount) {
-    out.push('', `Open at the end of the capture (${openCount}):`);
-    for (const line of open) out.push(line);
-    if (openCount > OPEN_LISTED) out.push(`  ... and ${openCount - OPEN_LISTED} more (see --format json)`);
+  if (tr.evicted) out.push('', hang(`${tr.evicted} connections were finished early: more than ${tr.maxConnections} were live at once (--max-connections).`, pw, '', ''));
+  if (unlisted) out.line(hang(`${unlisted} finished connections without findings are counted, not listed (--max-listed): ${Object.entries(tr.unlisted).map(([k, n]) => `${k} ${n}`).join(', ')}.`, pw, '', ''));
+}
+
+function multi(r: AnalysisResult): boolean {
+  return r.captures.length > 1;
+}
+
+const SEV_TAG: Record<Severity, string> = { error: 'ERROR  ', warning: 'WARNING', info: 'INFO   ' };
+
+/** The verdict: one line per story, worst first, and what the severity filter hides. */
+function writeVerdict(groups: FindingGroup[], hidden: Hidden, o: TableOptions, pw: number, out: LineWriter): void {
+  out.push('', 'Verdict:');
+  const vs = verdicts(groups);
+  for (const v of vs.slice(0, VERDICTS)) {
+    const ids = v.groups.map((g) => `[${g.id}]`).join('');
+    const line = hang(`${v.text} ${ids}`, pw, `  ${SEV_TAG[v.severity]} `, ' '.repeat(10));
+    out.line(o.color ? line.replace(SEV_TAG[v.severity], paint(o, v.severity, SEV_TAG[v.severity])) : line);
   }
+  if (vs.length > VERDICTS) out.line(`  ... and ${vs.length - VERDICTS} more, listed below.`);
+  const worse = hidden.minSeverity === 'error' ? 'errors' : hidden.minSeverity === 'warning' ? 'errors or warnings' : 'findings';
+  if (vs.length === 0) out.line(hang(`No ${worse}${hidden.findings ? `; ${hidden.findings} hidden by --min-severity ${hidden.minSeverity}` : ''}.`, pw, '  ', '    '));
+  else if (hidden.findings) out.line(hang(`Also ${hidden.findings}, hidden by --min-severity ${hidden.minSeverity}.`, pw, '  ', '    '));
+}
+
+/** Members listed before "and N more". */
+const MEMBERS_SHOWN = 40;
+
+function writeGroups(r: AnalysisResult, groups: FindingGroup[], several: boolean, o: TableOptions, pw: number, out: LineWriter): void {
+  if (!groups.length) return;
+  const findings = groups.reduce((n, g) => n + g.findings.length, 0);
+  out.push('', hang(`Findings: ${findings} in ${groups.length} group${groups.length === 1 ? '' : 's'}, worst first.`, pw, '', '  '));
+  const start = r.captures.reduce((t, c) => (c.first ? Math.min(t, c.first[0] + c.first[1] / 1e9) : t), Infinity);
+  const end = r.end ? r.end.sec + r.end.nsec / 1e9 : NaN;
+  for (const g of groups) {
+    const first = g.findings[0]!;
+    const tag = `[${g.id}] ${paint(o, g.severity, g.severity.toUpperCase())} ${g.kind}: `;
+    const plainTag = `[${g.id}] ${g.severity.toUpperCase()} ${g.kind}: `;
+    out.push('');
+    if (g.findings.length === 1) {
+      out.line(tag + hang(`connection ${first.connection}, ${first.endpoint} ${first.endpointAddress}`, pw, plainTag, '    ').slice(plainTag.length));
+      out.line(wrap(first.summary, pw, '    '));
+    } else {
+      out.line(tag + hang(headline(g), pw, plainTag, '    ').slice(plainTag.length));
+      out.line(wrap(`${groupTimes(g)}`, pw, '    '));
+    }
+    out.line(wrap(first.explanation, pw, '    '));
+    const sup = supportText(first, several);
+    const example = g.findings.length > 1 ? `For example connection ${first.connection}: ${first.summary}. ` : '';
+    out.line(wrap(`${example}Confidence: ${groupConfidence(g)}${sup.evidence.length ? `; shown by ${sup.evidence.join('; ')}` : ''}${sup.alternatives ? `; also fits: ${sup.alternatives}` : ''}.`, pw, '    '));
+    const shape = pileUp(g, start, end);
+    if (shape) out.line(wrap(`${shape.state} sockets at ${shape.counts.length} even steps to the end of the capture: ${shape.counts.join(' ')}`, pw, '    '));
+    if (g.findings.length > 1) {
+      const ids = g.connections.slice(0, MEMBERS_SHOWN).join(' ');
+      const more = g.connections.length - MEMBERS_SHOWN;
+      out.line(wrap(`Connections: ${ids}${more > 0 ? ` and ${more} more (--format json lists them)` : ''}`, pw, '    '));
+    } else if (first.packets.length || first.otherPackets.length) {
+      const own = first.packets.length ? `${first.packets.join(', ')}${several ? ` (capture ${first.capture + 1})` : ''}` : '';
+      const other = first.otherPackets.map((p) => `${p.frame} (capture ${p.capture + 1})`);
+      out.line(wrap(`Packets: ${[own, ...other].filter(Boolean).join(', ')}`, pw, '    '));
+    }
+    const filter = g.findings.length === 1 ? findingFilter(first, several) : groupFilter(g);
+    if (filter) out.line(filterLine(filter, g, pw));
+  }
+}
+
+/** The Wireshark filter, wrapped; a group's first MEMBERS_SHOWN streams when it has more. */
+function filterLine(filter: string, g: FindingGroup, pw: number): string {
+  if (g.streams.length <= MEMBERS_SHOWN || g.findings.length === 1) return wrap(`Wireshark: ${filter}`, pw, '    ');
+  return wrap(`Wireshark (the first ${MEMBERS_SHOWN} of ${g.streams.length} streams; --format json has all): tcp.stream in {${g.streams.slice(0, MEMBERS_SHOWN).join(', ')}}`, pw, '    ');
+}
+
+/** Column widths chosen for a terminal: what is dropped, and how each line is cut to fit. */
+interface Layout {
+  dropped: number[];
+  shows(column: number): boolean;
+  line(cells: readonly string[], worst: Severity | null, o: TableOptions): string;
+  rule(): string;
+}
+
+const GAP = 2;
+
+function fit(measured: readonly number[], width: number | null): Layout {
+  const widths = [...measured];
+  const on = widths.map(() => true);
+  const total = (): number => widths.reduce((t, w, i) => (on[i] ? t + w + GAP : t), -GAP);
+  const dropped: number[] = [];
+  if (width !== null) {
+    for (const i of DROP_ORDER) {
+      if (total() <= width) break;
+      on[i] = false;
+      dropped.push(i);
+    }
+    // Still too wide: the findings column, then the addresses, give up their ends.
+    for (const [i, least] of [[FINDINGS, 8], [3, 14], [2, 14], [4, 12], [5, 12]] as const) {
+      const over = total() - width;
+      if (over <= 0) break;
+      widths[i] = Math.max(least, widths[i]! - over);
+    }
+  }
+  const cut = (s: string, w: number): string => (displayWidth(s) <= w ? s : `${[...s].slice(0, Math.max(0, w - 1)).join('')}…`);
+  const pad = (s: string, i: number): string => {
+    const c = cut(s, widths[i]!);
+    const room = ' '.repeat(Math.max(0, widths[i]! - displayWidth(c)));
+    return COLUMNS[i]!.right ? room + c : c + room;
+  };
+  return {
+    dropped,
+    shows: (i) => on[i]!,
+    line(cells, worst, o) {
+      let s = '';
+      for (let i = 0; i < cells.length; i++) {
+        if (!on[i]) continue;
+        let cell = pad(cells[i]!, i);
+        if (i === FINDINGS) cell = cell.trimEnd();
+        if (i === FINDINGS && worst !== null && cell) cell = paint(o, worst, cell);
+        s += (s ? '  ' : '') + cell;
+      }
+      const line = s.trimEnd();
+      // The last resort: a terminal narrower than the narrowest columns.
+      return width !== null && !o.color && displayWidth(line) > width ? cut(line, width) : line;
+    },
+    rule() {
+      return widths.map((w, i) => (on[i] ? '─'.repeat(w) : '')).filter(Boolean).join('  ');
+    },
+  };
 }

@@ -72,6 +72,17 @@ export class Connection implements FlowKeyed {
   readonly server: Endpoint;
   /** [client, server], made once: loops over both sides allocate nothing. */
   readonly both: readonly [Endpoint, Endpoint];
+  /**
+   * Wireshark's tcp.stream (wireshark-stream.ts): the latest, where Wireshark split the
+   * tuple while the connection lived; -1 until the tracker numbers it.
+   */
+  stream = -1;
+  /** Wireshark's base sequence number of each direction (A's, B's) and which are set (wireshark-stream.ts). */
+  wsBaseA = 0;
+  wsBaseB = 0;
+  wsBases = 0;
+  /** A packet of it matched the capture-filter expression (when one was given). */
+  matched = false;
   firstCapture = 0;
   firstFrame = 0;
   lastCapture = 0;

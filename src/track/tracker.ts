@@ -13,6 +13,7 @@ import { forgedRst } from './forged-rst.js';
 import { isClosed, type TcpState } from './states.js';
 import type { OffloadThread } from './offload-thread.js';
 import { MostlyOrderedQueue } from '../util/min-heap.js';
+import { StreamNumbers } from './wireshark-stream.js';
 
 /** Tracker settings (kernel timers the capture cannot show). */
 export interface TrackOptions {
@@ -144,6 +145,8 @@ export class ConnectionTracker {
   private made = 0;
   /** Ordinal of every connection opened, when a shard must report them (null: not kept). */
   openedAt: number[] | null = null;
+  /** Wireshark's tcp.stream numbers (a shard's are provisional: an index into streams.openedAt). */
+  readonly streams = new StreamNumbers();
   /** Zeek's conn_state worked out on this thread, per connection (null), or on the offload thread (see settleOffloaded). */
   offload: OffloadThread | null = null;
   /**
@@ -199,7 +202,8 @@ export class ConnectionTracker {
     this.created = c === undefined;
     if (c === undefined) {
       // A new tuple was hashed for the lookup already; a reused one found as the last segment's was not.
-      c = this.open(p, h >= 0 ? h : flowHash(len, ip.src, tcp.srcPort, ip.dst, tcp.dstPort));
+      if (h < 0) h = flowHash(len, ip.src, tcp.srcPort, ip.dst, tcp.dstPort);
+      c = this.open(p, h);
       c.previous = previous;
       c.previousId = previous?.id ?? 0;
       fromA = true;
@@ -210,7 +214,9 @@ export class ConnectionTracker {
         if (synOnly && !seqEq(tcp.seq, oldSender.isn)) c.analysis?.markTupleReused();
         else c.continueAnalysis(old, !oldFromA);
       }
+      this.streams.inherit(c, old, p, h);
     }
+    this.streams.segment(c, fromA, tcp.flags, tcp.seq, tcp.ack, this.ordinal);
     const clientSent = fromA === c.clientIsA;
     const from = clientSent ? c.client : c.server;
     const to = clientSent ? c.server : c.client;
@@ -577,6 +583,7 @@ export class ConnectionTracker {
     if (this.last === c) this.last = null;
     this.active.delete(c);
     this.table.delete(keyedFlowHash(c), c);
+    this.streams.retire(c);
     c.retire();
     this.offload?.retire(c.id);
   }
