@@ -1,13 +1,14 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { analyzeCaptures, type AnalysisResult } from '../analyze.js';
-import { FINDING_KINDS, type FindingKind, type Severity } from '../detect/finding.js';
+import { type FindingKind, type Severity } from '../detect/finding.js';
 import { PacketListing } from '../report/listing.js';
 import { replayableInputs } from '../report/replay.js';
 import { makeView } from '../report/view.js';
 import { addThresholdOptions, count, detectOptionsFrom, minSeverityOption, type ThresholdFlags } from './detect-options.js';
 import { offloadFor } from './offload.js';
 import { problemLine } from './problems.js';
-import { writeStdout, stdoutIsTty } from './stdout.js';
+import { writeStdout, useColor, type ColorWhen } from './stdout.js';
+import { findingKind, host, port, resolveHosts } from './view-options.js';
 
 const EXIT_OK = 0;
 const EXIT_INPUT = 2;
@@ -19,25 +20,11 @@ interface PacketsOptions extends ThresholdFlags {
   minSeverity: Severity;
   host: string[];
   port: number[];
-}
-
-function port(v: string, prev: number[]): number[] {
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n > 65535) throw new InvalidArgumentError('expected a port number 0-65535');
-  return [...prev, n];
-}
-
-function collect(v: string, prev: string[]): string[] {
-  return [...prev, v.replace(/^\[|\]$/g, '')];
+  color: ColorWhen;
 }
 
 function connectionId(v: string, prev: number[]): number[] {
   return [...prev, count(v)];
-}
-
-function findingKind(v: string, prev: FindingKind[]): FindingKind[] {
-  if (!(FINDING_KINDS as readonly string[]).includes(v)) throw new InvalidArgumentError(`expected one of ${FINDING_KINDS.join(', ')}`);
-  return [...prev, v as FindingKind];
 }
 
 export function packetsCommand(done: (code: number) => void): Command {
@@ -48,8 +35,9 @@ export function packetsCommand(done: (code: number) => void): Command {
     .option('--connection <n>', 'only this connection (its number in `analyze`; repeatable)', connectionId, [])
     .option('--finding <kind>', 'only connections with a finding of this kind (repeatable)', findingKind, [])
     .addOption(minSeverityOption('annotate findings of this severity or worse'))
-    .option('--host <address>', 'only connections with an endpoint on this address (repeatable)', collect, [])
-    .option('--port <port>', 'only connections with an endpoint on this port (repeatable)', port, []);
+    .option('--host <address>', 'only connections with an endpoint on this address, network (10.0.0.0/24) or host name (repeatable)', host, [])
+    .option('--port <port>', 'only connections with an endpoint on this port (repeatable)', port, [])
+    .addOption(new Option('--color <when>', 'text: colour flags and states; auto: on a terminal unless NO_COLOR is set').choices(['auto', 'always', 'never']).default('auto'));
   return addThresholdOptions(cmd)
     .addHelpText(
       'after',
@@ -92,6 +80,13 @@ async function runPackets(captures: string[], opts: PacketsOptions): Promise<num
     process.stderr.write('tcpsleuth: standard input ("-") can be read only once\n');
     return EXIT_INPUT;
   }
+  let hosts: string[];
+  try {
+    hosts = await resolveHosts(opts.host);
+  } catch (e) {
+    process.stderr.write(`tcpsleuth: ${e instanceof Error ? e.message : String(e)}\n`);
+    return EXIT_INPUT;
+  }
   const detect = detectOptionsFrom(opts);
   const inputs = await replayableInputs(captures);
   try {
@@ -100,7 +95,7 @@ async function runPackets(captures: string[], opts: PacketsOptions): Promise<num
     // Pass 1: connections and findings (only known at the end of the input); no detector reads the sequence analysis.
     const result = await analyzeCaptures(inputs.paths, detect, undefined, { offload, sequenceAnalysis: false });
     inputs.rename(result);
-    const view = makeView(result, { minSeverity: opts.minSeverity, hosts: opts.host, ports: opts.port });
+    const view = makeView(result, { minSeverity: opts.minSeverity, hosts, ports: opts.port });
     let ids = new Set(view.connections.map((c) => c.id));
     const held = result.connections.length;
     // Pass 2 needs only ids and findings: the connections go before it builds its own (peak memory of one analysis, not two).
@@ -122,7 +117,7 @@ async function runPackets(captures: string[], opts: PacketsOptions): Promise<num
       connections: everything ? null : ids,
       findings: view.findings,
       multiCapture: captures.length > 1,
-      color: opts.format === 'text' && stdoutIsTty && !process.env['NO_COLOR'],
+      color: opts.format === 'text' && useColor(opts.color),
       write: writeStdout,
     });
     // Pass 2 lists the sequence analysis' flags, so it runs it.
