@@ -24,7 +24,7 @@ interface Truth {
 }
 
 interface Doc {
-  connections: { id: number; stream: number; server: string; serverState: string }[];
+  connections: { id: number; stream: number; client: string; server: string; serverState: string; clientState: string; firstTime: string; lastTime: string }[];
   findings: { kind: string; severity: string; connection: number; group: number; displayFilter: string }[];
   groups: { id: number; kind: string; severity: string; where: string; count: number; connections: number[]; findings: number[]; headline: string; pileUp: { counts: number[] } | null }[];
 }
@@ -102,6 +102,53 @@ describe('busy-server.pcap: a server with hundreds of connections and several ca
     expect(r.stdout.split('moved the socket to CLOSE-WAIT').length - 1).toBe(2);
     const unlimited = cli(['analyze', '--format', 'md', '--max-chars', '0', BUSY]);
     expect(unlimited.stdout.length).toBeGreaterThan(65_536);
+  });
+
+  it("each group's explanation is printed once in the table", () => {
+    const out = cli(['analyze', BUSY]).stdout.replace(/\s+/g, ' ');
+    for (const g of doc.groups as unknown as { explanation: string }[]) {
+      const words = g.explanation.replace(/\s+/g, ' ').slice(0, 120);
+      expect(out.split(words).length - 1, words).toBe(1);
+    }
+  });
+
+  it('--state, --finding, --since/--until and --host (a network, a name, any IPv6 spelling) select connections', () => {
+    const json = (args: string[], file = BUSY): Doc => JSON.parse(cli(['analyze', '--format', 'json', ...args, file]).stdout) as Doc;
+    const cw = json(['--state', 'close_wait']);
+    expect(cw.connections).toHaveLength(100);
+    expect(cw.connections.every((c) => c.serverState === 'CLOSE-WAIT' || c.clientState === 'CLOSE-WAIT')).toBe(true);
+    const refused = json(['--finding', 'connection-refused']);
+    expect(refused.connections).toHaveLength(10);
+    expect(new Set(refused.findings.map((f) => f.kind))).toEqual(new Set(['connection-refused']));
+    const first = Math.min(...doc.connections.map((c) => Number(c.firstTime)));
+    const win = json(['--since', '+3s', '--until', '+5s']);
+    expect(win.connections.length).toBeGreaterThan(0);
+    expect(win.connections.length).toBeLessThan(390);
+    for (const c of win.connections) expect(Number(c.firstTime) <= first + 5 && Number(c.lastTime) >= first + 3).toBe(true);
+    const iso = new Date((first + 3) * 1000).toISOString().replace('T', ' ').replace('Z', '');
+    expect(json(['--since', iso, '--until', '+5s']).connections.map((c) => c.id)).toEqual(win.connections.map((c) => c.id));
+    expect(json(['--host', '10.99.0.0/24']).connections).toHaveLength(390);
+    expect(json(['--host', '10.99.0.1', '--port', '6000']).connections).toHaveLength(10);
+    expect(json(['--host', '10.98.0.0/16']).connections).toHaveLength(0);
+    expect(cli(['analyze', '--host', '10.98.0.0/16', BUSY]).stdout).toContain('No TCP connections match the filters (390 left out).');
+    expect(json(['--host', 'fd00:99:0:0:0:0:0:2'], join(CAPTURES, 'healthy-ipv6.pcap')).connections).toHaveLength(1);
+    expect(json(['--host', 'localhost']).connections).toHaveLength(0);
+  });
+
+  it.each([
+    [['--host', '10.0.0.0/33'], /prefix length/],
+    [['--host', 'not a host!'], /neither an IP address/],
+    [['--host', 'no-such-host.invalid'], /does not resolve/],
+    [['--port', '70000'], /port number/],
+    [['--since', 'yesterday'], /expected a UTC time/],
+    [['--state', 'HALF-OPEN'], /expected one of CLOSED/],
+    [['--finding', 'leak'], /expected one of close-wait-stuck/],
+  ])('a bad filter value is a usage error, never an empty report: %j', (args, message) => {
+    const r = cli(['analyze', ...args, BUSY]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^tcpsleuth: /);
+    expect(r.stderr).toMatch(message);
   });
 
   it('a severity filter says what it hides', () => {
