@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { EXIT_INPUT, analyzeCommand } from './analyze-command.js';
@@ -7,15 +6,7 @@ import { annotateCommand } from './annotate-command.js';
 import { liveCommand } from './live-command.js';
 import { interfacesCommand } from './interfaces-command.js';
 import { writeStdout } from './stdout.js';
-
-function version(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
+import { TOOL_VERSION } from '../version.js';
 
 /**
  * The old generation may grow to twice what it held after its last full collection,
@@ -36,7 +27,7 @@ export async function main(argv: string[]): Promise<number> {
   let code = 0;
   const program = new Command('tcpsleuth')
     .description('TCP connection lifecycle analyzer for packet captures (pcap, pcapng)')
-    .version(version(), '-V, --version')
+    .version(TOOL_VERSION, '-V, --version')
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
     // Help and version go through the same synchronous stdout as everything else (cli/stdout.ts).

@@ -8,6 +8,7 @@ import { captureView, handshakeHalves } from '../detect/vantage.js';
 import { flagNames } from './flags.js';
 import { durationSeconds, makeView, openAtEnd, secondsInState, type ViewOptions } from './view.js';
 import { mapIterable } from '../util/iterate.js';
+import { FORMAT_VERSION, TOOL_NAME, TOOL_VERSION } from '../version.js';
 import { findingFilter, groupConfidence, groupFilter, groupFindings, groupSpan, headline, type FindingGroup } from './groups.js';
 import { pileUp } from './pile-up.js';
 
@@ -241,7 +242,7 @@ export function writeJsonDocument(r: AnalysisResult, connectionLines: Iterable<s
     }
     write(`${n ? '\n  ' : ''}]${last ? '' : ','}\n`);
   };
-  write('{\n');
+  write(`{\n  "tool": {"name":"${TOOL_NAME}","version":"${TOOL_VERSION}"},\n  "formatVersion": "${FORMAT_VERSION}",\n`);
   list('captures', mapIterable(r.captures, (c) => JSON.stringify(captureJson(c))));
   list('connections', connectionLines);
   const groups = groupFindings(findings);
