@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BIN, HAVE_BINDING, IS_ROOT, have } from './live-netns.js';
@@ -29,6 +30,15 @@ function oneLine(r: Run): string {
 }
 
 const tmp = mkdtempSync(join(tmpdir(), 'tcpsleuth-live-errors-'));
+/** The pcap package is there (its native part is replaced by a stand-in below). */
+const HAVE_PCAP_PACKAGE = ((): boolean => {
+  try {
+    createRequire(import.meta.url).resolve('pcap/package.json');
+    return true;
+  } catch {
+    return false;
+  }
+})();
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('live capture errors that need neither root nor a built binding', () => {
@@ -59,6 +69,44 @@ Module._load = function (request, parent, isMain) {
       expect(line).toContain('install libpcap-dev');
       expect(line).toContain('npm rebuild pcap cap');
     }
+  });
+
+  it('sizes and numbers are checked before anything starts: --buffer-size above 2 GiB, a tiny --snaplen, a zero --count', () => {
+    for (const [args, message] of [
+      [['--buffer-size', '4096'], 'expected a size from 1M to 2047M'],
+      [['--buffer-size', '3G'], 'expected a size from 1M to 2047M'],
+      [['--snaplen', '40'], 'expected a size from 96 to 262144 bytes'],
+      [['--count', '0'], 'expected a whole number of at least 1'],
+    ] as const) {
+      const r = run(['live', '-i', 'lo', ...args], ['--require', block]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain(message);
+      expect(r.stderr).not.toContain('live capture needs libpcap');
+    }
+  });
+
+  it.skipIf(!HAVE_PCAP_PACKAGE)(`a binding's own complaint is said in the user's terms${HAVE_PCAP_PACKAGE ? '' : ' (skipped: the pcap package is not installed)'}`, () => {
+    // The pcap binding's C++ argument check, as it words it, from a stand-in binding.
+    const fake = join(tmp, 'fake-binding.cjs');
+    writeFileSync(
+      fake,
+      `const Module = require('module');
+const load = Module._load;
+Module._load = function (request, parent, isMain) {
+  if (/pcap_binding\\.node$/.test(request)) {
+    return {
+      findalldevs: () => [{ name: 'lo', addresses: [], flags: 'PCAP_IF_LOOPBACK' }],
+      PcapSession: function () { this.open_live = () => { throw new TypeError('info[2] must be a Number'); }; this.close = () => {}; },
+    };
+  }
+  if (/^cap(\\/|$)|cap\\.node$/.test(request)) { const e = new Error('no cap'); e.code = 'MODULE_NOT_FOUND'; throw e; }
+  return load.apply(this, arguments);
+};
+`,
+    );
+    const r = run(['live', '-i', 'lo', '--buffer-size', '512M'], ['--require', fake]);
+    expect(r.code).toBe(2);
+    expect(oneLine(r)).toBe('tcpsleuth: cannot capture on lo: the capture library refused the settings (buffer 512 MiB, snaplen 262144 bytes) [info[2] must be a Number]');
   });
 
   it('a usage error (a zero --duration, an unknown --backend, no -i)', () => {

@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { Command, Option } from 'commander';
 import { analyzeCaptures, type AnalysisResult } from '../analyze.js';
 import { FilterSyntaxError, parsePacketFilter, type PacketFilter } from '../decode/packet-filter.js';
@@ -12,7 +13,7 @@ import { replayableInputs } from '../report/replay.js';
 import { writeTable, type TableOptions } from '../report/table.js';
 import { makeView, type TimeBound, type ViewOptions } from '../report/view.js';
 import type { TcpState } from '../track/states.js';
-import { addThresholdOptions, count, detectOptionsFrom, minSeverityOption, whole, type ThresholdFlags } from './detect-options.js';
+import { addThresholdOptions, detectOptionsFrom, inRange, minSeverityOption, whole, type ThresholdFlags } from './detect-options.js';
 import { offloadFor } from './offload.js';
 import { problemLine } from './problems.js';
 import { StdoutBuffer, writeStdout, outputWidth, useColor, type ColorWhen } from './stdout.js';
@@ -60,9 +61,9 @@ export function analyzeCommand(done: (code: number) => void): Command {
     .argument('[args...]', 'pcap or pcapng files, optionally gzip-compressed ("-" reads standard input), then optionally a tcpdump-style filter expression selecting connections')
     .option('-r, --read <file>', 'read this capture (repeatable); every argument is then the filter expression, as with tcpdump -r', collect, [])
     .addOption(new Option('-f, --format <format>', 'output format; md and html: an incident report with ladder diagrams').choices(['table', 'json', 'md', 'html']).default('table'))
-    .option('--diagrams <n>', 'md/html: ladder diagrams drawn at most (flagged connections, worst first)', count, DEFAULT_REPORT_LIMITS.diagrams)
-    .option('--max-chars <n>', 'md: characters at most, what fits a GitHub comment; the report says what it left out (0: no limit)', whole, DEFAULT_REPORT_LIMITS.maxChars)
-    .option('--diagram-packets <n>', 'md/html: packets per diagram at most (the middle of long connections is left out)', count, DEFAULT_REPORT_LIMITS.packetsPerDiagram)
+    .addOption(new Option('--diagrams <n>', 'md/html: ladder diagrams drawn at most (flagged connections, worst first)').argParser(inRange(1, 1000, 'diagrams')).default(DEFAULT_REPORT_LIMITS.diagrams, `${DEFAULT_REPORT_LIMITS.diagrams} diagrams`))
+    .addOption(new Option('--max-chars <n>', 'md: characters at most, what fits a GitHub comment; the report says what it left out (0: no limit)').argParser(whole).default(DEFAULT_REPORT_LIMITS.maxChars, `${DEFAULT_REPORT_LIMITS.maxChars} characters`))
+    .addOption(new Option('--diagram-packets <n>', 'md/html: packets per diagram at most (the middle of long connections is left out)').argParser(inRange(10, 100_000, 'packets')).default(DEFAULT_REPORT_LIMITS.packetsPerDiagram, `${DEFAULT_REPORT_LIMITS.packetsPerDiagram} packets`))
     .addOption(minSeverityOption())
     .addOption(new Option('--fail-on <severity>', 'exit with status 1 when a finding of this severity or worse exists (for CI)').choices([...SEVERITIES]))
     .option('--strict', 'any damage is fatal (exit 2): a malformed or truncated packet, an IP length lie, a reader warning')
@@ -77,7 +78,7 @@ export function analyzeCommand(done: (code: number) => void): Command {
     .option(
       '--threads <n>',
       "1: all on one thread; n > 1: split the connections over n threads (json and table, files only; each reads the whole input, so it pays only with cores to spare). Default: for inputs of 16 MiB or more, Zeek's conn_state and history worked out on a second thread beside the analysis",
-      count,
+      inRange(1, availableParallelism(), 'at most the cores of this machine'),
     );
   return addThresholdOptions(cmd)
     .addHelpText(

@@ -4,12 +4,42 @@ import { DEFAULT_DETECT_OPTIONS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_LISTED_CON
 
 /** Options shared by the commands that run the detectors (analyze, annotate). */
 
-/** "2", "2s", "500ms", "1m" in seconds. */
+const SECONDS_PER: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600 };
+
+/** "2" (seconds), "2s", "500ms", "1m", "2h" in seconds. */
 export function seconds(v: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v.trim());
-  if (!m) throw new InvalidArgumentError('expected a duration such as 2, 2s, 500ms or 1m');
-  const n = Number(m[1]);
-  return m[2] === 'ms' ? n / 1000 : m[2] === 'm' ? n * 60 : n;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v.trim());
+  if (!m) throw new InvalidArgumentError('expected a duration such as 2, 2s, 500ms, 1m or 2h');
+  return Number(m[1]) * SECONDS_PER[m[2] ?? 's']!;
+}
+
+/** A duration as the help shows defaults: "2s", "500ms", "1m". */
+export function durationText(s: number): string {
+  if (s < 1) return `${Math.round(s * 1000)}ms`;
+  if (s >= 3600 && s % 3600 === 0) return `${s / 3600}h`;
+  if (s >= 600 && s % 60 === 0) return `${s / 60}m`;
+  return `${s}s`;
+}
+
+const BYTES_PER: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/**
+ * A size: "65536", "64K", "64M", "1G" (binary units, a B after them allowed), as
+ * bytes; `unit` is what a bare number counts (1 for bytes, 1024 ** 2 for MiB).
+ */
+export function bytes(v: string, unit = 1): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)(i?b)?$/i.exec(v.trim());
+  if (!m) throw new InvalidArgumentError('expected a size such as 65536, 64K, 64M or 1G');
+  const per = m[2] === '' && m[3] === undefined ? unit : BYTES_PER[m[2]!.toLowerCase()]!;
+  return Math.round(Number(m[1]) * per);
+}
+
+/** A whole number in [min, max], with the reason for the bounds in the error. */
+export function inRange(min: number, max: number, why: string): (v: string) => number {
+  return (v: string): number => {
+    if (!/^\d+$/.test(v.trim()) || Number(v) < min || Number(v) > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max} (${why})`);
+    return Number(v);
+  };
 }
 
 /** A whole number of at least 1. */
@@ -39,13 +69,13 @@ export interface ThresholdFlags {
 export function addThresholdOptions(cmd: Command): Command {
   const d = DEFAULT_DETECT_OPTIONS;
   return cmd
-    .option('--close-wait <duration>', 'CLOSE-WAIT with neither FIN nor data for this long is stuck', seconds, d.closeWaitSeconds)
-    .option('--half-open-retransmissions <n>', 'unanswered retransmissions or probes in a row that make a peer half-open (a burst of segments resent in one go counts once)', count, d.halfOpenRetransmissions)
-    .option('--syn-retransmissions <n>', 'unanswered SYN retransmissions that make a syn-timeout', count, d.synRetransmissions)
-    .option('--zero-window <duration>', 'a zero window lasting this long is reported', seconds, d.zeroWindowSeconds)
-    .option('--time-wait <duration>', 'TIME-WAIT length of the hosts (Linux: 60s)', seconds, d.timeWaitSeconds)
-    .option('--max-connections <n>', 'live connections tracked at most; beyond, the least recently active are finished early and counted (about 5 KB each)', count, DEFAULT_MAX_CONNECTIONS)
-    .option('--max-listed <n>', 'connections kept for the report at most; beyond, finished ones without findings are only counted', count, DEFAULT_MAX_LISTED_CONNECTIONS);
+    .addOption(new Option('--close-wait <duration>', 'CLOSE-WAIT with neither FIN nor data for this long is stuck (ms, s, m, h)').argParser(seconds).default(d.closeWaitSeconds, durationText(d.closeWaitSeconds)))
+    .addOption(new Option('--half-open-retransmissions <n>', 'unanswered retransmissions or probes in a row that make a peer half-open (a burst of segments resent in one go counts once)').argParser(inRange(1, 100, 'retransmissions')).default(d.halfOpenRetransmissions, `${d.halfOpenRetransmissions} retransmissions`))
+    .addOption(new Option('--syn-retransmissions <n>', 'unanswered SYN retransmissions that make a syn-timeout').argParser(inRange(1, 100, 'retransmissions')).default(d.synRetransmissions, `${d.synRetransmissions} retransmissions`))
+    .addOption(new Option('--zero-window <duration>', 'a zero window lasting this long is reported (ms, s, m, h)').argParser(seconds).default(d.zeroWindowSeconds, durationText(d.zeroWindowSeconds)))
+    .addOption(new Option('--time-wait <duration>', "TIME-WAIT length of the hosts (ms, s, m, h; Linux's is 60s)").argParser(seconds).default(d.timeWaitSeconds, durationText(d.timeWaitSeconds)))
+    .addOption(new Option('--max-connections <n>', 'live connections tracked at most; beyond, the least recently active are finished early and counted (about 5 KB each)').argParser(inRange(10, 100_000_000, 'connections')).default(DEFAULT_MAX_CONNECTIONS, `${DEFAULT_MAX_CONNECTIONS} connections`))
+    .addOption(new Option('--max-listed <n>', 'connections kept for the report at most; beyond, finished ones without findings are only counted').argParser(inRange(10, 100_000_000, 'connections')).default(DEFAULT_MAX_LISTED_CONNECTIONS, `${DEFAULT_MAX_LISTED_CONNECTIONS} connections`));
 }
 
 export function detectOptionsFrom(f: ThresholdFlags): DetectOptions {

@@ -8,7 +8,7 @@ import { writeJson } from '../report/json.js';
 import { writeTable } from '../report/table.js';
 import type { ViewOptions } from '../report/view.js';
 import { linkTypeName } from '../decode/linktypes.js';
-import { addThresholdOptions, count, detectOptionsFrom, minSeverityOption, seconds, type ThresholdFlags } from './detect-options.js';
+import { addThresholdOptions, bytes, count, detectOptionsFrom, minSeverityOption, seconds, type ThresholdFlags } from './detect-options.js';
 import { StdoutBuffer, writeStdout, outputWidth, useColor } from './stdout.js';
 
 const EXIT_OK = 0;
@@ -26,10 +26,23 @@ interface LiveFlags extends ThresholdFlags {
   backend: BackendName | 'auto';
 }
 
-function positive(v: string): number {
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
-  return n;
+const MIB = 1024 * 1024;
+
+/** How the bindings' C++ glue words a bad argument ("info[2] must be a Number"). */
+const BINDING_ARGUMENT = /\binfo\[\d+\]|must be an? (Number|String|Buffer|Function|Boolean|Integer)/;
+
+/** libpcap takes the buffer size as a C int: 2047 MiB at most. */
+function bufferSize(v: string): number {
+  const b = bytes(v, MIB);
+  if (b < MIB || b > 2047 * MIB) throw new InvalidArgumentError('expected a size from 1M to 2047M (libpcap takes at most 2 GiB)');
+  return b;
+}
+
+/** A snaplen below 96 bytes cuts TCP headers behind IPv6 and options; libpcap's maximum is 262144. */
+function snapLen(v: string): number {
+  const b = bytes(v);
+  if (b < 96 || b > 262144) throw new InvalidArgumentError('expected a size from 96 to 262144 bytes (256K)');
+  return b;
 }
 
 function duration(v: string): number {
@@ -43,13 +56,13 @@ export function liveCommand(done: (code: number) => void): Command {
     .description('Capture on an interface (libpcap) and report each TCP lifecycle problem the moment it is known')
     .argument('[filter...]', 'BPF filter expression, as for tcpdump (several words are joined)')
     .requiredOption('-i, --interface <name>', 'interface to capture on: a name or a number from `tcpsleuth interfaces`; "any" for all')
-    .option('--duration <duration>', 'stop after this long (60s, 5m, 500ms)', duration)
+    .option('--duration <duration>', 'stop after this long (500ms, 60s, 5m, 2h)', duration)
     .option('-c, --count <n>', 'stop after this many packets', count)
     .option('-w, --write <file>', 'also write the packets to this pcapng file (flushed about once a second)')
     .addOption(new Option('-f, --format <format>', 'table: a line per finding, then the report; json: JSON Lines, a record per finding, then the report').choices(['table', 'json']).default('table'))
     .addOption(minSeverityOption())
-    .option('--buffer-size <MiB>', 'libpcap buffer (the kernel ring), MiB', positive, 64)
-    .option('-s, --snaplen <bytes>', 'bytes kept of each packet', positive, 262144)
+    .addOption(new Option('--buffer-size <size>', 'libpcap buffer (the kernel ring): 64M, 1G, 512K; a bare number is MiB; 1 MiB to 2047 MiB').argParser(bufferSize).default(64 * MIB, '64M'))
+    .addOption(new Option('-s, --snaplen <size>', 'bytes kept of each packet: 96 to 262144 (or 256K)').argParser(snapLen).default(262144, '262144 bytes'))
     .addOption(new Option('--backend <binding>', 'libpcap binding: pcap (kernel timestamps, drop counts) or cap').choices(['auto', ...BACKENDS]).default('auto'));
   return addThresholdOptions(cmd)
     .addHelpText(
@@ -173,7 +186,7 @@ async function runLive(filter: string, flags: LiveFlags): Promise<number> {
   const session = new LiveSession(loaded, {
     device,
     filter,
-    bufferBytes: flags.bufferSize * 1024 * 1024,
+    bufferBytes: flags.bufferSize,
     snapLen: flags.snaplen,
     writePath: flags.write ?? null,
     detect: detectOptionsFrom(flags),
@@ -191,6 +204,9 @@ async function runLive(filter: string, flags: LiveFlags): Promise<number> {
         err(`tcpsleuth: no interface "${device}" (${e.message}); available: ${deviceList(loaded).map((d) => d.name).join(', ')}`);
       } else if (e.kind === 'filter') {
         err(`tcpsleuth: invalid filter "${filter}": ${e.message}`);
+      } else if (BINDING_ARGUMENT.test(e.message)) {
+        // The binding's own argument check (its C++ words kept in brackets for a bug report).
+        err(`tcpsleuth: cannot capture on ${device}: the capture library refused the settings (buffer ${flags.bufferSize / MIB} MiB, snaplen ${flags.snaplen} bytes) [${e.message}]`);
       } else {
         err(`tcpsleuth: cannot capture on ${device}: ${e.message}`);
       }
