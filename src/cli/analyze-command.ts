@@ -17,7 +17,7 @@ import { addThresholdOptions, detectOptionsFrom, inRange, minSeverityOption, who
 import { offloadFor } from './offload.js';
 import { problemLine } from './problems.js';
 import { StdoutBuffer, writeStdout, outputWidth, useColor, type ColorWhen } from './stdout.js';
-import { findingKind, host, port, resolveHosts, state, timeBound } from './view-options.js';
+import { findingKind, host, port, resolveHosts, state, timeBound, repeatable } from './view-options.js';
 
 /** A usage error: one line, exit 2, nothing on standard output. */
 function usage(message: string): number {
@@ -59,7 +59,7 @@ export function analyzeCommand(done: (code: number) => void): Command {
     .description('Reconstruct every TCP connection with both endpoints\' states and report lifecycle problems')
     .usage('[options] <capture...> [filter expression]')
     .argument('[args...]', 'pcap or pcapng files, optionally gzip-compressed ("-" reads standard input), then optionally a tcpdump-style filter expression selecting connections')
-    .option('-r, --read <file>', 'read this capture (repeatable); every argument is then the filter expression, as with tcpdump -r', collect, [])
+    .addOption(repeatable('-r, --read <file>', 'read this capture (repeatable); every argument is then the filter expression, as with tcpdump -r', collect, 'none'))
     .addOption(new Option('-f, --format <format>', 'output format; md and html: an incident report with ladder diagrams').choices(['table', 'json', 'md', 'html']).default('table'))
     .addOption(new Option('--diagrams <n>', 'md/html: ladder diagrams drawn at most (flagged connections, worst first)').argParser(inRange(1, 1000, 'diagrams')).default(DEFAULT_REPORT_LIMITS.diagrams, `${DEFAULT_REPORT_LIMITS.diagrams} diagrams`))
     .addOption(new Option('--max-chars <n>', 'md: characters at most, what fits a GitHub comment; the report says what it left out (0: no limit)').argParser(whole).default(DEFAULT_REPORT_LIMITS.maxChars, `${DEFAULT_REPORT_LIMITS.maxChars} characters`))
@@ -67,10 +67,10 @@ export function analyzeCommand(done: (code: number) => void): Command {
     .addOption(minSeverityOption())
     .addOption(new Option('--fail-on <severity>', 'exit with status 1 when a finding of this severity or worse exists (for CI)').choices([...SEVERITIES]))
     .option('--strict', 'any damage is fatal (exit 2): a malformed or truncated packet, an IP length lie, a reader warning')
-    .option('--host <address>', 'only connections with an endpoint on this address, network (10.0.0.0/24, 2001:db8::/32) or host name (repeatable)', host, [])
-    .option('--port <port>', 'only connections with an endpoint on this port (repeatable)', port, [])
-    .option('--state <state>', 'only connections either endpoint of which ended in this state, e.g. CLOSE-WAIT (repeatable)', state, [])
-    .option('--finding <kind>', `only connections with a finding of this kind, and only those findings (repeatable): ${FINDING_KINDS.join(', ')}`, findingKind, [])
+    .addOption(repeatable('--host <address>', 'only connections with an endpoint on this address, network (10.0.0.0/24, 2001:db8::/32) or host name (repeatable)', host))
+    .addOption(repeatable('--port <port>', 'only connections with an endpoint on this port (repeatable)', port))
+    .addOption(repeatable('--state <state>', 'only connections either endpoint of which ended in this state, e.g. CLOSE-WAIT (repeatable)', state))
+    .addOption(repeatable('--finding <kind>', `only connections with a finding of this kind, and only those findings (repeatable): ${FINDING_KINDS.join(', ')}`, findingKind))
     .option('--since <time>', 'only connections active at or after this time: "2026-12-07 10:00:05" (UTC unless an offset is given), epoch seconds, or +90s after the first packet', timeBound)
     .option('--until <time>', 'only connections active at or before this time (the same forms as --since)', timeBound)
     .option('--all', 'table: list every connection (by default, above 40 connections, only those with findings or open at the end)')

@@ -8,7 +8,7 @@ import { addThresholdOptions, count, detectOptionsFrom, minSeverityOption, type 
 import { offloadFor } from './offload.js';
 import { problemLine } from './problems.js';
 import { writeStdout, useColor, type ColorWhen } from './stdout.js';
-import { findingKind, host, port, resolveHosts } from './view-options.js';
+import { findingKind, host, port, resolveHosts, repeatable } from './view-options.js';
 
 const EXIT_OK = 0;
 const EXIT_INPUT = 2;
@@ -32,11 +32,11 @@ export function packetsCommand(done: (code: number) => void): Command {
     .description('List every TCP packet like tcpdump -nn, with both endpoints\' states after it, its analysis flags and its findings')
     .argument('<capture...>', 'pcap or pcapng files, optionally gzip-compressed; "-" reads standard input')
     .addOption(new Option('-f, --format <format>', 'text lines, or one JSON object per line').choices(['text', 'json']).default('text'))
-    .option('--connection <n>', 'only this connection (its number in `analyze`; repeatable)', connectionId, [])
-    .option('--finding <kind>', 'only connections with a finding of this kind (repeatable)', findingKind, [])
+    .addOption(repeatable('--connection <n>', 'only this connection (its number in `analyze`; repeatable)', connectionId))
+    .addOption(repeatable('--finding <kind>', 'only connections with a finding of this kind (repeatable)', findingKind))
     .addOption(minSeverityOption('annotate findings of this severity or worse'))
-    .option('--host <address>', 'only connections with an endpoint on this address, network (10.0.0.0/24) or host name (repeatable)', host, [])
-    .option('--port <port>', 'only connections with an endpoint on this port (repeatable)', port, [])
+    .addOption(repeatable('--host <address>', 'only connections with an endpoint on this address, network (10.0.0.0/24) or host name (repeatable)', host))
+    .addOption(repeatable('--port <port>', 'only connections with an endpoint on this port (repeatable)', port))
     .addOption(new Option('--color <when>', 'text: colour flags and states; auto: on a terminal unless NO_COLOR is set').choices(['auto', 'always', 'never']).default('auto'));
   return addThresholdOptions(cmd)
     .addHelpText(

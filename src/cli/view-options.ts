@@ -1,11 +1,16 @@
 import { lookup } from 'node:dns/promises';
 import { isIP, isIPv6 } from 'node:net';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { FINDING_KINDS, type FindingKind } from '../detect/finding.js';
 import type { TimeBound } from '../report/view.js';
 import { SS_NAMES, TCP_STATES, type TcpState } from '../track/states.js';
 
 /** The filter options the commands share (--host, --port, --state, --finding, --since, --until), parsed as commander reads them. */
+
+/** A repeatable option: each use adds to the list; the help says what none means. */
+export function repeatable<T>(flags: string, description: string, parse: (v: string, prev: T[]) => T[], none = 'all'): Option {
+  return new Option(flags, description).argParser(parse).default([], none);
+}
 
 export function port(v: string, prev: number[]): number[] {
   const n = Number(v);
