@@ -48,7 +48,7 @@ const other = (r: Role): Role => (r === 'client' ? 'server' : 'client');
 const sideWith = (t: Truth, errno: string): Role | null =>
   t.observed.client.errors.includes(errno) ? 'client' : t.observed.server.errors.includes(errno) ? 'server' : null;
 
-/** The endpoint PATTERNS.md names for each pattern, read off what the kernel and applications reported. */
+/** The endpoint docs/findings.md names for each kind, read off what the kernel and applications reported. */
 function expectedEndpoint(t: Truth, pattern: string): Role {
   const peerOf = (...errnos: string[]): Role => {
     for (const e of errnos) {

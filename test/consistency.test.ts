@@ -1,5 +1,5 @@
 /**
- * One story per connection (PATTERNS.md, "Evidence, vantage and confidence"): no
+ * One story per connection (docs/findings.md#reading-a-finding): no
  * two findings on one connection may contradict each other, nor a finding the
  * connection's own states. Every capture in captures/, and the corpus where present.
  */

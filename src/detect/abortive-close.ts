@@ -71,7 +71,7 @@ function seenSending(e: Endpoint): boolean {
 const atRestRaised = new WeakSet<Finding>();
 
 /**
- * PATTERNS 3: an established connection ended by RST instead of FIN, by a side that
+ * docs/findings.md#abortive-close: an established connection ended by RST instead of FIN, by a side that
  * still held it. The cause the packets favour is named first, the others after it.
  */
 export const abortiveClose: Detector = {

@@ -16,7 +16,7 @@ const TICK: CheckAt = { kind: 'tick' };
 const END: CheckAt = { kind: 'end' };
 
 /**
- * PATTERNS 1: the peer closed, this side's kernel acknowledged the FIN (CLOSE-WAIT),
+ * docs/findings.md#close-wait-stuck: the peer closed, this side's kernel acknowledged the FIN (CLOSE-WAIT),
  * and its application neither closed nor wrote for longer than the threshold.
  */
 function check(c: Connection, e: Endpoint, entered: Moment, now: Instant, ctx: DetectContext, when: CheckAt): void {

@@ -36,7 +36,7 @@ function summaryOf(c: Connection, server: Endpoint, syns: number): string {
     : `${who(c, server)} refused the connection (RST to the SYN): nothing was listening`;
 }
 
-/** PATTERNS 6: the SYN was answered by RST+ACK: nothing listens on that port. */
+/** docs/findings.md#connection-refused: the SYN was answered by RST+ACK: nothing listens on that port. */
 export const connectionRefused: Detector = {
   kind: 'connection-refused',
   segments: 'rst',

@@ -1,4 +1,4 @@
-/** Findings: the lifecycle problems of PATTERNS.md, one kind per pattern id, then those it does not list. */
+/** Findings: the connection-lifecycle problems of docs/findings.md, one kind per section, in its order. */
 
 export const FINDING_KINDS = [
   'close-wait-stuck',
@@ -59,7 +59,7 @@ interface FindingBase<K extends FindingKind, D> {
   connection: number;
   /** Its connection's Wireshark tcp.stream. */
   stream: number;
-  /** Which side the finding is about (PATTERNS.md names it for each kind). */
+  /** Which side the finding is about (docs/findings.md names it for each kind). */
   endpoint: 'client' | 'server';
   /** That side's address:port. */
   endpointAddress: string;
@@ -149,7 +149,7 @@ export type Finding =
         /** RSTs on the tuple with no connection the capture knows open, and the seconds between the first and the last. */
         rsts: number;
         spanSeconds: number;
-        /** Median seconds between them; null for one. */
+        /** Mean seconds between them (the span over the gaps); null for one. */
         periodSeconds: number | null;
         firstFrame: number;
         lastFrame: number;

@@ -4,7 +4,7 @@ import { packetsOf, who, type Detector } from './detector.js';
 import { fact, makeFinding } from './make.js';
 
 /**
- * PATTERNS 10: one side shut down its sending direction (FIN) and kept receiving;
+ * docs/findings.md#half-close: one side shut down its sending direction (FIN) and kept receiving;
  * the other sent more data and then closed. Healthy: annotated so that nobody
  * mistakes it for a stuck CLOSE-WAIT.
  */

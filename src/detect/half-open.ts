@@ -159,7 +159,7 @@ function raiseOrUpdate(c: Connection, b: Endpoint, now: Instant, frame: number, 
 }
 
 /**
- * PATTERNS 5: one side keeps retransmitting (or probing) into silence. Raised when
+ * docs/findings.md#half-open: one side keeps retransmitting (or probing) into silence. Raised when
  * the run of unanswered retransmissions reaches the threshold, refined as it grows.
  */
 export const halfOpen: Detector = {

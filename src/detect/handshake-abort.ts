@@ -3,7 +3,7 @@ import { packetsOf, secs, who, type Detector } from './detector.js';
 import { fact, makeFinding } from './make.js';
 import { rstMeaning } from './rst-kind.js';
 
-/** PATTERNS 8: the handshake completed, then the client reset before any data. */
+/** docs/findings.md#handshake-abort: the handshake completed, then the client reset before any data. */
 export const handshakeAbort: Detector = {
   kind: 'handshake-abort',
   segments: 'rst',

@@ -25,7 +25,24 @@ const V6_CODES: Record<number, string> = {
   6: 'reject route to destination',
 };
 
-/** PATTERNS 12: an ICMP destination-unreachable quoting one of the connection's segments. */
+/** The errno Linux gives a socket for each destination-unreachable code (icmp_err_convert, icmpv6_err_convert). */
+const V4_ERRNO: Record<number, string> = {
+  0: 'ENETUNREACH',
+  1: 'EHOSTUNREACH',
+  2: 'ENOPROTOOPT',
+  3: 'ECONNREFUSED',
+  5: 'EOPNOTSUPP',
+  6: 'ENETUNREACH',
+  7: 'EHOSTDOWN',
+  8: 'ENONET',
+  9: 'ENETUNREACH',
+  10: 'EHOSTUNREACH',
+  11: 'ENETUNREACH',
+  12: 'EHOSTUNREACH',
+};
+const V6_ERRNO: Record<number, string> = { 0: 'ENETUNREACH', 1: 'EACCES', 2: 'EHOSTUNREACH', 3: 'EHOSTUNREACH', 4: 'ECONNREFUSED', 5: 'EACCES', 6: 'EACCES' };
+
+/** docs/findings.md#icmp-unreachable: an ICMP destination-unreachable quoting one of the connection's segments. */
 export const icmpUnreachable: Detector = {
   kind: 'icmp-unreachable',
   onIcmp(c, ev, ctx) {
@@ -36,14 +53,14 @@ export const icmpUnreachable: Detector = {
     const dest = c.peer(sender);
     const meaning = (ev.version === 4 ? V4_CODES[ev.code] : V6_CODES[ev.code]) ?? `code ${ev.code}`;
     const handshake = sender.state === 'SYN-SENT';
-    const errno = ev.version === 4 ? (ev.code === 0 || ev.code === 6 || ev.code === 11 ? 'ENETUNREACH' : 'EHOSTUNREACH') : ev.code === 0 ? 'ENETUNREACH' : 'EHOSTUNREACH';
+    const errno = (ev.version === 4 ? V4_ERRNO[ev.code] : V6_ERRNO[ev.code]) ?? 'EHOSTUNREACH';
     const prohibited = /prohibited|policy|reject/.test(meaning);
     const summary = `ICMP ${meaning} for ${who(c, dest)} (reported by ${ev.reporter})`;
     const explanation = [
       `${ev.reporter} sent an ICMP${ev.version === 6 ? 'v6' : ''} destination-unreachable (${meaning}, frame ${ev.at.frame}) about a segment the ${sender.role} sent to ${c.address(dest.role)}: `,
       prohibited ? `a firewall or router policy rejects that traffic. ` : `the destination could not be reached on the path. `,
       handshake
-        ? `It came during the handshake, so connect() fails with ${prohibited ? 'EHOSTUNREACH (or EACCES/EPERM for a local reject)' : errno} (Linux may ignore a first ICMP error while connect() is retrying and fail on the next). `
+        ? `It came during the handshake, so connect() fails with ${errno} on Linux (Linux may ignore a first ICMP error while connect() is retrying and fail on the next). `
         : `On an established connection it is a soft error: the ${sender.role}'s kernel keeps retransmitting, and if the peer never answers the final error is ${errno} instead of ETIMEDOUT. `,
       `Fix: check routing and firewall rules between the two hosts (the reporting address says where the packet was turned back), and whether the ${dest.role} host is up.`,
     ].join('');

@@ -103,7 +103,7 @@ function onSegment(seg: SegmentInfo, ctx: DetectContext): void {
 }
 
 /**
- * Not in PATTERNS.md, which its notes did not cover: the listener sent its SYN-ACK
+ * docs/findings.md#listen-overflow (a kind of our own): the listener sent its SYN-ACK
  * again after the peer had acknowledged it. Its kernel had not taken the handshake's
  * last ACK (a full accept queue drops it) while the peer, ESTABLISHED, sent into it.
  * Raised on that SYN-ACK; says, when the listener shows it took the connection (or

@@ -90,7 +90,7 @@ function raise(c: Connection, f: Forged, at: Instant, ctx: DetectContext): void 
 }
 
 /**
- * PATTERNS 14: a RST its claimed sender did not send. Its TTL fits none of that
+ * docs/findings.md#middlebox-reset: a RST its claimed sender did not send. Its TTL fits none of that
  * sender's other packets (raised at the RST), or the sender went on sending after
  * it (found at the end: the findings that took it for the sender's are withdrawn).
  */

@@ -55,7 +55,7 @@ function describe(c: Connection, a: Endpoint, b: Endpoint, answered: number, rst
 }
 
 /**
- * PATTERNS 4: a segment answered by a bare RST from a side that never closed: its
+ * docs/findings.md#peer-reset: a segment answered by a bare RST from a side that never closed: its
  * kernel no longer knows the connection (host rebooted, socket killed, state lost),
  * or, from a server that had sent only its SYN-ACK, never took it (a full accept
  * queue that resets, a listener closed in between).

@@ -16,7 +16,7 @@ export function renumberPortReuse(f: Finding & { kind: 'port-reuse' }, provision
 }
 
 /**
- * PATTERNS 11: a new SYN on the 4-tuple of an earlier connection of the capture,
+ * docs/findings.md#port-reuse: a new SYN on the 4-tuple of an earlier connection of the capture,
  * within TIME-WAIT's length of its end. Warning when a side may still hold it in TIME-WAIT.
  */
 export const portReuse: Detector = {

@@ -16,7 +16,7 @@ import { synTimeout } from './syn-timeout.js';
 import { writeAfterFin } from './write-after-fin.js';
 import { zeroWindow } from './zero-window.js';
 
-/** Every detector, in PATTERNS.md order, then those it does not list. Adding one touches its own file and this list. */
+/** Every detector, in the order of FINDING_KINDS and docs/findings.md. Adding one touches its own file and this list. */
 export const DETECTORS: readonly Detector[] = [
   closeWaitStuck,
   writeAfterFin,

@@ -1,7 +1,7 @@
 import { packetsOf, type Detector } from './detector.js';
 import { fact, makeFinding } from './make.js';
 
-/** PATTERNS 13: both FINs crossed; both sides went through CLOSING into TIME-WAIT. */
+/** docs/findings.md#simultaneous-close: both FINs crossed; both sides went through CLOSING into TIME-WAIT. */
 export const simultaneousClose: Detector = {
   kind: 'simultaneous-close',
   segments: 'state-change',

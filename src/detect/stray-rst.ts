@@ -49,7 +49,7 @@ interface Note {
 const notes = new WeakMap<FindingOf<'stray-rst'>, Note>();
 
 /**
- * PATTERNS 15: RSTs on a tuple with no connection the capture knows: one note per
+ * docs/findings.md#stray-rst: RSTs on a tuple with no connection the capture knows: one note per
  * tuple, counted, on the first connection they were seen as (after a few seconds each
  * lone RST counts as a connection of its own).
  */

@@ -102,7 +102,7 @@ function answered(c: Connection, f: FindingOf<'syn-timeout'>, seg: SegmentInfo):
   appendBounded(f, seg.now.capture, seg.now.frame);
 }
 
-/** PATTERNS 7: the SYN retransmitted with no answer at all. */
+/** docs/findings.md#syn-timeout: the SYN retransmitted with no answer at all. */
 export const synTimeout: Detector = {
   kind: 'syn-timeout',
   // The client's SYNs, and the server's first answer once it was raised.

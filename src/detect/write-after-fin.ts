@@ -100,7 +100,7 @@ function raiseMild(c: Connection, rst: Moment, ctx: DetectContext, closer: Endpo
 import { rstMeaning } from './rst-kind.js';
 
 /**
- * PATTERNS 2: the peer closed (FIN), this side ignored the end-of-file and wrote;
+ * docs/findings.md#write-after-fin: the peer closed (FIN), this side ignored the end-of-file and wrote;
  * the peer's kernel, with no socket left to deliver to, answered with RST.
  */
 export const writeAfterFin: Detector = {
@@ -136,8 +136,8 @@ export const writeAfterFin: Detector = {
         askedAndLeft(closer) ? ` (the ${closer.role} sent its last request, frame ${closer.lastDataFrame}, right before its FIN: those bytes may be the answer it closed without waiting for)` : ''
       }. `,
       `The ${closer.role}'s kernel answered that data with a RST (frame ${seg.now.frame}). `,
-      `What the ${writer.role} saw: that write() succeeded (the data only reached its own send buffer); its next read() returns 0 (EOF) or fails with ECONNRESET, `,
-      `and the write() after the RST fails with EPIPE and raises SIGPIPE, which kills a process that neither ignores SIGPIPE nor writes with MSG_NOSIGNAL. `,
+      `What the ${writer.role} saw: that write() succeeded (the data only reached its own send buffer); its next read() returns 0 (the end-of-file the FIN left), `,
+      `and the write() after the RST fails with EPIPE (Linux reports a RST that meets CLOSE-WAIT so, not as ECONNRESET) and raises SIGPIPE, which kills a process that neither ignores SIGPIPE nor writes with MSG_NOSIGNAL. `,
       `Fix: when read() returns 0, stop writing and close the socket; check every write for EPIPE/ECONNRESET; ignore SIGPIPE (or use MSG_NOSIGNAL) so a reset peer is an error to handle, not a crash. `,
       `If the ${closer.role} meant to keep receiving, it should call shutdown(SHUT_WR) instead of close(): that half-close accepts the data, with no RST.`,
     ].join('');

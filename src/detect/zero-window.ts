@@ -41,7 +41,7 @@ function check(c: Connection, e: Endpoint, now: Instant, packet: PacketRef | nul
   );
 }
 
-/** PATTERNS 9: a receiver advertised a zero window for longer than the threshold. */
+/** docs/findings.md#zero-window: a receiver advertised a zero window for longer than the threshold. */
 export const zeroWindow: Detector = {
   kind: 'zero-window',
   segments: 'zero-window',

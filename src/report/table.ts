@@ -339,7 +339,7 @@ function writeTableRows(r: AnalysisResult, rows: () => Iterable<TableRow>, count
   const notes: string[] = [];
   if (partial) notes.push('* no SYN seen: the capture began mid-connection; client and server are guessed, states inferred.');
   notes.push("States are each endpoint's RFC 9293 state at the end of the capture, with the time spent in it.");
-  if (layout.shows(ZEEK)) notes.push("Zeek: conn_state, then history: S SYN, H SYN-ACK, A ACK, D data, F FIN, R RST, C bad checksum, T retransmission, W zero window, ^ roles flipped; upper case client, lower case server.");
+  if (layout.shows(ZEEK)) notes.push("Zeek: conn_state, then history: S SYN, H SYN-ACK, A pure ACK, D data, F FIN, R RST, C bad checksum, G gap, T retransmitted data, W zero window, I inconsistent flags, Q SYN with FIN or RST, ^ direction flipped; upper case client, lower case server.");
   if (layout.dropped.length) notes.push(`Left out to fit ${o.width} columns: ${layout.dropped.map((i) => COLUMNS[i]!.head).join(', ')} (COLUMNS or a wider terminal shows them; --format json has everything).`);
   for (const n of notes) out.line(hang(n, pw, '', '  '));
   writeGroups(r, groups, multi(r), o, pw, out);
