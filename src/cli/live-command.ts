@@ -218,7 +218,7 @@ async function runLive(filter: string, flags: LiveFlags): Promise<number> {
   const info: LiveInfo = { device, filter, backend: session.backend, kernelTimestamps: session.kernelTimestamps };
   err(
     `tcpsleuth: listening on ${device}, link type ${linkTypeName(session.linkType)}${filter ? `, filter "${filter}"` : ''}, ` +
-      `${flags.bufferSize} MiB buffer, ${session.backend} binding (${session.kernelTimestamps ? 'kernel timestamps' : 'timestamps taken on receipt'})` +
+      `${flags.bufferSize / MIB} MiB buffer, ${session.backend} binding (${session.kernelTimestamps ? 'kernel timestamps' : 'timestamps taken on receipt'})` +
       `${flags.write ? `, writing ${flags.write}` : ''}; Ctrl-C stops`,
   );
 

@@ -83,7 +83,7 @@ const numOrNull = (description: string): Field => ({ type: ['number', 'null'], m
 const str = (description: string, examples?: readonly string[]): Field => (examples ? { type: 'string', description, examples } : { type: 'string', description });
 const bool = (description: string): Field => ({ type: 'boolean', description });
 const oneOfValues = (type: 'string' | 'integer', values: readonly (string | number)[], description: string): Field => ({ type, enum: values, description });
-const list = (items: JsonSchema, description: string): Field => ({ type: 'array', items, description });
+const list = (items: JsonSchema, description: string): Field => ({ type: 'array', description, items });
 /** A frame number: 1-based, per capture file, as Wireshark numbers them. */
 const frame = (description: string): Field => int(description, 1);
 
@@ -272,9 +272,10 @@ const DETAILS: { readonly [K in FindingKind]: Fields<FindingOf<K>['details']> } 
   },
   'simultaneous-close': {},
   'listen-overflow': {
+    // In the order the detector writes them (finding.ts lists resentFrame second).
     synAcksResent: int('SYN-ACKs the listener sent after its first (a copy the capture saw twice counts).', 1),
-    resentFrame: frame('Frame number of the first of them: the one that showed the ACK was not taken.'),
     takenAfterSeconds: numOrNull("Seconds from the peer's ACK of the SYN-ACK until the listener showed it took the connection; null: it never did in the capture."),
+    resentFrame: frame('Frame number of the first of them: the one that showed the ACK was not taken.'),
   },
   'middlebox-reset': {
     rstFrame: frame('Frame number of the RST.'),
@@ -382,7 +383,7 @@ const capture = object('One capture file read (several files are merged in times
 
 const connection = object('One TCP connection (a 4-tuple from SYN to close; a reused tuple starts a new one).', {
   id: int('Connection id, 1-based, in order of first packet.', 1),
-  stream: int("Wireshark's tcp.stream number (0-based): `tcp.stream eq N` shows it in Wireshark.", -1),
+  stream: int("Wireshark's tcp.stream number (0-based): `tcp.stream eq N` shows it in Wireshark; -1 when it has none.", -1),
   client: ref('address', 'The client: the side that sent the first SYN (guessed when no SYN was seen; see partial).'),
   server: ref('address', 'The server.'),
   ipVersion: oneOfValues('integer', [4, 6], 'IP version.'),
@@ -671,7 +672,7 @@ class Reference {
     let text: string;
     if (base.length === 1 && base[0] === 'object') {
       if (isRecord(s)) text = `object, ${this.link(s)}`;
-      else if (s.additionalProperties && typeof s.additionalProperties === 'object') text = `object: key → ${this.typeOf(s.additionalProperties)}`;
+      else if (s.additionalProperties && typeof s.additionalProperties === 'object') text = `object: ${this.keyOf(s.propertyNames)} → ${this.typeOf(s.additionalProperties)}`;
       else text = 'object';
     } else if (base.length === 1 && base[0] === 'array') {
       if (s.prefixItems) text = `array [${s.prefixItems.map((p) => this.typeOf(p)).join(', ')}]`;
@@ -681,6 +682,13 @@ class Reference {
       if (s.minimum !== undefined) text += ` ≥ ${s.minimum}`;
     }
     return nullable ? `${text} or null` : text;
+  }
+
+  /** A map's keys. */
+  private keyOf(s: JsonSchema | undefined): string {
+    if (s === undefined) return 'string';
+    if (s.$ref !== undefined) return this.typeOf(s);
+    return s.pattern !== undefined ? `string matching ${code(s.pattern)}` : 'string';
   }
 
   private meaning(s: JsonSchema): string {
@@ -728,25 +736,6 @@ class Reference {
 /** The field reference in Markdown: one table per object (field, type, meaning) in document order, then the value types. */
 export function renderFieldReference(schema: JsonSchema): string {
   return new Reference(schema).render();
-}
-
-/** Fields (properties) the schema defines: each object's once, however many places use it. */
-export function fieldCount(schema: JsonSchema): number {
-  const seen = new Set<JsonSchema>();
-  const visit = (s0: JsonSchema): void => {
-    const s = resolve(schema, s0);
-    if (seen.has(s)) return;
-    seen.add(s);
-    for (const f of Object.values(s.properties ?? {})) visit(f);
-    for (const x of [s.items, ...(s.prefixItems ?? []), ...(s.anyOf ?? []), ...(s.allOf ?? []), s.if, s.then]) if (x) visit(x);
-    if (s.additionalProperties && typeof s.additionalProperties === 'object') visit(s.additionalProperties);
-  };
-  visit(schema);
-  let n = 0;
-  for (const s of seen) n += Object.keys(s.properties ?? {}).length;
-  // The if/then conditions repeat `kind` and `details`: not fields of their own.
-  for (const branch of schema.allOf ?? []) n -= Object.keys(branch.if?.properties ?? {}).length + Object.keys(branch.then?.properties ?? {}).length;
-  return n;
 }
 
 /** docs/json.md: the contract in a few sentences, then the field reference. */
