@@ -1,9 +1,8 @@
 // The CLI as one module per thread (dist/bundle/), made from tsc's output in dist/.
 //
 // Node 20 loads the hundred-odd modules of dist/ one by one: resolving, reading and
-// compiling them took 80 ms of every run (0.25 s for a small capture against 0.17 s
-// bundled); the bench capture's JSON takes 4% less time (median of 8 interleaved
-// pairs). The unbundled modules stay in dist/ for the tests that import them.
+// compiling them was a good part of a small capture's run (docs/performance.md).
+// The unbundled modules stay in dist/ for the tests that import them.
 //
 // Each thread's module sits beside the CLI's, as in dist/ the worker modules sit
 // beside the modules that start them: new URL('./offload-worker.js', import.meta.url)

@@ -11,10 +11,8 @@ import { TOOL_VERSION } from '../version.js';
 /**
  * The old generation may grow to twice what it held after its last full collection,
  * where V8 lets it reach three or four times. Connections live long enough to be
- * promoted and then die there; on a busy server's capture (600,000 short
- * connections, 60,000 in TIME-WAIT at once) the table peaked at 1.51 GB with V8's
- * growth and 1.07 GB with this, for 4 to 6% more CPU; the bench capture, whose
- * connections all stay alive, is unchanged. Set before any thread starts (workers
+ * promoted and then die there, so a busy server's capture of short connections
+ * peaks far lower this way for a few percent more CPU (docs/performance.md). Set before any thread starts (workers
  * share the flag); a value given to node itself is kept.
  */
 function limitHeapGrowth(): void {

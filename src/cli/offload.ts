@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 
 /**
  * Inputs smaller than this are analysed on one thread: starting the offload thread
- * costs 20 to 40 ms, more than it saves on a small capture. (The tests lower it
+ * costs more than it saves on a small capture (docs/performance.md). (The tests lower it
  * with TCPSLEUTH_OFFLOAD_MIN_BYTES to exercise the thread on small files.)
  */
 const OFFLOAD_MIN_BYTES = 16 * 1024 * 1024;

@@ -4,8 +4,8 @@ import { isatty } from 'node:tty';
 /**
  * Standard output, written synchronously. process.stdout on a Linux pipe is
  * non-blocking: what the reader has not taken yet is queued in memory, so
- * `analyze --format json big.pcap | jq` held most of a 600 MB document (peak RSS
- * 560 MB, twice the time) and `packets big.pcap | less` the whole listing. Blocking
+ * `analyze --format json big.pcap | jq` held most of the document in memory,
+ * and `packets big.pcap | less` the whole listing. Blocking
  * until the reader takes each chunk bounds memory as tcpdump's stdio does.
  *
  * Everything a command prints goes through here (or everything through

@@ -123,7 +123,7 @@ const DEFS = {
   tcpState: {
     type: 'string',
     enum: TCP_STATES,
-    description: "An RFC 9293 (section 3.3.2) connection state, spelled as the RFC spells it (ss's ESTAB is ESTABLISHED, SYN-RECV is SYN-RECEIVED).",
+    description: "An RFC 9293 (section 3.3.2) connection state, spelled as the RFC spells it (ss's ESTAB is ESTABLISHED, SYN-RECV is SYN-RECEIVED); docs/states.md says how they are inferred from a capture.",
   },
   zeekConnState: {
     type: 'string',
@@ -133,7 +133,7 @@ const DEFS = {
   findingKind: {
     type: 'string',
     enum: FINDING_KINDS,
-    description: 'A kind of finding: a lifecycle problem (PATTERNS.md names each). Each kind has its own `details`.',
+    description: 'A kind of finding: a connection-lifecycle problem, each described in docs/findings.md, each with its own `details`.',
   },
   severity: {
     type: 'string',
@@ -295,7 +295,7 @@ const DETAILS: { readonly [K in FindingKind]: Fields<FindingOf<K>['details']> } 
   'stray-rst': {
     rsts: int('RSTs on the 4-tuple with no connection the capture knows open.', 1),
     spanSeconds: num('Seconds between the first and the last of them.', 0),
-    periodSeconds: numOrNull('Median seconds between them; null for one.'),
+    periodSeconds: numOrNull('Mean seconds between them (spanSeconds over the gaps between them); null for one.'),
     firstFrame: frame('Frame number of the first.'),
     lastFrame: frame('Frame number of the last.'),
     connections: int('Connections on the tuple they were seen as (each a lone RST).', 1),
@@ -322,7 +322,7 @@ const KIND_MEANINGS: { readonly [K in FindingKind]: string } = {
   'stray-rst': "RSTs in the endpoint's name for no connection the capture knows open.",
 };
 
-const detailsDefs = Object.fromEntries(FINDING_KINDS.map((k) => [`details-${k}`, object(KIND_MEANINGS[k], DETAILS[k])])) as Record<`details-${FindingKind}`, Field>;
+const detailsDefs = Object.fromEntries(FINDING_KINDS.map((k) => [`details-${k}`, object(`${KIND_MEANINGS[k]} See docs/findings.md#${k}.`, DETAILS[k])])) as Record<`details-${FindingKind}`, Field>;
 
 const capture = object('One capture file read (several files are merged in timestamp order).', {
   file: str('The path as given on the command line; "<stdin>" for standard input.'),
@@ -594,6 +594,11 @@ function cell(s: string): string {
   return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
 
+/** "docs/findings.md#half-open" in a description, as a link from a page in docs/. */
+function linked(text: string): string {
+  return text.replace(/\bdocs\/([a-z-]+\.md)(#[a-z0-9-]+)?/g, (all, file: string, frag: string | undefined) => `[${all}](${file}${frag ?? ''})`);
+}
+
 function literal(v: string | number | boolean | null): string {
   return code(JSON.stringify(v));
 }
@@ -691,9 +696,10 @@ class Reference {
     return s.pattern !== undefined ? `string matching ${code(s.pattern)}` : 'string';
   }
 
+  /** The meaning column: the description (its docs/*.md citations as links: the reference is in docs/), and the examples. */
   private meaning(s: JsonSchema): string {
     const ex = s.examples?.length ? ` Example${s.examples.length > 1 ? 's' : ''}: ${s.examples.map((e) => code(JSON.stringify(e))).join(', ')}.` : '';
-    return `${s.description ?? ''}${ex}`;
+    return `${linked(s.description ?? '')}${ex}`;
   }
 
   private valuesOf(s: JsonSchema): string {
@@ -710,7 +716,7 @@ class Reference {
       this.rendered.add(s);
       const all = this.paths.get(s) ?? [path];
       const name = heading ?? all.map((p) => code(this.title(p))).join(', ');
-      this.out.push(`<a id="${anchor(all[0]!)}"></a>`, `### ${name}${variant ? ` when ${code(variant.key)} is ${code(variant.value)}` : ''}`, '', s.description ?? '', '');
+      this.out.push(`<a id="${anchor(all[0]!)}"></a>`, `### ${name}${variant ? ` when ${code(variant.key)} is ${code(variant.value)}` : ''}`, '', linked(s.description ?? ''), '');
       const fields = Object.entries(s.properties ?? {});
       if (fields.length === 0) this.out.push('No fields: an empty object.', '');
       else {

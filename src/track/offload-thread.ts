@@ -5,9 +5,9 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
  * reported, never read while the capture is analysed (no detector looks at them),
  * so the tracker hands each segment's fields over through a ring in shared memory
  * (no message per packet) and collects the verdicts at the end. On the bench
- * capture the emulation was a fifth of the single thread's work; here it runs
- * beside it. (Wireshark's sequence analysis went there too, for a while: the thread
- * then fell behind and held 15 MB more than the tracker had, for no gain.)
+ * capture the emulation is a large share of the single thread's work; here it runs
+ * beside it. Wireshark's sequence analysis stays on the main thread: moved here, the
+ * thread fell behind and held more memory than the tracker, for no gain.
  *
  * The ring holds fixed-size records of eight int32 slots, the last two a float64:
  * the packet time in seconds, the double ZeekConnState.segment takes.
@@ -24,7 +24,7 @@ const BATCH = 4096;
 /**
  * Control words: records written and read (int32 counters that wrap), the end, and
  * whether the main thread sleeps in Atomics.wait. A wake-up is a system call that
- * costs the waker (about 0.2 ms on the bench machine), so the main thread never
+ * costs the waker, so the main thread never
  * wakes the other one per batch: that one, once it has caught up, looks again every
  * millisecond; the main thread wakes it only at the end and when the ring is full.
  */
