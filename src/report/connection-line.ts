@@ -63,7 +63,7 @@ function endpoint(c: Connection, e: Endpoint, end: AnalysisResult['end']): strin
     `{"address":"${c.address(e.role)}","state":"${e.state}","since":"${formatEpoch(e.since.sec, e.since.nsec)}","sinceFrame":${e.since.frame},` +
     `"secondsInState":${num(Number(secondsInState(c, e.role, end).toFixed(6)))},"inferred":${e.inferred},` +
     `"isn":${e.isnKnown ? e.isn >>> 0 : 'null'},"mss":${e.mss >= 0 ? e.mss : 'null'},"windowScale":${e.windowScale >= 0 ? e.windowScale : 'null'},` +
-    `"ignoredRsts":${e.ignoredRsts},"transitions":[${transitions}]}`
+    `"ignoredRsts":${e.ignoredRsts},"transitions":[${transitions}],"transitionsDropped":${e.transitionsDropped}}`
   );
 }
 

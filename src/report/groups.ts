@@ -138,6 +138,18 @@ export function groupConfidence(g: FindingGroup): string {
   return [...n].map(([c, k]) => `${c} (${k})`).join(', ');
 }
 
+/** The most cautious of the members' confidences: what the group as a whole can claim. */
+export function cautious(g: FindingGroup): Confidence {
+  const c = confidenceCounts(g);
+  return c.possible ? 'possible' : c.likely ? 'likely' : 'certain';
+}
+
+export function confidenceCounts(g: FindingGroup): Record<Confidence, number> {
+  const n: Record<Confidence, number> = { certain: 0, likely: 0, possible: 0 };
+  for (const f of g.findings) n[f.confidence]++;
+  return n;
+}
+
 /** A Wireshark display filter showing the packets of `f`: its stream, narrowed to its frames. */
 export function findingFilter(f: Finding, multi: boolean): string {
   const frames = [...f.packets];

@@ -200,7 +200,8 @@ const DEFS = {
     mss: intOrNull('The MSS option of its SYN (bytes); null when its SYN was not seen or carried none.'),
     windowScale: intOrNull('The window scale option (shift count) of its SYN; null when not seen or none.'),
     ignoredRsts: int('RSTs it received that its stack would ignore (sequence number outside the window, RFC 5961): they changed no state.'),
-    transitions: list({ $ref: '#/$defs/transition' }, 'Its state changes, oldest first: the first 32 (later ones are counted internally but not listed).'),
+    transitions: list({ $ref: '#/$defs/transition' }, 'Its state changes, oldest first: the first 32.'),
+    transitionsDropped: int('State changes after the first 32, counted and not listed.'),
   }),
 } satisfies Record<string, JsonSchema>;
 
@@ -478,10 +479,12 @@ const group = object('Findings that tell one story: the same kind, severity and 
   count: int('Connections in the group (the length of `connections`).', 1),
   firstTime: ref('epochTime', "Its first member's time."),
   lastTime: ref('epochTime', "Its last member's time."),
-  confidence: {
-    anyOf: [{ $ref: '#/$defs/confidence' }, { type: 'string', pattern: '^(certain|likely|possible) \\([0-9]+\\)(, (certain|likely|possible) \\([0-9]+\\))+$' }],
-    description: 'The members\' confidence when they agree ("likely"); otherwise each with its count ("likely (12), possible (3)").',
-  },
+  confidence: ref('confidence', 'The most cautious of its members\' confidences (possible before likely before certain).'),
+  confidences: object('How many members are of each confidence.', {
+    certain: int('Members certain.'),
+    likely: int('Members likely.'),
+    possible: int('Members possible.'),
+  }),
   explanation: str("Its first member's explanation."),
   connections: list({ type: 'integer', minimum: 1 }, "Its members' connection ids, ascending, each once."),
   streams: list({ type: 'integer', minimum: 0 }, "Its members' Wireshark tcp.stream numbers, ascending, each once."),
@@ -491,7 +494,7 @@ const group = object('Findings that tell one story: the same kind, severity and 
     'How a CLOSE-WAIT pile-up grew: members in the state at twelve even steps across the capture, the last its end. null for other kinds.',
     {
       state: { const: 'CLOSE-WAIT', description: 'The state counted.' },
-      times: list({ type: 'number' }, 'The instants, epoch seconds as numbers (6 decimals).'),
+      times: list({ $ref: '#/$defs/epochTime' }, 'The instants, as the other times.'),
       counts: list({ type: 'integer', minimum: 0 }, 'Members in the state at each instant.'),
     },
     [],

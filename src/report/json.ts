@@ -9,7 +9,7 @@ import { flagNames } from './flags.js';
 import { durationSeconds, makeView, openAtEnd, secondsInState, type ViewOptions } from './view.js';
 import { mapIterable } from '../util/iterate.js';
 import { FORMAT_VERSION, TOOL_NAME, TOOL_VERSION } from '../version.js';
-import { findingFilter, groupConfidence, groupFilter, groupFindings, groupSpan, headline, type FindingGroup } from './groups.js';
+import { cautious, confidenceCounts, findingFilter, groupFilter, groupFindings, groupSpan, headline, type FindingGroup } from './groups.js';
 import { pileUp } from './pile-up.js';
 
 /** The first packet's and the end's times, epoch seconds (NaN without packets). */
@@ -111,6 +111,7 @@ function endpointJson(c: Connection, e: Endpoint, end: AnalysisResult['end']): R
       frame: t.at.frame,
       why: t.why,
     })),
+    transitionsDropped: e.transitionsDropped,
   };
 }
 
@@ -203,13 +204,14 @@ export function groupJson(g: FindingGroup, index: ReadonlyMap<Finding, number>, 
     count: g.connections.length,
     firstTime: formatEpoch(first.sec, first.nsec),
     lastTime: formatEpoch(last.sec, last.nsec),
-    confidence: groupConfidence(g),
+    confidence: cautious(g),
+    confidences: confidenceCounts(g),
     explanation: first.explanation,
     connections: g.connections,
     streams: g.streams,
     findings: g.findings.map((f) => index.get(f)),
     displayFilter: g.findings.length === 1 ? findingFilter(first, multi) : groupFilter(g),
-    pileUp: shape === null ? null : { state: shape.state, times: shape.at.map((t) => Number(t.toFixed(6))), counts: shape.counts },
+    pileUp: shape === null ? null : { state: shape.state, times: shape.at.map((t) => formatEpoch(Math.floor(t), Math.round((t - Math.floor(t)) * 1e6) * 1000)), counts: shape.counts },
   };
 }
 
