@@ -1,6 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { hang } from '../src/report/table.js';
 import { displayWidth } from '../src/report/text-width.js';
 import { CAPTURES, REPO } from './helpers/env.js';
 
@@ -35,6 +36,23 @@ function piped(args: string[], env: Record<string, string> = {}): string {
 }
 
 const CASES = ['busy-server.pcap', 'healthy-ipv6.pcap', 'half-open.pcap', 'port-reuse.pcap'].map((f) => join(CAPTURES, f));
+
+describe('hanging indents', () => {
+  it('no line is wider than the width unless one word is, whatever the two indents', () => {
+    const words = 'a bb ccc dddd eeeee ffffff ggggggg hhhhhhhh iiiiiiiii'.split(' ');
+    for (let n = 0; n < 400; n++) {
+      const text = Array.from({ length: 3 + (n % 17) }, (_, i) => words[(i * 7 + n) % words.length]).join(' ');
+      const first = ' '.repeat(n % 13);
+      const rest = ' '.repeat((n * 5) % 11);
+      const width = 12 + (n % 40);
+      const lines = hang(text, width, first, rest).split('\n');
+      expect(lines[0]!.startsWith(first)).toBe(true);
+      for (const l of lines.slice(1)) expect(l.startsWith(rest)).toBe(true);
+      for (const l of lines) if (l.length > width) expect(l.trim().includes(' '), JSON.stringify({ l, width })).toBe(false);
+      expect(lines.map((l, i) => l.slice(i === 0 ? first.length : rest.length)).join(' ')).toBe(text);
+    }
+  });
+});
 
 describe.skipIf(!HAVE_SCRIPT)(`the table under a terminal${HAVE_SCRIPT ? '' : ' (skipped: no script(1): apt-get install util-linux)'}`, () => {
   it.each([80, 120, 200])('%i columns: no line is wider than the terminal, and the table keeps what fits', (cols) => {

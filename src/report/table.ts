@@ -162,10 +162,21 @@ function paint(o: TableOptions, sev: Severity, s: string): string {
   return o.color ? `${SGR[sev]}${s}\x1b[0m` : s;
 }
 
-/** Wrap with a first-line indent and another for the lines after it. */
-function hang(text: string, width: number, first: string, rest: string): string {
-  const body = wrapWords(text, width - (first.length - rest.length), rest);
-  return first + body.slice(rest.length);
+/** Wrap with a first-line indent and another for the lines after it (a word longer than a line has one of its own). */
+export function hang(text: string, width: number, first: string, rest: string): string {
+  const lines: string[] = [];
+  let line = first;
+  let empty = true;
+  for (const w of text.split(/\s+/)) {
+    if (w === '') continue;
+    if (!empty && line.length + 1 + w.length > width) {
+      lines.push(line);
+      line = rest + w;
+    } else line += (empty ? '' : ' ') + w;
+    empty = false;
+  }
+  lines.push(line);
+  return lines.join('\n');
 }
 
 /** A connection's part of the table: its row, and what the figures count of it. */
