@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { gzipSync } from 'node:zlib';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { analyzeCaptures } from '../src/analyze.js';
 import type { Finding } from '../src/detect/finding.js';
@@ -76,8 +76,10 @@ const corpus = HAVE_CORPUS ? ['zeek/ssh/ssh.pcap', 'zeek/wikipedia.pcap', 'tcpdu
 const files = [...ours, ...corpus].filter((f) => strictlyIncreasing(readPcap(f)));
 
 describe('several captures are merged in timestamp order', () => {
-  it('has captures to cut up', () => {
-    expect(files.length).toBeGreaterThanOrEqual(ours.length);
+  it('has captures to cut up: all of ours but the one whose packets share timestamps', () => {
+    // Two packets at one instant have no order between files: busy-server.pcap's eight client threads make such pairs.
+    expect(ours.filter((f) => !files.includes(f)).map((f) => basename(f))).toEqual(['busy-server.pcap']);
+    expect(files.length).toBeGreaterThanOrEqual(ours.length - 1);
   });
 
   it.each(files.map((f) => [relative(join(REPO, '..'), f), f] as const))("%s: a rotation set given in reverse, and two interleaved halves, give the whole file's analysis", async (rel, file) => {
