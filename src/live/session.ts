@@ -120,6 +120,8 @@ export class LiveSession {
   private accepting = true;
   private scheduled = false;
   private timer: NodeJS.Timeout | null = null;
+  /** The kernel's received count at the wall clock's last look (-1 before the first). */
+  private kernelSeen = -1;
   private countReached: (() => void) | null = null;
   /** An error while writing the -w file ends the capture. */
   writeError: Error | null = null;
@@ -291,15 +293,20 @@ export class LiveSession {
    * when no packet ran it in that second and every packet received has been analysed.
    */
   private wallTick(nowMs: number): void {
+    // Nothing reached the kernel since the last look, a second ago: the ring is empty.
+    const st = this.source?.stats() ?? null;
+    const quiet = st !== null && st.received === this.kernelSeen;
+    if (st !== null) this.kernelSeen = st.received;
     if (this.queue.length > 0) return; // queued packets will run the clock themselves
     const k = Math.floor((nowMs - TICK_AFTER_MS) / 1000) - 1;
     if (k - this.lastTickSec < 1) return;
     if (this.stopAt !== null && k >= this.stopAt.sec) return;
     // Packets still in the kernel ring (libpcap counted them, we have not read them): they
     // will run the clock themselves. With steady traffic the ring is never empty, and the
-    // packets run the clock anyway.
-    const st = this.source?.stats() ?? null;
-    if (st !== null && st.received - st.dropped > this.received) return;
+    // packets run the clock anyway. On loopback and "any" libpcap counts every packet
+    // twice (it drops the outgoing copy after counting it), so the counts never meet
+    // there: a second with no arrival at all says the same without them.
+    if (st !== null && !quiet && st.received - st.dropped > this.received) return;
     this.lastTickSec = k;
     this.pipeline.tick(k, 999_999_999);
   }
