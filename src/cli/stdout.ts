@@ -21,11 +21,6 @@ const MAX_NAP_MS = 4;
 /** Is standard output a terminal (without creating process.stdout, which would make a pipe non-blocking). */
 export const stdoutIsTty: boolean = isatty(FD);
 
-/** Columns of the terminal on standard output, or `fallback` when it is none. */
-export function stdoutColumns(fallback: number): number {
-  return stdoutIsTty ? (process.stdout.columns ?? fallback) : fallback;
-}
-
 /**
  * Write `s` to standard output before returning. A reader that went away
  * (`| head`) ends the process quietly with status 0, as the pipe's end is no error.

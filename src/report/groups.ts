@@ -82,10 +82,17 @@ export function headline(g: FindingGroup): string {
   return `${plural(g.connections.length, 'connection')} ${g.endpoint === 'server' ? 'to' : 'from'} ${g.where}: ${phrase(g)}`;
 }
 
+/** The endpoint at fault as groups share it: a server's address:port, a client's host. */
+function whereOf(f: Finding): string {
+  return f.endpoint === 'server' ? f.endpointAddress : hostOf(f.endpointAddress);
+}
+
+function causeOf(f: Finding): string | null {
+  return f.kind === 'abortive-close' ? f.details.likelyCause : null;
+}
+
 function groupKey(f: Finding): string {
-  const where = f.endpoint === 'server' ? f.endpointAddress : hostOf(f.endpointAddress);
-  const cause = f.kind === 'abortive-close' ? f.details.likelyCause : '';
-  return `${f.kind}|${f.severity}|${f.endpoint}|${where}|${cause}`;
+  return `${f.kind}|${f.severity}|${f.endpoint}|${whereOf(f)}|${causeOf(f) ?? ''}`;
 }
 
 function earlier(a: Finding, b: Finding): number {
@@ -104,8 +111,8 @@ export function groupFindings(findings: readonly Finding[]): FindingGroup[] {
         kind: f.kind,
         severity: f.severity,
         endpoint: f.endpoint,
-        where: f.endpoint === 'server' ? f.endpointAddress : hostOf(f.endpointAddress),
-        cause: f.kind === 'abortive-close' ? f.details.likelyCause : null,
+        where: whereOf(f),
+        cause: causeOf(f),
         findings: [],
         connections: [],
         streams: [],

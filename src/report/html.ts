@@ -14,10 +14,9 @@ import {
   type ReportLimits,
 } from './incident.js';
 import { diagramConnections, leftOutOf, renderLadderSvg, type Ladder } from './ladder.js';
-import { makeView, type ViewOptions } from './view.js';
+import { captureSpan, makeView, type ViewOptions } from './view.js';
 import { supportText } from './support.js';
 import { findingFilter, groupConfidence, groupFilter, groupFindings, groupTimes, headline, hiddenBySeverity, verdicts, type FindingGroup } from './groups.js';
-import { captureSpan } from './json.js';
 import { pileUp, type PileUp } from './pile-up.js';
 
 /**

@@ -155,11 +155,6 @@ export function summarize(v: View): Summary {
   };
 }
 
-/** Findings worst first, then in time order (the view's order). */
-export function findingsBySeverity(v: View): Finding[] {
-  return [...v.findings].sort((a, b) => worstFirst(a.severity, b.severity));
-}
-
 /** The connections that have findings, the worst first (then more findings, then by number). */
 export function flaggedConnections(v: View): Connection[] {
   const worst = new Map<number, number>();

@@ -6,18 +6,11 @@ import type { Endpoint } from '../track/endpoint.js';
 import { connectionLine } from './connection-line.js';
 import { captureView, handshakeHalves } from '../detect/vantage.js';
 import { flagNames } from './flags.js';
-import { durationSeconds, makeView, openAtEnd, secondsInState, type ViewOptions } from './view.js';
+import { captureSpan, durationSeconds, makeView, openAtEnd, secondsInState, type ViewOptions } from './view.js';
 import { mapIterable } from '../util/iterate.js';
 import { FORMAT_VERSION, TOOL_NAME, TOOL_VERSION } from '../version.js';
 import { cautious, confidenceCounts, findingFilter, groupFilter, groupFindings, groupSpan, headline, type FindingGroup } from './groups.js';
 import { pileUp } from './pile-up.js';
-
-/** The first packet's and the end's times, epoch seconds (NaN without packets). */
-export function captureSpan(r: AnalysisResult): { start: number; end: number } {
-  let start = Infinity;
-  for (const c of r.captures) if (c.first) start = Math.min(start, c.first[0] + c.first[1] / 1e9);
-  return { start: Number.isFinite(start) ? start : NaN, end: r.end ? r.end.sec + r.end.nsec / 1e9 : NaN };
-}
 
 /**
  * The JSON contract (README "JSON output"): later versions add fields, never

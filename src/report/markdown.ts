@@ -2,7 +2,6 @@ import type { AnalysisResult } from '../analyze.js';
 import { formatIso } from '../capture/timestamp.js';
 import type { Connection } from '../track/connection.js';
 import { findingFilter, groupConfidence, groupFilter, groupFindings, groupTimes, headline, hiddenBySeverity, verdicts, type FindingGroup } from './groups.js';
-import { captureSpan } from './json.js';
 import { pileUp, type PileUp } from './pile-up.js';
 import { codeFence, escapeMarkdown as md } from './escape.js';
 import {
@@ -18,7 +17,7 @@ import {
   type ReportLimits,
 } from './incident.js';
 import { diagramConnections, leftOutOf, renderLadderText, type Ladder } from './ladder.js';
-import { makeView, type View, type ViewOptions } from './view.js';
+import { captureSpan, makeView, type View, type ViewOptions } from './view.js';
 import { supportText } from './support.js';
 
 /**

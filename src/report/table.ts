@@ -4,7 +4,7 @@ import { severityRank, type Finding, type Severity } from '../detect/finding.js'
 import type { Connection } from '../track/connection.js';
 import { displayWidth } from './text-width.js';
 import { durationSeconds } from './json.js';
-import { makeView, openAtEnd, secondsInState, type ViewOptions } from './view.js';
+import { captureSpan, makeView, openAtEnd, secondsInState, type ViewOptions } from './view.js';
 import { mapIterable } from '../util/iterate.js';
 import { supportText } from './support.js';
 import { OUTCOMES, outcomeOf, type Outcome } from './incident.js';
@@ -277,8 +277,8 @@ export interface Hidden {
   connections: number;
 }
 
-function hiddenOf(r: AnalysisResult, view: ViewOptions | undefined, keptIds: ReadonlySet<number>, shown: readonly Finding[], connections: number): Hidden {
-  const all = r.findings.filter((f) => keptIds.has(f.connection));
+function hiddenOf(findings: readonly Finding[], view: ViewOptions | undefined, keptIds: ReadonlySet<number>, shown: readonly Finding[], connections: number): Hidden {
+  const all = findings.filter((f) => keptIds.has(f.connection));
   return { findings: hiddenBySeverity(all, shown), minSeverity: view?.minSeverity ?? 'info', connections };
 }
 
@@ -290,14 +290,14 @@ function writeTableLines(r: AnalysisResult, view: ViewOptions | undefined, o: Ta
   // Rows are made twice (to size the columns, then to write them) rather than kept:
   // tens of thousands of rows were the table's peak memory.
   const rows = (): Iterable<TableRow> => mapIterable(v.connections, (c) => tableRow(c, by.get(c.id) ?? [], r.end, multi));
-  writeTableRows(r, rows, v.connections.length, v.findings, hiddenOf(r, view, kept, v.findings, r.connections.length - v.connections.length), o, out);
+  writeTableRows(r, rows, v.connections.length, v.findings, hiddenOf(r.findings, view, kept, v.findings, r.connections.length - v.connections.length), o, out);
 }
 
 /** The table around rows made elsewhere (a sharded analysis renders them in its threads); `all`: every finding before the view. */
 export function writeTableDocument(r: AnalysisResult, rows: TableRow[], shown: readonly Finding[], all: readonly Finding[], hiddenConnections: number, view: ViewOptions, o: TableOptions, write: (chunk: string) => void): void {
   const out = new LineWriter(write);
   const kept = new Set(rows.map((x) => x.id));
-  writeTableRows(r, () => rows, rows.length, shown, hiddenOf({ ...r, findings: [...all] }, view, kept, shown, hiddenConnections), o, out);
+  writeTableRows(r, () => rows, rows.length, shown, hiddenOf(all, view, kept, shown, hiddenConnections), o, out);
   out.flush();
 }
 
@@ -388,8 +388,7 @@ function writeGroups(r: AnalysisResult, groups: FindingGroup[], several: boolean
   if (!groups.length) return;
   const findings = groups.reduce((n, g) => n + g.findings.length, 0);
   out.push('', hang(`Findings: ${findings} in ${groups.length} group${groups.length === 1 ? '' : 's'}, worst first.`, pw, '', '  '));
-  const start = r.captures.reduce((t, c) => (c.first ? Math.min(t, c.first[0] + c.first[1] / 1e9) : t), Infinity);
-  const end = r.end ? r.end.sec + r.end.nsec / 1e9 : NaN;
+  const { start, end } = captureSpan(r);
   for (const g of groups) {
     const first = g.findings[0]!;
     const tag = `[${g.id}] ${paint(o, g.severity, g.severity.toUpperCase())} ${g.kind}: `;

@@ -84,6 +84,13 @@ function inHosts(hosts: BlockList, endpoint: string): boolean {
   return hosts.check(h, h.includes(':') ? 'ipv6' : 'ipv4');
 }
 
+/** The first packet's and the end's times, epoch seconds (NaN without packets). */
+export function captureSpan(r: AnalysisResult): { start: number; end: number } {
+  let start = Infinity;
+  for (const c of r.captures) if (c.first) start = Math.min(start, c.first[0] + c.first[1] / 1e9);
+  return { start: Number.isFinite(start) ? start : NaN, end: r.end ? r.end.sec + r.end.nsec / 1e9 : NaN };
+}
+
 /** --since and --until as epoch seconds, once the capture's first packet is known. */
 export interface Window {
   since: number;
@@ -92,8 +99,7 @@ export interface Window {
 
 export function windowOf(result: AnalysisResult, o: ViewOptions): Window | null {
   if (!o.since && !o.until) return null;
-  let start = Infinity;
-  for (const c of result.captures) if (c.first) start = Math.min(start, c.first[0] + c.first[1] / 1e9);
+  const { start } = captureSpan(result);
   const at = (b: TimeBound | null | undefined, none: number): number => (b ? (b.kind === 'epoch' ? b.seconds : start + b.seconds) : none);
   return { since: at(o.since, -Infinity), until: at(o.until, Infinity) };
 }

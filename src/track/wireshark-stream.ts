@@ -21,23 +21,44 @@ import { FlowTable, direction, keyedFlowHash, sameFlow, type FlowKeyed } from '.
 export const BASE_A = 1;
 export const BASE_B = 2;
 
+/** A conversation's state, as a Connection and a forgotten tuple both hold it. */
+interface StreamState {
+  stream: number;
+  wsBaseA: number;
+  wsBaseB: number;
+  wsBases: number;
+}
+
 /** A forgotten tuple's conversation. */
-class RetiredStream implements FlowKeyed {
+class RetiredStream implements FlowKeyed, StreamState {
   readonly addrs: Uint8Array;
   readonly off = 0;
-  constructor(
-    readonly version: 4 | 6,
-    c: Connection,
-    readonly portA: number,
-    readonly portB: number,
-    readonly stream: number,
-    readonly baseA: number,
-    readonly baseB: number,
-    readonly bases: number,
-  ) {
-    const len = version === 4 ? 4 : 16;
+  readonly version: 4 | 6;
+  readonly portA: number;
+  readonly portB: number;
+  readonly stream: number;
+  readonly wsBaseA: number;
+  readonly wsBaseB: number;
+  readonly wsBases: number;
+  constructor(c: Connection) {
+    const len = c.version === 4 ? 4 : 16;
+    this.version = c.version;
     this.addrs = c.addrs.slice(c.off, c.off + 2 * len);
+    this.portA = c.portA;
+    this.portB = c.portB;
+    this.stream = c.stream;
+    this.wsBaseA = c.wsBaseA;
+    this.wsBaseB = c.wsBaseB;
+    this.wsBases = c.wsBases;
   }
+}
+
+/** `c` continues `from`'s conversation; `flip`: its A is `from`'s B. */
+function take(c: Connection, from: StreamState, flip: boolean): void {
+  c.stream = from.stream;
+  c.wsBaseA = flip ? from.wsBaseB : from.wsBaseA;
+  c.wsBaseB = flip ? from.wsBaseA : from.wsBaseB;
+  c.wsBases = flip ? swap(from.wsBases) : from.wsBases;
 }
 
 /** Forgotten tuples whose conversation is kept. */
@@ -59,22 +80,13 @@ export class StreamNumbers {
    */
   inherit(c: Connection, old: Connection | undefined, p: TcpPacket, h: number): void {
     if (old !== undefined) {
-      const flip = sameFlow(old, c) === -1;
-      c.stream = old.stream;
-      c.wsBaseA = flip ? old.wsBaseB : old.wsBaseA;
-      c.wsBaseB = flip ? old.wsBaseA : old.wsBaseB;
-      c.wsBases = flip ? swap(old.wsBases) : old.wsBases;
+      take(c, old, sameFlow(old, c) === -1);
       return;
     }
     if (this.retired.size === 0) return;
     const { ip, tcp } = p;
     const r = this.retired.get(h, ip.version, ip.src, tcp.srcPort, ip.dst, tcp.dstPort);
-    if (r === undefined) return;
-    const flip = direction(r, ip.version, ip.src, tcp.srcPort, ip.dst, tcp.dstPort) === -1;
-    c.stream = r.stream;
-    c.wsBaseA = flip ? r.baseB : r.baseA;
-    c.wsBaseB = flip ? r.baseA : r.baseB;
-    c.wsBases = flip ? swap(r.bases) : r.bases;
+    if (r !== undefined) take(c, r, direction(r, ip.version, ip.src, tcp.srcPort, ip.dst, tcp.dstPort) === -1);
   }
 
   /** A segment of `c` (`fromA`: sent by its A): a new stream where Wireshark starts one, and the bases. */
@@ -104,7 +116,7 @@ export class StreamNumbers {
   /** The tracker forgets `c`: keep its conversation for a later packet on the tuple. */
   retire(c: Connection): void {
     if (c.stream < 0) return;
-    const r = new RetiredStream(c.version, c, c.portA, c.portB, c.stream, c.wsBaseA, c.wsBaseB, c.wsBases);
+    const r = new RetiredStream(c);
     this.retired.set(keyedFlowHash(r), r);
     this.order.push(r);
     if (this.order.length - this.head > RETIRED_KEPT) {
