@@ -25,8 +25,9 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  // The native capture bindings are loaded at run time, only by `live`, and may be missing.
-  external: ['cap', 'pcap'],
+  // The native capture bindings are loaded at run time, only by `live`, and may be missing;
+  // prom-client only by `live --metrics`: every other command starts without parsing it.
+  external: ['cap', 'pcap', 'prom-client'],
   // commander is CommonJS: its require() of Node's modules needs a require in an ES module.
   banner: { js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);" },
   sourcemap: true,

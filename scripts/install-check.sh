@@ -16,4 +16,6 @@ BIN="$WORK/prefix/bin/tcpsleuth"
 echo "install-check: $("$BIN" --version) installed from $TARBALL ($(du -k "$WORK/$TARBALL" | cut -f1) KiB)"
 "$BIN" analyze captures/close-wait-stuck.pcap | grep -q 'stuck in CLOSE-WAIT'
 "$BIN" analyze --format json captures/busy-server.pcap | grep -q '"formatVersion"'
-echo "install-check: tcpsleuth analyze ran from the installed package"
+# `live --metrics` imports prom-client at run time (it is not bundled): it must resolve from the bundle.
+(cd "$WORK/prefix/lib/node_modules/tcpsleuth/dist/bundle" && node --input-type=module -e "await import('prom-client')")
+echo "install-check: tcpsleuth analyze ran from the installed package, and prom-client resolves from it"

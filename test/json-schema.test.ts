@@ -18,7 +18,7 @@ import { analyzeCaptures } from '../src/analyze.js';
 import { FINDING_KINDS, type FindingKind } from '../src/detect/finding.js';
 import { DEFAULT_DETECT_OPTIONS, type DetectOptions } from '../src/detect/options.js';
 import { renderJson } from '../src/report/json.js';
-import { JSON_SCHEMA, renderJsonDoc, type JsonSchema } from '../src/report/json-schema.js';
+import { JSON_SCHEMA, STATS_SCHEMA, renderJsonDoc, renderStatsDoc, type JsonSchema } from '../src/report/json-schema.js';
 import { FORMAT_VERSION } from '../src/version.js';
 import { useTempDir } from './helpers/build.js';
 import { CAPTURES, CORPUS, HAVE_CORPUS, REPO, manifest } from './helpers/env.js';
@@ -198,6 +198,11 @@ describe('the documentation is the definition', () => {
 
   it('docs/json.md is the rendered reference (else run `npm run schema`)', () => {
     expect(readFileSync(join(REPO, 'docs', 'json.md'), 'utf8'), 'docs/json.md is stale: run `npm run schema`').toBe(renderJsonDoc(JSON_SCHEMA));
+  });
+
+  it('docs/live-stats-schema.json and docs/live-stats.md are the live stats lines\' schema and reference (else run `npm run schema`)', () => {
+    expect(readFileSync(join(REPO, 'docs', 'live-stats-schema.json'), 'utf8'), 'stale: run `npm run schema`').toBe(`${JSON.stringify(STATS_SCHEMA, null, 2)}\n`);
+    expect(readFileSync(join(REPO, 'docs', 'live-stats.md'), 'utf8'), 'stale: run `npm run schema`').toBe(renderStatsDoc(STATS_SCHEMA));
   });
 
   it('every field has a description; every object is closed and requires its fields', () => {

@@ -2,7 +2,9 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { severityRank, type Finding, type Severity } from '../detect/finding.js';
 import { BACKENDS, BindingError, deviceList, loadBinding, type BackendName, type Loaded } from '../live/bindings.js';
 import { dropWarning, findingLine, findingRecord, liveJson, liveSummary, statusLine, withdrawnLine, withdrawnRecord, type LiveInfo } from '../live/output.js';
-import { LiveSession, type LiveEnd } from '../live/session.js';
+import { MetricsServer, parseMetricsAddress, type MetricsAddress } from '../live/metrics.js';
+import { DEFAULT_MAX_PORTS, LiveSession, type LiveEnd } from '../live/session.js';
+import { statsRecord } from '../live/stats-line.js';
 import { OpenError } from '../live/source.js';
 import { writeJson } from '../report/json.js';
 import { writeTable } from '../report/table.js';
@@ -24,6 +26,9 @@ interface LiveFlags extends ThresholdFlags {
   bufferSize: number;
   snaplen: number;
   backend: BackendName | 'auto';
+  metrics?: MetricsAddress;
+  metricsMaxPorts: number;
+  statsInterval?: number;
 }
 
 const MIB = 1024 * 1024;
@@ -51,6 +56,25 @@ function duration(v: string): number {
   return s;
 }
 
+function metricsAddress(v: string): MetricsAddress {
+  const a = parseMetricsAddress(v);
+  if (a === null) throw new InvalidArgumentError('expected [ADDRESS:]PORT, such as 9464, 127.0.0.1:9464 or [::1]:9464 (port 0 to 65535)');
+  return a;
+}
+
+/** Stats lines at most once a second: each one walks the tracked connections. */
+function statsInterval(v: string): number {
+  const s = seconds(v);
+  if (s < 1) throw new InvalidArgumentError('expected a duration of at least 1s, such as 10s or 1m');
+  return s;
+}
+
+function maxPorts(v: string): number {
+  const n = count(v);
+  if (n > 10_000) throw new InvalidArgumentError('expected a number from 1 to 10000');
+  return n;
+}
+
 export function liveCommand(done: (code: number) => void): Command {
   const cmd = new Command('live')
     .description('Capture on an interface (libpcap) and report each TCP lifecycle problem the moment it is known')
@@ -63,7 +87,10 @@ export function liveCommand(done: (code: number) => void): Command {
     .addOption(minSeverityOption())
     .addOption(new Option('--buffer-size <size>', 'libpcap buffer (the kernel ring): 64M, 1G, 512K; a bare number is MiB; 1 MiB to 2047 MiB').argParser(bufferSize).default(64 * MIB, '64M'))
     .addOption(new Option('-s, --snaplen <size>', 'bytes kept of each packet: 96 to 262144 (or 256K)').argParser(snapLen).default(262144, '262144 bytes'))
-    .addOption(new Option('--backend <binding>', 'libpcap binding: pcap (kernel timestamps, drop counts) or cap').choices(['auto', ...BACKENDS]).default('auto'));
+    .addOption(new Option('--backend <binding>', 'libpcap binding: pcap (kernel timestamps, drop counts) or cap').choices(['auto', ...BACKENDS]).default('auto'))
+    .addOption(new Option('--metrics <[addr:]port>', 'serve Prometheus metrics on http://ADDR:PORT/metrics (a bare port: every address)').argParser(metricsAddress))
+    .addOption(new Option('--metrics-max-ports <n>', 'server ports labelled one by one in the metrics and stats; the rest are "other"').argParser(maxPorts).default(DEFAULT_MAX_PORTS, `${DEFAULT_MAX_PORTS} ports`))
+    .addOption(new Option('--stats-interval <duration>', 'write a {"type":"stats",...} JSON line of the same figures to standard output this often (at least 1s)').argParser(statsInterval));
   return addThresholdOptions(cmd)
     .addHelpText(
       'after',
@@ -81,15 +108,22 @@ the analyze JSON report plus a "live" member (interface, filter, drops). A findi
 printed and later taken back (a half-open that turned out to be a full accept queue)
 gets a "withdrawn" line, or {"type":"withdrawn",...}.
 
+Monitoring: --metrics 9464 serves the figures (endpoints per state by role and server
+port, findings by kind and severity, connections by how they ended, packets and
+drops, memory) for Prometheus on /metrics; --stats-interval 10s writes the same as
+{"type":"stats",...} lines. Client ephemeral ports never become labels. See
+docs/live.md ("Metrics and stats") for the names and example alerting rules.
+
 Examples:
   $ sudo tcpsleuth live -i eth0 tcp port 8080
   $ sudo tcpsleuth live -i any --close-wait 5s -w incident.pcapng
   $ sudo tcpsleuth live -i eth0 --duration 60s --format json 'tcp and host 10.0.0.2' > live.jsonl
+  $ sudo tcpsleuth live -i eth0 --metrics 127.0.0.1:9464 --format json 'tcp port 8080'
   $ tcpsleuth interfaces
 
 Exit status: 0 when the capture ran and ended normally; 2 on a usage error, when the
-capture cannot start (permissions, interface, filter, libpcap) or the -w file cannot
-be written.`,
+capture cannot start (permissions, interface, filter, libpcap), the -w file cannot
+be written or the --metrics address cannot be listened on.`,
     )
     .action(async (filter: string[], flags: LiveFlags) => {
       try {
@@ -193,7 +227,22 @@ async function runLive(filter: string, flags: LiveFlags): Promise<number> {
     count: flags.count ?? null,
     onFinding,
     onWithdraw,
+    maxPorts: flags.metricsMaxPorts,
   });
+  session.ports.onLimit = () =>
+    err(`tcpsleuth: warning: more than ${flags.metricsMaxPorts} server ports: the rest are counted under port "other" in the metrics and stats (--metrics-max-ports)`);
+  let metrics: MetricsServer | null = null;
+  if (flags.metrics) {
+    const at = flags.metrics;
+    try {
+      metrics = await MetricsServer.start(at, { device, backend: session.backend }, () => session.figures());
+    } catch (e) {
+      const where = at.host === null ? `port ${at.port}` : `${at.host.includes(':') ? `[${at.host}]` : at.host}:${at.port}`;
+      const code = (e as NodeJS.ErrnoException).code;
+      err(`tcpsleuth: --metrics: cannot listen on ${where}: ${code === 'EADDRINUSE' ? 'the address is in use' : code === 'EACCES' ? 'permission denied' : code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' ? 'no such local address' : e instanceof Error ? e.message : String(e)}${code ? ` (${code})` : ''}`);
+      return EXIT_INPUT;
+    }
+  }
   try {
     session.open();
   } catch (e) {
@@ -213,6 +262,7 @@ async function runLive(filter: string, flags: LiveFlags): Promise<number> {
     } else {
       err(`tcpsleuth: ${flags.write}: cannot write: ${e instanceof Error ? e.message : String(e)}`);
     }
+    await metrics?.close();
     return EXIT_INPUT;
   }
   const info: LiveInfo = { device, filter, backend: session.backend, kernelTimestamps: session.kernelTimestamps };
@@ -221,6 +271,14 @@ async function runLive(filter: string, flags: LiveFlags): Promise<number> {
       `${flags.bufferSize / MIB} MiB buffer, ${session.backend} binding (${session.kernelTimestamps ? 'kernel timestamps' : 'timestamps taken on receipt'})` +
       `${flags.write ? `, writing ${flags.write}` : ''}; Ctrl-C stops`,
   );
+  if (metrics) err(`tcpsleuth: metrics on ${metrics.url}`);
+  let stats: NodeJS.Timeout | null = null;
+  if (flags.statsInterval !== undefined) {
+    stats = setInterval(() => {
+      clearStatus();
+      writeStdout(`${statsRecord(device, session.figures())}\n`);
+    }, flags.statsInterval * 1000);
+  }
 
   const width = (): number => Math.max(40, (process.stderr.columns || 100) - 1);
   if (statusOn) {
@@ -245,7 +303,9 @@ async function runLive(filter: string, flags: LiveFlags): Promise<number> {
   process.once('SIGINT', () => process.exit(130));
   process.once('SIGTERM', () => process.exit(143));
 
+  if (stats !== null) clearInterval(stats);
   const end: LiveEnd = await session.stop(reason);
+  await metrics?.close();
   clearStatus();
   session.onSecond = null;
   if (json) {

@@ -9,6 +9,7 @@ import type { Finding } from '../detect/finding.js';
 import type { DetectOptions } from '../detect/options.js';
 import { TCP_STATES, type TcpState } from '../track/states.js';
 import type { Loaded } from './bindings.js';
+import { FigureCounts, PortLabels, takeFigures, type LiveFigures } from './figures.js';
 import { BT_ISB, isbBody } from './isb.js';
 import { PacketQueue, QueuedPacket } from './queue.js';
 import { monotonicWallMs, openSource, type CaptureStats, type LiveSource } from './source.js';
@@ -29,7 +30,12 @@ export interface LiveOptions {
   onFinding: (f: Finding) => void;
   /** Each finding taken back (a later packet showed it to be something else). */
   onWithdraw?: (f: Finding) => void;
+  /** Server ports the figures (--metrics, --stats-interval) label one by one; the rest are "other". */
+  maxPorts?: number;
 }
+
+/** Server ports labelled one by one in the figures by default. */
+export const DEFAULT_MAX_PORTS = 100;
 
 /**
  * The analysis queue holds packets received while the analysis is behind: up to twice
@@ -128,6 +134,9 @@ export class LiveSession {
   onWriteError: (() => void) | null = null;
   /** Called after each clock run (about once a second). */
   onSecond: (() => void) | null = null;
+  /** What no snapshot can give: findings raised and withdrawn, connections by how they ended. */
+  private readonly counts = new FigureCounts();
+  readonly ports: PortLabels;
 
   constructor(
     private readonly loaded: Loaded,
@@ -135,8 +144,17 @@ export class LiveSession {
   ) {
     this.queue = new PacketQueue(QUEUE_FACTOR * o.bufferBytes, o.bufferBytes);
     this.pipeline = new Pipeline(o.detect);
-    this.pipeline.engine.onFinding = o.onFinding;
-    this.pipeline.engine.onWithdraw = o.onWithdraw ?? null;
+    const counts = this.counts;
+    this.pipeline.engine.onFinding = (f) => {
+      counts.finding(f);
+      o.onFinding(f);
+    };
+    this.pipeline.engine.onWithdraw = (f) => {
+      counts.withdrawn(f);
+      o.onWithdraw?.(f);
+    };
+    this.pipeline.tracker.onForget = (c) => counts.closed(c);
+    this.ports = new PortLabels(o.maxPorts ?? DEFAULT_MAX_PORTS);
     this.decoder.onDamage = (frame, detail) => {
       if (this.warnings.length < MAX_WARNINGS) this.warnings.push({ message: detail, offset: 0, packet: frame.index });
       else this.warningsDropped++;
@@ -328,6 +346,12 @@ export class LiveSession {
       activeConnections: t.active.size,
       states: TCP_STATES.filter((s) => states.has(s)).map((s) => [s, states.get(s)!]),
     };
+  }
+
+  /** The figures for --metrics and --stats-interval, now. */
+  figures(): LiveFigures {
+    const t = this.pipeline.tracker;
+    return takeFigures(this.counters(), t.active, t.opened, this.counts, this.ports);
   }
 
   /**

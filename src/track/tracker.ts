@@ -134,6 +134,8 @@ export class ConnectionTracker {
   unmatchedIcmp = 0;
   /** The last onTcp opened a new connection. */
   created = false;
+  /** Told of each connection as it stops being tracked (live mode's counts). */
+  onForget: ((c: Connection) => void) | null = null;
   /**
    * Position of the frame being processed in the whole input (set by the pipeline):
    * connections are numbered in this order, so shards can agree on one numbering.
@@ -586,6 +588,7 @@ export class ConnectionTracker {
     this.streams.retire(c);
     c.retire();
     this.offload?.retire(c.id);
+    this.onForget?.(c);
   }
 
   /**
@@ -630,5 +633,10 @@ export class ConnectionTracker {
 
   get size(): number {
     return this.table.size;
+  }
+
+  /** Connections opened so far. */
+  get opened(): number {
+    return this.made;
   }
 }

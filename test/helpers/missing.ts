@@ -13,6 +13,7 @@ export default function setup(): void {
   if (!HAVE_TCPDUMP) missing.push('tcpdump: the packet-listing and filter-expression comparisons');
   if (spawnSync('script', ['--version']).status !== 0) missing.push('script (util-linux): the table under a pseudo-terminal');
   if (!existsSync('/usr/bin/chromium')) missing.push('chromium: the HTML report in a browser');
+  if (spawnSync('promtool', ['--version']).status !== 0) missing.push("promtool (Debian's prometheus): the metrics exposition and the example alerting rules");
   if (!IS_ROOT) missing.push('root: live capture in network namespaces');
   const line = missing.length === 0 ? 'tcpsleuth tests: nothing missing, no test skips for want of a tool or the corpus' : `tcpsleuth tests: skipping what needs ${missing.join('; ')}`;
   process.stdout.write(`${line}\n`);
