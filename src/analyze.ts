@@ -8,7 +8,7 @@ import type { PacketFilter } from './decode/packet-filter.js';
 import { DetectorEngine } from './detect/engine.js';
 import type { Detector } from './detect/detector.js';
 import { DETECTORS } from './detect/registry.js';
-import type { Finding } from './detect/finding.js';
+import type { Finding, FindingKind } from './detect/finding.js';
 import { DEFAULT_DETECT_OPTIONS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_LISTED_CONNECTIONS, type DetectOptions } from './detect/options.js';
 import type { Connection } from './track/connection.js';
 import { stableFlowHash } from './track/flow-table.js';
@@ -110,6 +110,11 @@ export class Pipeline {
   readonly maxListed: number;
   evicted = 0;
   readonly unlisted = new Map<string, number>();
+  /** Live capture: connections with findings may leave the list too (release). */
+  releaseFlagged = false;
+  /** Connections with findings let go (release), and their findings by kind. */
+  released = 0;
+  readonly releasedFindings = new Map<FindingKind, number>();
 
   constructor(
     readonly options: DetectOptions = DEFAULT_DETECT_OPTIONS,
@@ -189,8 +194,29 @@ export class Pipeline {
       } else list[n++] = c;
     }
     list.length = n;
+    if (excess > 0 && this.releaseFlagged) this.release(excess);
   }
 
+  /**
+   * Live capture runs for days, and its findings were printed as they were raised: past
+   * the bound, finished connections with findings are let go too, oldest first, their
+   * findings reviewed (as at the end) and counted. Memory then follows live connections.
+   */
+  private release(excess: number): void {
+    const list = this.tracker.connections;
+    const gone = new Set<Connection>();
+    let n = 0;
+    for (const c of list) {
+      if (excess > 0 && c.retired) {
+        if (!c.evicted) this.engine.end([c], { sec: c.lastSec, nsec: c.lastNsec });
+        gone.add(c);
+        excess--;
+      } else list[n++] = c;
+    }
+    list.length = n;
+    this.released += gone.size;
+    this.engine.release(gone, this.releasedFindings);
+  }
   /** Run the clock: kernel timers first, then the time-based detectors. */
   tick(sec: number, nsec: number): void {
     this.lastTick = sec;

@@ -65,9 +65,16 @@ export interface ThresholdFlags {
   maxListed: number;
 }
 
-/** Add the detection thresholds (README "Commands and options") to a command. */
-export function addThresholdOptions(cmd: Command): Command {
+/** Live capture lists fewer: it runs for days, and its findings were printed as they were raised. */
+export const LIVE_MAX_LISTED_CONNECTIONS = 10_000;
+
+/** Add the detection thresholds (README "Commands and options") to a command; `live` bounds the list tighter. */
+export function addThresholdOptions(cmd: Command, live = false): Command {
   const d = DEFAULT_DETECT_OPTIONS;
+  const listed = live ? LIVE_MAX_LISTED_CONNECTIONS : DEFAULT_MAX_LISTED_CONNECTIONS;
+  const listedHelp = live
+    ? 'connections kept for the report at most; beyond, finished ones are let go, oldest first, and counted (findings included: they were printed as raised)'
+    : 'connections kept for the report at most; beyond, finished ones without findings are only counted';
   return cmd
     .addOption(new Option('--close-wait <duration>', 'CLOSE-WAIT with neither FIN nor data for this long is stuck (ms, s, m, h)').argParser(seconds).default(d.closeWaitSeconds, durationText(d.closeWaitSeconds)))
     .addOption(new Option('--half-open-retransmissions <n>', 'unanswered retransmissions or probes in a row that make a peer half-open (a burst of segments resent in one go counts once)').argParser(inRange(1, 100, 'retransmissions')).default(d.halfOpenRetransmissions, `${d.halfOpenRetransmissions} retransmissions`))
@@ -75,7 +82,7 @@ export function addThresholdOptions(cmd: Command): Command {
     .addOption(new Option('--zero-window <duration>', 'a zero window lasting this long is reported (ms, s, m, h)').argParser(seconds).default(d.zeroWindowSeconds, durationText(d.zeroWindowSeconds)))
     .addOption(new Option('--time-wait <duration>', "TIME-WAIT length of the hosts (ms, s, m, h; Linux's is 60s)").argParser(seconds).default(d.timeWaitSeconds, durationText(d.timeWaitSeconds)))
     .addOption(new Option('--max-connections <n>', 'live connections tracked at most; beyond, the least recently active are finished early and counted (about 5 KB each)').argParser(inRange(10, 100_000_000, 'connections')).default(DEFAULT_MAX_CONNECTIONS, `${DEFAULT_MAX_CONNECTIONS} connections`))
-    .addOption(new Option('--max-listed <n>', 'connections kept for the report at most; beyond, finished ones without findings are only counted').argParser(inRange(10, 100_000_000, 'connections')).default(DEFAULT_MAX_LISTED_CONNECTIONS, `${DEFAULT_MAX_LISTED_CONNECTIONS} connections`));
+    .addOption(new Option('--max-listed <n>', listedHelp).argParser(inRange(10, 100_000_000, 'connections')).default(listed, `${listed} connections`));
 }
 
 export function detectOptionsFrom(f: ThresholdFlags): DetectOptions {

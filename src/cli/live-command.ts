@@ -91,7 +91,7 @@ export function liveCommand(done: (code: number) => void): Command {
     .addOption(new Option('--metrics <[addr:]port>', 'serve Prometheus metrics on http://ADDR:PORT/metrics (a bare port: every address)').argParser(metricsAddress))
     .addOption(new Option('--metrics-max-ports <n>', 'server ports labelled one by one in the metrics and stats; the rest are "other"').argParser(maxPorts).default(DEFAULT_MAX_PORTS, `${DEFAULT_MAX_PORTS} ports`))
     .addOption(new Option('--stats-interval <duration>', 'write a {"type":"stats",...} JSON line of the same figures to standard output this often (at least 1s)').argParser(statsInterval));
-  return addThresholdOptions(cmd)
+  return addThresholdOptions(cmd, true)
     .addHelpText(
       'after',
       `

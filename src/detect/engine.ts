@@ -7,6 +7,13 @@ import { DETECTORS } from './registry.js';
 import { review } from './review.js';
 import { TCP_FIN, TCP_RST } from '../decode/packet.js';
 
+/**
+ * Notes and counters kept at most (a SYN scan refuses a port per packet): past it the
+ * oldest goes. A note matters for seconds (a connect()'s SYN retries), a counter for a
+ * port's restart window.
+ */
+const MAX_NOTES = 1 << 16;
+
 const BIT = new Map<FindingKind, number>(FINDING_KINDS.map((k, i) => [k, 1 << i]));
 
 // What a segment is, as a bit set, one bit per SegmentClass.
@@ -99,11 +106,13 @@ export class DetectorEngine implements DetectContext {
   }
 
   remember(key: string, f: Finding): void {
+    if (this.notes.size >= MAX_NOTES && !this.notes.has(key)) this.notes.delete(this.notes.keys().next().value!);
     this.notes.set(key, f);
   }
 
   count(key: string): number {
     const n = (this.counters.get(key) ?? 0) + 1;
+    if (n === 1 && this.counters.size >= MAX_NOTES) this.counters.delete(this.counters.keys().next().value!);
     this.counters.set(key, n);
     return n;
   }
@@ -139,6 +148,21 @@ export class DetectorEngine implements DetectContext {
       for (const d of this.onEndD) d.onEnd!(c, end, this);
       if (c.raised !== 0) review(c, this.findingsOf(c));
     }
+  }
+
+  /** Forget `gone`'s findings (live capture let the connections go); count them by kind in `into`. */
+  release(gone: ReadonlySet<Connection>, into: Map<FindingKind, number>): void {
+    const drop = new Set<Finding>();
+    for (const c of gone) {
+      const fs = this.byConnection.get(c);
+      if (fs === undefined) continue;
+      for (const f of fs) {
+        drop.add(f);
+        into.set(f.kind, (into.get(f.kind) ?? 0) + 1);
+      }
+      this.byConnection.delete(c);
+    }
+    if (drop.size) this.list = this.findings.filter((f) => !drop.has(f));
   }
 
   findingsOf(c: Connection): readonly Finding[] {

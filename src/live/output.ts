@@ -70,6 +70,9 @@ export function liveJson(info: LiveInfo, e: LiveEnd): Record<string, unknown> {
     interfaceDropped: c.kernel?.interfaceDropped ?? null,
     filterAccepted: c.kernel?.received ?? null,
     queueDropped: c.queueDropped,
+    // Past --max-listed, finished connections with findings leave the report (their findings were printed).
+    releasedConnections: e.released.connections,
+    releasedFindings: Object.fromEntries(e.released.findings),
   };
 }
 
@@ -90,6 +93,14 @@ export function liveSummary(info: LiveInfo, e: LiveEnd): string[] {
     if (c.queueDropped) parts.push(`${c.queueDropped} by tcpsleuth (its analysis fell behind; they are in the -w file)`);
     out.push(`Dropped packets: ${drops}${drops ? `: ${parts.join(', ')}` : ''}.`);
     if (c.kernel!.interfaceDropped) out.push(`The interface itself dropped ${c.kernel!.interfaceDropped} packets (all traffic, not only the filter's).`);
+  }
+  const rel = e.released;
+  if (rel.connections) {
+    const n = rel.findings.reduce((a, [, k]) => a + k, 0);
+    out.push(
+      `Left out of this report to bound memory (--max-listed): ${rel.connections} finished connection${rel.connections === 1 ? '' : 's'} with ${n} finding${n === 1 ? '' : 's'}, ` +
+        `printed above as they were raised (${rel.findings.map(([k, m]) => `${k} ${m}`).join(', ')}).`,
+    );
   }
   const w = dropWarning(c);
   if (w) out.push(`WARNING: ${w}`);

@@ -76,6 +76,8 @@ export interface LiveEnd {
   end: { sec: number; nsec: number };
   /** Why it stopped. */
   reason: string;
+  /** Finished connections with findings let go to bound memory (--max-listed), and their findings by kind. */
+  released: { connections: number; findings: [string, number][] };
 }
 
 function split(ms: number): { sec: number; nsec: number } {
@@ -144,6 +146,8 @@ export class LiveSession {
   ) {
     this.queue = new PacketQueue(QUEUE_FACTOR * o.bufferBytes, o.bufferBytes);
     this.pipeline = new Pipeline(o.detect);
+    // Findings were printed as raised: past --max-listed, finished connections go, findings and all.
+    this.pipeline.releaseFlagged = true;
     const counts = this.counts;
     this.pipeline.engine.onFinding = (f) => {
       counts.finding(f);
@@ -384,7 +388,8 @@ export class LiveSession {
     const result = this.result(finished);
     const counters = { ...this.counters(), kernel: counters0 };
     await this.closeWriter(end, counters);
-    return { result, counters, start: this.start, end, reason };
+    const released = { connections: p.released, findings: [...p.releasedFindings] };
+    return { result, counters, start: this.start, end, reason, released };
   }
 
   /** The end-of-second ticks the timer would have run up to `end`, when no packet ran them. */
