@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Pipeline } from '../src/analyze.js';
 import { readCapture } from '../src/capture/read-capture.js';
 import { Decoder } from '../src/decode/decoder.js';
+import type { FindingKind } from '../src/detect/finding.js';
 import { DEFAULT_DETECT_OPTIONS } from '../src/detect/options.js';
 import { CAPTURES } from './helpers/env.js';
 
@@ -46,5 +47,27 @@ describe('live capture: the connection list stays bounded, findings included', (
     const ids = new Set(live.tracker.connections.map((c) => c.id));
     const wholeOfListed = whole.engine.findings.filter((f) => ids.has(f.connection)).map((f) => `${f.connection} ${f.kind} ${f.severity}`);
     expect(live.engine.findings.map((f) => `${f.connection} ${f.kind} ${f.severity}`).sort()).toEqual(wholeOfListed.sort());
+  });
+});
+
+describe('the detector engine lets go of what it was told to', () => {
+  it('a released connection takes its findings, and the notes on them, with it', async () => {
+    const { DetectorEngine } = await import('../src/detect/engine.js');
+    const engine = new DetectorEngine(DEFAULT_DETECT_OPTIONS, []);
+    const c1 = { raised: 0 } as never;
+    const c2 = { raised: 0 } as never;
+    const f1 = { kind: 'connection-refused', connection: 1 } as never;
+    const f2 = { kind: 'connection-refused', connection: 2 } as never;
+    engine.raise(c1, f1);
+    engine.raise(c2, f2);
+    engine.remember('connect 1', f1);
+    engine.remember('connect 2', f2);
+    const counted = new Map<FindingKind, number>();
+    engine.release(new Set([c1]), counted);
+    expect(engine.findings).toEqual([f2]);
+    expect(engine.remembered('connect 1')).toBeUndefined();
+    expect(engine.remembered('connect 2')).toBe(f2);
+    expect(engine.findingsOf(c1)).toEqual([]);
+    expect([...counted]).toEqual([['connection-refused', 1]]);
   });
 });

@@ -266,32 +266,32 @@ const trackedGrowth = growth((s) => s.f.tracked);
 const FLAT_PCT = 5;
 const flat = rssGrowth !== null && rssGrowth.growthPct < FLAT_PCT && (rssGrowth.trendOverWindow / rssGrowth.firstMean) * 100 < FLAT_PCT;
 
-// What the process keeps, as opposed to garbage V8 has not yet collected: the lowest value
-// of each minute (V8 lets the heap grow to twice what its last full collection kept, so the
-// samples are a sawtooth whose mean and trend say more about GC timing than about retention).
-// It can be flat only once every bound has filled: the list (--max-listed, 10,000) and the
-// forgotten tuples whose Wireshark stream numbers are kept (65,536), so from the moment that
-// many connections have closed.
+// What the process keeps, as opposed to garbage V8 has not yet collected: the heap in use
+// right after each full collection (a sample at least 15% below the one before). V8 lets
+// the heap grow to twice what its last full collection kept, so the samples are a sawtooth
+// of minutes, and RSS follows the heap V8 has committed, which it gives back only at some
+// full collections. It can be flat only once every bound has filled: the list
+// (--max-listed, 10,000) and the forgotten tuples whose Wireshark stream numbers are kept
+// (65,536), so from the moment that many connections have closed. Flat: the median of the
+// after-collection heap in the second half of that window within 5% of the first half's,
+// and so the RSS peak.
 const BOUNDS = 10_000 + 65_536;
 const filledAt = good.find((s) => sum(s.f.closed) >= BOUNDS)?.t ?? null;
-function troughs(get, from) {
-  const byMin = new Map();
-  for (const s of good) {
-    if (s.t < from) continue;
-    const m = Math.floor(s.t / 60);
-    const v = get(s);
-    if (v !== null && (!byMin.has(m) || v < byMin.get(m))) byMin.set(m, v);
-  }
-  // Whole minutes only: the first and last may be cut short.
-  return [...byMin].filter(([m]) => m * 60 >= from && (m + 1) * 60 <= good[good.length - 1].t + 1);
-}
 const retainedFrom = Math.max(FLAT_FROM, filledAt ?? Infinity);
-const rssTroughs = Number.isFinite(retainedFrom) ? troughs((s) => s.f.rss, retainedFrom) : [];
-const heapTroughs = Number.isFinite(retainedFrom) ? troughs((s) => s.f.heapUsed, retainedFrom) : [];
-const troughGrowth = (t) => (t.length >= 2 ? { first: t[0][1], last: t[t.length - 1][1], max: Math.max(...t.map((x) => x[1])), pct: ((Math.max(...t.slice(1).map((x) => x[1])) - t[0][1]) / t[0][1]) * 100 } : null);
-const rssRetained = troughGrowth(rssTroughs);
-const heapRetained = troughGrowth(heapTroughs);
-const retainedFlat = rssRetained !== null && rssRetained.pct < FLAT_PCT;
+const lastT = good.length ? good[good.length - 1].t : 0;
+const half = (retainedFrom + lastT) / 2;
+const afterGc = good.filter((s, i) => i > 0 && s.t >= retainedFrom && s.f.heapUsed < 0.85 * good[i - 1].f.heapUsed);
+const median = (xs) => {
+  const v = [...xs].sort((x, y) => x - y);
+  return v.length ? v[Math.floor(v.length / 2)] : null;
+};
+const kept1 = median(afterGc.filter((s) => s.t < half).map((s) => s.f.heapUsed));
+const kept2 = median(afterGc.filter((s) => s.t >= half).map((s) => s.f.heapUsed));
+const heapRetained = kept1 !== null && kept2 !== null ? { first: kept1, second: kept2, pct: ((kept2 - kept1) / kept1) * 100 } : null;
+const peak = (from, to) => Math.max(...good.filter((s) => s.t >= from && s.t < to).map((s) => s.f.rss));
+const rssPeaks = heapRetained ? { first: peak(retainedFrom, half), second: peak(half, lastT + 1), pct: 0 } : null;
+if (rssPeaks) rssPeaks.pct = ((rssPeaks.second - rssPeaks.first) / rssPeaks.first) * 100;
+const retainedFlat = heapRetained !== null && rssPeaks !== null && heapRetained.pct < FLAT_PCT && rssPeaks.pct < FLAT_PCT;
 
 const lat = samples.map((s) => s.latencyMs);
 const okLat = good.map((s) => s.latencyMs);
@@ -358,7 +358,7 @@ const summary = {
   trackedGrowth,
   flatThresholdPct: FLAT_PCT,
   boundsFilledAt: filledAt,
-  retained: { from: retainedFrom, rssTroughs, heapTroughs, flat: retainedFlat },
+  retained: { from: retainedFrom, afterCollections: afterGc.map((s) => [s.t, s.f.heapUsed]), heapRetained, rssPeaks, flat: retainedFlat },
   flat,
   exitWaitSeconds: exitWaitS,
   generator: gen,
@@ -418,14 +418,14 @@ L.push(
     (rssGrowth ? ` (growth ${rssGrowth.growth >= 0 ? '+' : ''}${M(rssGrowth.growth)} MiB, ${rssGrowth.growthPct >= 0 ? '+' : ''}${rssGrowth.growthPct.toFixed(1)}%; trend over the window ${rssGrowth.trendOverWindow >= 0 ? '+' : ''}${M(rssGrowth.trendOverWindow)} MiB; threshold ${FLAT_PCT}%)` : ''),
 );
 L.push(`bounds filled (${BOUNDS} connections closed: the list and the forgotten tuples' stream numbers) at ${filledAt === null ? 'never in this run' : `${f1(filledAt / 60, 2)} min`}`);
-const tr = (t) => t.map(([m, v]) => `${m}:${M(v)}`).join(' ');
-if (rssRetained && heapRetained) {
-  L.push(`retained (each whole minute's lowest sample, from ${f1(retainedFrom / 60, 2)} min), minute:MiB: RSS ${tr(rssTroughs)}; heap used ${tr(heapTroughs)}`);
+const pc = (x) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}%`;
+if (heapRetained && rssPeaks) {
+  L.push(`heap in use after each full collection from ${f1(retainedFrom / 60, 2)} min, minute:MiB: ${afterGc.map((s) => `${f1(s.t / 60, 1)}:${M(s.f.heapUsed)}`).join(' ')}`);
   L.push(
-    `verdict (retained): RSS ${retainedFlat ? 'FLAT' : 'GROWING'}: lowest ${M(rssRetained.first)} MiB in the first whole minute, at most ${M(Math.max(...rssTroughs.slice(1).map((x) => x[1])))} MiB after it ` +
-      `(${rssRetained.pct >= 0 ? '+' : ''}${rssRetained.pct.toFixed(1)}%; threshold ${FLAT_PCT}%); heap used ${M(heapRetained.first)} -> at most ${M(Math.max(...heapTroughs.slice(1).map((x) => x[1])))} MiB (${heapRetained.pct >= 0 ? '+' : ''}${heapRetained.pct.toFixed(1)}%)`,
+    `verdict (retained): ${retainedFlat ? 'FLAT' : 'GROWING'}: heap kept after full collections, median ${M(heapRetained.first)} MiB in the first half of that window, ${M(heapRetained.second)} MiB in the second (${pc(heapRetained.pct)}); ` +
+      `RSS peak ${M(rssPeaks.first)} MiB, then ${M(rssPeaks.second)} MiB (${pc(rssPeaks.pct)}); threshold ${FLAT_PCT}%`,
   );
-} else L.push('verdict (retained): too short a run after the bounds filled to say (give more MINUTES)');
+} else L.push('verdict (retained): too short a run after the bounds filled, or no full collection in each half, to say (give more MINUTES)');
 if (gen) {
   L.push(
     `generator: ${gen.started} started in ${f1(gen.seconds)} s (${f1(gen.started / gen.seconds)}/s, asked ${gen.rate}/s; pacing lag max ${f1(gen.maxLagMs)} ms), ` +

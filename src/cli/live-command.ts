@@ -229,8 +229,10 @@ async function runLive(filter: string, flags: LiveFlags): Promise<number> {
     onWithdraw,
     maxPorts: flags.metricsMaxPorts,
   });
-  session.ports.onLimit = () =>
+  session.ports.onLimit = () => {
+    clearStatus();
     err(`tcpsleuth: warning: more than ${flags.metricsMaxPorts} server ports: the rest are counted under port "other" in the metrics and stats (--metrics-max-ports)`);
+  };
   let metrics: MetricsServer | null = null;
   if (flags.metrics) {
     const at = flags.metrics;

@@ -162,7 +162,10 @@ export class DetectorEngine implements DetectContext {
       }
       this.byConnection.delete(c);
     }
-    if (drop.size) this.list = this.findings.filter((f) => !drop.has(f));
+    if (drop.size === 0) return;
+    this.list = this.findings.filter((f) => !drop.has(f));
+    // A note on a finding let go would keep it alive for nothing.
+    for (const [key, f] of this.notes) if (drop.has(f)) this.notes.delete(key);
   }
 
   findingsOf(c: Connection): readonly Finding[] {
