@@ -217,6 +217,7 @@ export class Pipeline {
     this.released += gone.size;
     this.engine.release(gone, this.releasedFindings);
   }
+
   /** Run the clock: kernel timers first, then the time-based detectors. */
   tick(sec: number, nsec: number): void {
     this.lastTick = sec;

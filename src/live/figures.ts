@@ -1,7 +1,7 @@
 import type { Finding, FindingKind, Severity } from '../detect/finding.js';
 import type { Connection } from '../track/connection.js';
 import { TCP_STATES, type TcpState } from '../track/states.js';
-import type { LiveCounters } from './session.js';
+import type { CaptureTotals } from './session.js';
 
 /**
  * The figures a fleet collects from a live capture (docs/live.md, "Metrics and stats"):
@@ -124,6 +124,8 @@ function counted(s: TcpState): boolean {
   return s !== 'CLOSED' && s !== 'LISTEN';
 }
 
+const STATE_RANK = new Map<TcpState, number>(TCP_STATES.map((s, i) => [s, i]));
+
 /** The tracked connections' endpoints by state, role and server port, in RFC order, then role, then port. */
 export function endpointCounts(active: Iterable<Connection>, ports: PortLabels): EndpointCount[] {
   const byKey = new Map<string, EndpointCount>();
@@ -141,15 +143,14 @@ export function endpointCounts(active: Iterable<Connection>, ports: PortLabels):
     if (counted(cs)) add(cs, 'client', port);
     if (counted(ss)) add(ss, 'server', port);
   }
-  const rank = new Map<string, number>(TCP_STATES.map((s, i) => [s, i]));
   const portOrder = (p: string): number => (p === 'other' ? Infinity : Number(p));
   return [...byKey.values()].sort(
-    (a, b) => rank.get(a.state)! - rank.get(b.state)! || (a.role < b.role ? -1 : a.role > b.role ? 1 : 0) || portOrder(a.port) - portOrder(b.port),
+    (a, b) => STATE_RANK.get(a.state)! - STATE_RANK.get(b.state)! || (a.role < b.role ? -1 : a.role > b.role ? 1 : 0) || portOrder(a.port) - portOrder(b.port),
   );
 }
 
 /** One snapshot of everything, from the session's counters, the tracker and the counts. */
-export function takeFigures(counters: LiveCounters, active: Iterable<Connection>, opened: number, counts: FigureCounts, ports: PortLabels): LiveFigures {
+export function takeFigures(counters: CaptureTotals, active: Iterable<Connection>, opened: number, counts: FigureCounts, ports: PortLabels): LiveFigures {
   const mem = process.memoryUsage();
   const endpoints = endpointCounts(active, ports);
   return {

@@ -5,7 +5,7 @@ import { Frame } from '../capture/frame.js';
 import { PcapngWriter } from '../capture/pcapng-writer.js';
 import { Decoder } from '../decode/decoder.js';
 import { isSupportedLinkType, linkTypeName } from '../decode/linktypes.js';
-import type { Finding } from '../detect/finding.js';
+import type { Finding, FindingKind } from '../detect/finding.js';
 import type { DetectOptions } from '../detect/options.js';
 import { TCP_STATES, type TcpState } from '../track/states.js';
 import type { Loaded } from './bindings.js';
@@ -55,7 +55,13 @@ const SLICE_MS = 20;
 const MAX_WARNINGS = 100;
 
 /** What the status line and the final report show about the capture itself. */
-export interface LiveCounters {
+export interface LiveCounters extends CaptureTotals {
+  /** Active connections with an endpoint in each state (a connection counts once per distinct state). */
+  states: [TcpState, number][];
+}
+
+/** The counts of LiveCounters that need no walk over the connections. */
+export interface CaptureTotals {
   /** Packets delivered by libpcap. */
   received: number;
   /** Packets analysed so far. */
@@ -65,8 +71,6 @@ export interface LiveCounters {
   /** Packets the analysis queue had no room for (they are still in the -w file). */
   queueDropped: number;
   activeConnections: number;
-  /** Active connections with an endpoint in each state (a connection counts once per distinct state). */
-  states: [TcpState, number][];
 }
 
 export interface LiveEnd {
@@ -77,7 +81,7 @@ export interface LiveEnd {
   /** Why it stopped. */
   reason: string;
   /** Finished connections with findings let go to bound memory (--max-listed), and their findings by kind. */
-  released: { connections: number; findings: [string, number][] };
+  released: { connections: number; findings: [FindingKind, number][] };
 }
 
 function split(ms: number): { sec: number; nsec: number } {
@@ -333,29 +337,32 @@ export class LiveSession {
     this.pipeline.tick(k, 999_999_999);
   }
 
-  counters(): LiveCounters {
-    const t = this.pipeline.tracker;
-    const states = new Map<TcpState, number>();
-    for (const c of t.active) {
-      const a = c.client.state;
-      const b = c.server.state;
-      states.set(a, (states.get(a) ?? 0) + 1);
-      if (b !== a) states.set(b, (states.get(b) ?? 0) + 1);
-    }
+  /** The capture's counts, without the walk over the connections that the states need. */
+  private totals(): CaptureTotals {
     return {
       received: this.received,
       analysed: this.analysed,
       kernel: this.source?.stats() ?? null,
       queueDropped: this.queueDropped,
-      activeConnections: t.active.size,
-      states: TCP_STATES.filter((s) => states.has(s)).map((s) => [s, states.get(s)!]),
+      activeConnections: this.pipeline.tracker.active.size,
     };
+  }
+
+  counters(): LiveCounters {
+    const states = new Map<TcpState, number>();
+    for (const c of this.pipeline.tracker.active) {
+      const a = c.client.state;
+      const b = c.server.state;
+      states.set(a, (states.get(a) ?? 0) + 1);
+      if (b !== a) states.set(b, (states.get(b) ?? 0) + 1);
+    }
+    return { ...this.totals(), states: TCP_STATES.filter((s) => states.has(s)).map((s) => [s, states.get(s)!]) };
   }
 
   /** The figures for --metrics and --stats-interval, now. */
   figures(): LiveFigures {
     const t = this.pipeline.tracker;
-    return takeFigures(this.counters(), t.active, t.opened, this.counts, this.ports);
+    return takeFigures(this.totals(), t.active, t.opened, this.counts, this.ports);
   }
 
   /**
