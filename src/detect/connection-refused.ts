@@ -1,6 +1,6 @@
 import type { Connection } from '../track/connection.js';
 import type { Endpoint } from '../track/endpoint.js';
-import { appendBounded, packetsOf, who, type Detector } from './detector.js';
+import { appendBounded, isLoopback, packetsOf, who, type Detector } from './detector.js';
 import type { Finding } from './finding.js';
 import { fact, makeFinding } from './make.js';
 import { rstMeaning } from './rst-kind.js';
@@ -63,7 +63,9 @@ export const connectionRefused: Detector = {
       `The ${who(c, client)} sent a SYN (frame ${client.lastSynAt?.frame ?? 0}) and the server's host answered with RST+ACK (frame ${seg.now.frame}): `,
       `no socket listens on port ${key.slice(key.lastIndexOf(':') + 1)} there (or a firewall rejects with a TCP reset). connect() failed with ECONNREFUSED. `,
       refusalSentence(n),
-      `Fix: check that the service runs and listens on that address and port (ss -ltn on the server), that it listens on the right interface (0.0.0.0 or :: rather than 127.0.0.1), `,
+      `Fix: check that the service runs and listens on that address and port (ss -ltn on the server), `,
+      // A socket bound to loopback alone refuses other addresses, never loopback itself.
+      isLoopback(c.address('server')) ? '' : `that it listens on the right interface (0.0.0.0 or :: rather than 127.0.0.1), `,
       `and that clients retry with back-off while a server restarts.`,
     ].join('');
     const f = makeFinding('connection-refused', 'warning', c, server, seg.now.capture, packetsOf(seg.now.capture, client.lastSynAt, seg.now), seg.now, summary, explanation, { refusalsOfThisPort: n, synsRefused: 1 }, {

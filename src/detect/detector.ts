@@ -148,3 +148,8 @@ export function packetsOf(capture: number, ...refs: (PacketRef | null | undefine
 export function at(capture: number, frame: number): PacketRef {
   return { capture, frame };
 }
+
+/** An address:port on the loopback network (127.0.0.0/8 or ::1). */
+export function isLoopback(address: string): boolean {
+  return address.startsWith('127.') || address.startsWith('[::1]');
+}

@@ -8,7 +8,7 @@ import { appendBounded, at, gaps, pacing, packetsOf, secs, who, type DetectConte
 import type { FindingOf } from './finding.js';
 import { fact, makeFinding } from './make.js';
 import { rstMeaning } from './rst-kind.js';
-import { captureView } from './vantage.js';
+import { captureView, hopsOf } from './vantage.js';
 
 /** What the run of `n` was made of. */
 function runKind(b: Endpoint, n: number): string {
@@ -55,6 +55,21 @@ function alternativesOf(c: Connection, a: Endpoint, b: Endpoint): string[] {
     : [`a firewall or NAT on the path dropped the connection's state and now discards its packets, with the ${a.role} alive`, `the ${a.role}'s host is stopped (a virtual machine paused or migrating)`];
 }
 
+/**
+ * The capture sits at the silent side's end: on its host, where those segments reached its
+ * TCP, or (its TTL says) a router or more before it, where the last hops could still lose them.
+ */
+function atSilentEnd(a: Endpoint): string {
+  const hops = a.ttlMax < 0 ? 0 : hopsOf(a.ttlMax);
+  if (hops === 0) {
+    return `The capture was taken at the ${a.role}'s end, so those segments reached its host and its TCP answered none: a host firewall dropping them after the capture point (tcpdump sees packets before netfilter does) behaves so. `;
+  }
+  return (
+    `The capture was taken near the ${a.role}'s end, ${hops} router${hops === 1 ? '' : 's'} before it (its packets arrived with TTL ${a.ttlMax}): those segments got that far, ` +
+    `and were lost on the last hop${hops === 1 ? '' : 's'} (a NAT or firewall there that forgot the connection once it closed), or reached its host and its TCP answered none (a host firewall that drops them). `
+  );
+}
+
 function describe(c: Connection, b: Endpoint, a: Endpoint, now: Instant, gaveUp: boolean): { summary: string; explanation: string; details: FindingOf<'half-open'>['details'] } {
   const silent = a.packets > 0 ? secondsBetween({ sec: a.lastSentSec, nsec: a.lastSentNsec }, now) : secondsBetween(c.client.since, now);
   const unreachable = c.icmp.some((i) => i.errorClass === 'unreachable');
@@ -69,10 +84,11 @@ function describe(c: Connection, b: Endpoint, a: Endpoint, now: Instant, gaveUp:
         runSent(c, b, n, what, steps, unreachable),
         `, after the ${who(c, a)} had closed its side (FIN, frame ${a.finAt?.frame ?? 0}), and it acknowledged none of them. `,
         `Both applications had closed, so none waits for this: the ${b.role}'s kernel retries its FIN until it gives up. `,
-        atA
-          ? `The capture was taken at the ${a.role}'s end, so those segments reached its host and its TCP answered none: a host firewall dropping them after the capture point (tcpdump sees packets before netfilter does) behaves so. `
-          : !a.finAcked
-            ? `The ${a.role}'s own FIN was never acknowledged either, yet it never sent it again: from its close on, nothing of the ${a.role} reached the capture. Its host went away, or a NAT or firewall between dropped the connection's state as it closed. `
+        // Its own FIN unacknowledged and never resent says more than where the capture sits: its TCP was gone.
+        !a.finAcked
+          ? `The ${a.role}'s own FIN was never acknowledged either, yet it never sent it again: from its close on, nothing of the ${a.role} reached the capture. Its host went away, or a NAT or firewall between dropped the connection's state as it closed. `
+          : atA
+            ? atSilentEnd(a)
             : `Something between dropped the ${a.role}'s answers or the ${b.role}'s FIN: a NAT or firewall that forgets a connection once it sees a FIN, or a lossy path. `,
         `It cost the ${b.role} only a lingering socket. Fix: nothing for the applications; if many connections end this way, look at the middlebox's or host firewall's handling of closing connections.`,
       ].join(''),

@@ -2,13 +2,9 @@ import { TCP_ACK, TCP_RST, TCP_SYN } from '../decode/packet.js';
 import type { Connection } from '../track/connection.js';
 import { secondsBetween } from '../track/moment.js';
 import type { SegmentInfo } from '../track/tracker.js';
-import { appendBounded, at, gaps, packetsOf, secs, who, type DetectContext, type Detector, type Instant } from './detector.js';
+import { appendBounded, at, gaps, isLoopback, packetsOf, secs, who, type DetectContext, type Detector, type Instant } from './detector.js';
 import type { FindingOf } from './finding.js';
 import { fact, makeFinding } from './make.js';
-
-function isLoopback(address: string): boolean {
-  return address.startsWith('127.') || address.startsWith('[::1]');
-}
 
 /** Below any kernel's SYN retransmission timeout (a fifth of Linux's 1 s, for jitter and clocks). */
 const MIN_SYN_RTO_SECONDS = 0.2;
