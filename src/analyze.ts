@@ -84,6 +84,18 @@ function shardOf(p: Packet, count: number): number {
   return -1;
 }
 
+/** What a pipeline is set up with, beside the options. */
+export interface PipelineSetup {
+  shard?: Shard | null;
+  detectors?: readonly Detector[];
+  /** The thread that works out Zeek's conn_state, if one started. */
+  offload?: OffloadThread | null;
+  /** Wireshark's sequence analysis (the JSON's tcp.analysis counters): off when nothing reads it. */
+  sequenceAnalysis?: boolean;
+  /** Told of each connection as it stops being tracked. */
+  onForget?: ((c: Connection) => void) | null;
+}
+
 /** How often (capture seconds) the clock runs the time-based checks. */
 const TICK_SECONDS = 1;
 
@@ -116,23 +128,27 @@ export class Pipeline {
   released = 0;
   readonly releasedFindings = new Map<FindingKind, number>();
 
+  readonly shard: Shard | null;
+
   constructor(
     readonly options: DetectOptions = DEFAULT_DETECT_OPTIONS,
-    readonly shard: Shard | null = null,
-    detectors: readonly Detector[] = DETECTORS,
+    setup: PipelineSetup = {},
   ) {
-    this.tracker = new ConnectionTracker({ ...DEFAULT_TRACK_OPTIONS, timeWaitSeconds: options.timeWaitSeconds });
+    const shard = (this.shard = setup.shard ?? null);
+    this.tracker = new ConnectionTracker({
+      options: { ...DEFAULT_TRACK_OPTIONS, timeWaitSeconds: options.timeWaitSeconds },
+      idFirst: shard === null ? 1 : shard.index + 1,
+      idStep: shard?.count ?? 1,
+      keepOrdinals: shard !== null,
+      offload: setup.offload ?? null,
+      sequenceAnalysis: setup.sequenceAnalysis ?? true,
+      onForget: setup.onForget ?? null,
+    });
     const n = shard?.count ?? 1;
     // The bounds are shared out: together the shards hold what one pipeline would.
     this.maxConnections = Math.ceil((options.maxConnections ?? DEFAULT_MAX_CONNECTIONS) / n);
     this.maxListed = Math.ceil((options.maxListedConnections ?? DEFAULT_MAX_LISTED_CONNECTIONS) / n);
-    this.engine = new DetectorEngine(options, detectors);
-    if (shard !== null) {
-      this.tracker.idFirst = shard.index + 1;
-      this.tracker.idStep = shard.count;
-      this.tracker.openedAt = [];
-      this.tracker.streams.openedAt = [];
-    }
+    this.engine = new DetectorEngine(options, setup.detectors ?? DETECTORS);
   }
 
   packet(decoder: Decoder, frame: Frame): void {
@@ -148,12 +164,13 @@ export class Pipeline {
     if (this.shard !== null && p.kind !== 'other' && shardOf(p, this.shard.count) !== this.shard.index) return;
     let c: Connection | null = null;
     if (p.kind === 'tcp') {
-      c = this.tracker.onTcp(p);
-      if (this.tracker.created) {
+      const seg = this.tracker.onTcp(p);
+      c = seg.conn;
+      if (seg.created) {
         this.engine.connection(c);
         if (this.tracker.active.size > this.maxConnections) this.evict();
       }
-      this.engine.segment(this.tracker.segment);
+      this.engine.segment(seg);
     } else if (p.kind === 'icmp-error') {
       c = this.tracker.onIcmp(p);
       if (c !== null) this.engine.icmp(c, c.icmp[c.icmp.length - 1]!);
@@ -241,7 +258,7 @@ export class Pipeline {
       end = { sec: this.endSec, nsec: this.endNsec };
       this.tick(end.sec, end.nsec);
       // Nothing retires after the last tick: the offload thread can work out its verdicts meanwhile.
-      this.tracker.offload?.end();
+      this.tracker.endOffload();
       this.engine.end(this.tracker.connections, end);
       this.tracker.finish();
     }
@@ -365,7 +382,7 @@ export async function analyzeCaptures(
   stdin?: NodeJS.ReadableStream,
   hooks: AnalyzeHooks = {},
 ): Promise<AnalysisResult> {
-  return (await analyzeWith(new Pipeline(options, null, hooks.detectors), inputs, stdin, hooks)).result;
+  return (await analyzeWith(options, { detectors: hooks.detectors }, inputs, stdin, hooks)).result;
 }
 
 /** One shard's analysis, and the ordinals of every connection it opened (for the merge to number them). */
@@ -376,25 +393,26 @@ export async function analyzeShard(
   sequenceAnalysis: boolean,
   filter: PacketFilter | null = null,
 ): Promise<{ result: AnalysisResult; openedAt: number[]; streamOpenedAt: number[] }> {
-  const { result, pipeline } = await analyzeWith(new Pipeline(options, shard), inputs, undefined, { sequenceAnalysis, filter });
+  const { result, pipeline } = await analyzeWith(options, { shard }, inputs, undefined, { sequenceAnalysis, filter });
   return { result, openedAt: pipeline.tracker.openedAt ?? [], streamOpenedAt: pipeline.tracker.streams.openedAt ?? [] };
 }
 
 async function analyzeWith(
-  pipeline: Pipeline,
+  options: DetectOptions,
+  setup: PipelineSetup,
   inputs: string[],
   stdin: NodeJS.ReadableStream | undefined,
   hooks: AnalyzeHooks,
 ): Promise<{ result: AnalysisResult; pipeline: Pipeline }> {
-  const options = pipeline.options;
+  let offload: OffloadThread | null = null;
   if (hooks.offload) {
     const thread = new OffloadThread();
     // A thread that cannot start costs nothing but the try: the verdicts are worked out here.
-    if (await thread.started()) pipeline.tracker.offload = thread;
+    if (await thread.started()) offload = thread;
   }
+  const pipeline = new Pipeline(options, { ...setup, offload, sequenceAnalysis: hooks.sequenceAnalysis ?? true });
   pipeline.onPacket = hooks.onPacket ?? null;
   pipeline.filter = hooks.filter ?? null;
-  pipeline.tracker.sequenceAnalysis = hooks.sequenceAnalysis ?? true;
   pipeline.engine.onFinding = hooks.onFinding ?? null;
   pipeline.engine.onWithdraw = hooks.onWithdraw ?? null;
   const tracker = pipeline.tracker;

@@ -108,7 +108,7 @@ async function analyzeFile(path: string): Promise<Ours> {
         notTcp.set(frame.index, why);
         return;
       }
-      const c = tracker.onTcp(p);
+      const c = tracker.onTcp(p).conn;
       const { ip } = p;
       // The first fragment of a fragmented datagram holds only part of the segment: its
       // length is unknown without IP reassembly (which tshark does, analyzing the whole

@@ -149,10 +149,10 @@ export class LiveSession {
     private readonly o: LiveOptions,
   ) {
     this.queue = new PacketQueue(QUEUE_FACTOR * o.bufferBytes, o.bufferBytes);
-    this.pipeline = new Pipeline(o.detect);
+    const counts = this.counts;
+    this.pipeline = new Pipeline(o.detect, { onForget: (c) => counts.closed(c) });
     // Findings were printed as raised: past --max-listed, finished connections go, findings and all.
     this.pipeline.releaseFlagged = true;
-    const counts = this.counts;
     this.pipeline.engine.onFinding = (f) => {
       counts.finding(f);
       o.onFinding(f);
@@ -161,7 +161,6 @@ export class LiveSession {
       counts.withdrawn(f);
       o.onWithdraw?.(f);
     };
-    this.pipeline.tracker.onForget = (c) => counts.closed(c);
     this.ports = new PortLabels(o.maxPorts ?? DEFAULT_MAX_PORTS);
     this.decoder.onDamage = (frame, detail) => {
       if (this.warnings.length < MAX_WARNINGS) this.warnings.push({ message: detail, offset: 0, packet: frame.index });

@@ -1,5 +1,5 @@
 import { formatEndpoint } from '../util/address.js';
-import { defineBitFlags } from '../util/bit-flags.js';
+import { defineBitFlags, type BitFlagFields } from '../util/bit-flags.js';
 import { Endpoint } from './endpoint.js';
 import { SeqAnalysis, type SeqCounters } from './seq-analysis.js';
 import { ZeekConnState } from './zeek-conn.js';
@@ -49,6 +49,26 @@ function keepAddresses(a: Uint8Array, b: Uint8Array, len: number): number {
 const MAX_ICMP = 16;
 const NO_ICMP: readonly IcmpEvent[] = Object.freeze([]);
 
+/** Connection's booleans, one bit each of flagBits (defineBitFlags): this list is their only declaration, Connection's type takes them from it. */
+const CONNECTION_FLAGS = [
+  /** True when A is the client (it sent the first SYN, or is guessed to be the client). */
+  'clientIsA',
+  /** No SYN began it in the capture: roles are guessed and states inferred. */
+  'partial',
+  /** The analysis object's A is this connection's B (it was carried over from an earlier connection). */
+  'analysisFlipped',
+  /** Retired: over, summarised, its per-segment state dropped. */
+  'retired',
+  /** Retired early because too many connections were live (see maxConnections). */
+  'evicted',
+  /** Its analysis object went on with a later connection on the tuple (internal). */
+  'analysisHandedOn',
+  /** In the tracker's clock watch (KernelTimers.watched). */
+  'watched',
+] as const;
+
+export interface Connection extends BitFlagFields<typeof CONNECTION_FLAGS> {}
+
 /**
  * One TCP connection: a 4-tuple from its SYN (or the first packet seen) until a
  * new SYN reuses the tuple after it ended. Two Endpoints, client and server.
@@ -62,12 +82,8 @@ export class Connection implements FlowKeyed {
   readonly off: number;
   readonly portA: number;
   readonly portB: number;
-  /** Its booleans, one bit each (defineBitFlags at the end). */
+  /** The booleans of CONNECTION_FLAGS, one bit each. */
   flagBits = 0;
-  /** True when A is the client (it sent the first SYN, or is guessed to be the client). */
-  declare clientIsA: boolean;
-  /** No SYN began it in the capture: roles are guessed and states inferred. */
-  declare partial: boolean;
   readonly client: Endpoint;
   readonly server: Endpoint;
   /** [client, server], made once: loops over both sides allocate nothing. */
@@ -107,21 +123,11 @@ export class Connection implements FlowKeyed {
    * null when the analysis runs without it (nothing it reports reads it).
    */
   analysis: SeqAnalysis | null;
-  /** The analysis object's A is this connection's B (it was carried over from an earlier connection). */
-  declare analysisFlipped: boolean;
   /** Zeek's view of the connection while it lives (null once retired: see connState/history). */
   zeek: ZeekConnState | null;
   /** Zeek's verdict once the connection is retired or settled (fields: an object each cost 40 bytes more). */
   private finalConnState = '';
   private finalHistory = '';
-  /** Retired: over, summarised, its per-segment state dropped. */
-  declare retired: boolean;
-  /** Retired early because too many connections were live (see maxConnections). */
-  declare evicted: boolean;
-  /** Its analysis object went on with a later connection on the tuple (internal). */
-  declare analysisHandedOn: boolean;
-  /** In the tracker's clock watch (see ConnectionTracker.watched). */
-  declare watched: boolean;
 
   constructor(
     id: number,
@@ -274,4 +280,4 @@ export class Connection implements FlowKeyed {
   }
 }
 
-defineBitFlags(Connection.prototype, 'flagBits', ['clientIsA', 'partial', 'analysisFlipped', 'retired', 'evicted', 'analysisHandedOn', 'watched'] satisfies (keyof Connection)[]);
+defineBitFlags(Connection.prototype, 'flagBits', CONNECTION_FLAGS);

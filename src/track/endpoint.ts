@@ -1,5 +1,6 @@
-import { defineBitFlags } from '../util/bit-flags.js';
+import { defineBitFlags, type BitFlagFields } from '../util/bit-flags.js';
 import { defineSideFields } from '../util/side-fields.js';
+import { grownCopy } from '../util/exact-array.js';
 import type { Moment } from './moment.js';
 import type { TcpState } from './states.js';
 import { seqGt } from './seq.js';
@@ -20,6 +21,42 @@ const LOG_SLOTS = 3;
 const MAX_RETRANS_TIMES = 24;
 const NO_TIMES: readonly number[] = Object.freeze([]);
 
+/** Endpoint's booleans, one bit each of flagBits (defineBitFlags): this list is their only declaration, Endpoint's type takes them from it. */
+const ENDPOINT_FLAGS = [
+  /** The state was inferred from a connection already under way when the capture began. */
+  'inferred',
+  /** Its SYN was seen: isn is valid. */
+  'isnKnown',
+  /** It sent something with a sequence number: sndNxt is valid. */
+  'seqKnown',
+  /** It sent a FIN: finSeq and finAt are valid. */
+  'finSeen',
+  /** The peer acknowledged the FIN. */
+  'finAcked',
+  /** The RST carried ACK (Linux: an abortive close) or not (an answer to a segment for no socket). */
+  'rstHadAck',
+  /** It acknowledged the peer's SYN. */
+  'gotPeerSyn',
+  /** It acknowledged (or must have received) the peer's FIN. */
+  'gotPeerFin',
+  /** It sent an ACK: highestAck and firstAck are valid. */
+  'ackKnown',
+  /**
+   * It sent its SYN-ACK again after the peer had acknowledged it: it had not taken
+   * that ACK (a full accept queue drops it), so it is ESTABLISHED only once its own
+   * segments show it took the connection.
+   */
+  'ackDropped',
+  /** It sent an MPTCP MP_FASTCLOSE (RFC 8684 3.5): a RST that follows answers a protocol close. */
+  'mptcpFastClose',
+  /** It sent a segment without RST after its first RST: whatever sent that RST, it was not this endpoint's closing. */
+  'sentAfterRst',
+  /** A RST was taken back once: a side that goes on after RSTs again and again (a raw socket, a scanner) stays CLOSED. */
+  'resetUndone',
+] as const;
+
+export interface Endpoint extends BitFlagFields<typeof ENDPOINT_FLAGS> {}
+
 /**
  * One side of a connection, as the packets it sent and the acknowledgments it
  * received show it: its RFC 9293 state and the facts the detectors read.
@@ -39,46 +76,26 @@ export class Endpoint {
    */
   private log: readonly (string | Moment)[] = [];
   declare transitionsDropped: number;
-  /** The boolean facts below, one bit each (defineBitFlags at the end). */
+  /** The booleans of ENDPOINT_FLAGS, one bit each. */
   flagBits = 0;
-  /** The state was inferred from a connection already under way when the capture began. */
-  declare inferred: boolean;
 
   // What this endpoint sent (its send sequence space). Sequence numbers are int32
   // (seq.ts): `>>> 0` gives the number as the wire has it.
   /** Initial sequence number, valid when isnKnown (its SYN was seen). */
   isn = 0;
-  declare isnKnown: boolean;
   /** Sequence number after the highest byte (or SYN/FIN) sent; valid when seqKnown. */
   sndNxt = 0;
-  declare seqKnown: boolean;
   /** Sequence number its FIN occupies, valid when finSeen (it sent one). */
   finSeq = 0;
-  declare finSeen: boolean;
   finAt: Moment | null = null;
-  /** The peer acknowledged the FIN. */
-  declare finAcked: boolean;
   /** Its RST, if it sent one that ended the connection or answered a segment. */
   rstAt: Moment | null = null;
-  /** The RST carried ACK (Linux: an abortive close) or not (an answer to a segment for no socket). */
-  declare rstHadAck: boolean;
   synCount = 0;
   firstSynAt: Moment | null = null;
   lastSynAt: Moment | null = null;
   synAckAt: Moment | null = null;
 
   // What it received, as its acknowledgments prove.
-  /** It acknowledged the peer's SYN. */
-  declare gotPeerSyn: boolean;
-  /**
-   * It sent its SYN-ACK again after the peer had acknowledged it: it had not taken
-   * that ACK (a full accept queue drops it), so it is ESTABLISHED only once its own
-   * segments show it took the connection.
-   */
-  declare ackDropped: boolean;
-  /** It acknowledged (or must have received) the peer's FIN. */
-  declare gotPeerFin: boolean;
-  declare ackKnown: boolean;
   /** Highest acknowledgment number it sent (int32, as the sequence numbers), and its first. */
   highestAck = 0;
   firstAck = 0;
@@ -122,12 +139,6 @@ export class Endpoint {
   declare rstPackets: number;
   /** The state a RST (sent or taken) closed it from, until it shows the RST did not end it there. */
   declare resetFrom: TcpState | null;
-  /** A RST was taken back once: a side that goes on after RSTs again and again (a raw socket, a scanner) stays CLOSED. */
-  declare resetUndone: boolean;
-  /** It sent a segment without RST after its first RST: whatever sent that RST, it was not this endpoint's closing. */
-  declare sentAfterRst: boolean;
-  /** It sent an MPTCP MP_FASTCLOSE (RFC 8684 3.5): a RST that follows answers a protocol close. */
-  declare mptcpFastClose: boolean;
   /** Payload bytes it sent after its peer's FIN was sent, and the first such segment. */
   declare dataAfterPeerFin: number;
   declare dataAfterPeerFinAt: Moment | null;
@@ -172,9 +183,7 @@ export class Endpoint {
     const log = this.log;
     const n = log.length;
     if (n < MAX_TRANSITIONS * LOG_SLOTS) {
-      // An exact-size copy (a pushed array reserves 17 slots), made by hand: concat is four times slower.
-      const next = new Array<TcpState | string | Moment>(n + LOG_SLOTS);
-      for (let i = 0; i < n; i++) next[i] = log[i]!;
+      const next = grownCopy<TcpState | string | Moment>(log, LOG_SLOTS);
       next[n] = to;
       next[n + 1] = why;
       next[n + 2] = at;
@@ -326,18 +335,4 @@ class EndpointExtras {
 defineSideFields(Endpoint.prototype, 'extras', (): Pick<Endpoint, keyof EndpointExtras> => new EndpointExtras());
 
 // Endpoint's booleans as bits of flagBits (with tens of thousands of connections alive, nine boolean fields per endpoint add up).
-defineBitFlags(Endpoint.prototype, 'flagBits', [
-  'inferred',
-  'isnKnown',
-  'seqKnown',
-  'finSeen',
-  'finAcked',
-  'rstHadAck',
-  'gotPeerSyn',
-  'gotPeerFin',
-  'ackKnown',
-  'ackDropped',
-  'mptcpFastClose',
-  'sentAfterRst',
-  'resetUndone',
-] satisfies (keyof Endpoint)[]);
+defineBitFlags(Endpoint.prototype, 'flagBits', ENDPOINT_FLAGS);

@@ -1,9 +1,11 @@
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpHeader } from '../decode/packet.js';
 import type { Endpoint } from './endpoint.js';
-import { samePacket, secondsBetween } from './moment.js';
+import { samePacket } from './moment.js';
 import type { Now } from './now.js';
 import { seqAdd, seqEq, seqGe, seqGt, seqLt } from './seq.js';
 import { isSynchronized } from './states.js';
+import { TcpEvent, step } from './tcp-transitions.js';
+import { acceptQueueDroppedAck, synAckResentAfterAck, tookConnection } from './linux-tcp.js';
 
 /**
  * Both endpoints' RFC 9293 state machines, driven by the segments a capture shows.
@@ -20,20 +22,20 @@ import { isSynchronized } from './states.js';
 /** Why a side closed by a RST left CLOSED again: the RST did not end the connection there. */
 export const RESET_UNDONE = 'went on after a RST: that RST did not end the connection here';
 
-/** Process one segment `from` -> `to`. */
+/**
+ * The front end: one segment `from` -> `to`, turned into each side's events
+ * (tcp-transitions.ts), in the order the RFC's segment processing takes them.
+ */
 export function onSegment(from: Endpoint, to: Endpoint, tcp: TcpHeader, now: Now, forged = false): void {
   const f = tcp.flags;
   // A side closed by a RST that goes on sending (other than a new SYN) never took that RST,
   // or never sent it: something else forged it, or it fell outside the window that counts.
   if (from.state === 'CLOSED' && from.resetFrom !== null && !(f & TCP_RST)) {
-    from.enter(from.resetFrom, now.moment(), RESET_UNDONE);
+    step(from, TcpEvent.ResetUndone, now.moment(), RESET_UNDONE, from.resetFrom);
     from.resetFrom = null;
     from.resetUndone = true;
   }
-  // A side that had dropped the handshake's ACK shows it took the connection by acknowledging without SYN.
-  if (from.state === 'SYN-RECEIVED' && from.ackDropped && (f & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_ACK) {
-    from.enter('ESTABLISHED', now.moment(), 'acknowledged without SYN: it took the connection');
-  }
+  tookConnection(from, f, now);
   if (to.packets === 0 && f & TCP_ACK && !(f & (TCP_SYN | TCP_RST)) && tcp.payloadLength === 0) unseenFin(from, to, tcp.ack, (f & TCP_FIN) !== 0, now);
   if (f & TCP_ACK) acknowledgment(from, to, tcp.ack, (f & TCP_SYN) !== 0, now);
   if (f & TCP_RST) return reset(from, to, tcp, now, forged);
@@ -51,16 +53,15 @@ function acknowledgment(from: Endpoint, to: Endpoint, ack: number, isSyn: boolea
     // (RFC 9293 3.10.7.3); its peer sent that SYN-ACK and took this ACK. Both inferred.
     from.gotPeerSyn = true;
     from.inferred = true;
-    from.enter('ESTABLISHED', now.moment(), 'acknowledged a SYN-ACK the capture does not show');
+    step(from, TcpEvent.GotSynAck, now.moment(), 'acknowledged a SYN-ACK the capture does not show');
     if (to.state === 'LISTEN') {
       to.inferred = true;
-      to.enter('ESTABLISHED', now.moment(), 'its SYN-ACK (not captured) was acknowledged');
+      step(to, TcpEvent.UnseenSynAckAcked, now.moment(), 'its SYN-ACK (not captured) was acknowledged');
     }
   }
   if (to.isnKnown && !from.gotPeerSyn && seqGt(ack, to.isn)) {
     from.gotPeerSyn = true;
-    // RFC 9293 3.10.7.3: SYN-SENT, our SYN acknowledged and the peer's SYN received -> ESTABLISHED.
-    if (from.state === 'SYN-SENT' && !isSyn) from.enter('ESTABLISHED', now.moment(), 'acknowledged the SYN-ACK');
+    if (!isSyn) step(from, TcpEvent.GotSynAck, now.moment(), 'acknowledged the SYN-ACK');
   }
   if (to.finSeen && !from.gotPeerFin && seqGt(ack, to.finSeq)) receiveFin(from, now, 'acknowledged the FIN');
 
@@ -68,26 +69,12 @@ function acknowledgment(from: Endpoint, to: Endpoint, ack: number, isSyn: boolea
   // unless `to` has shown it drops such ACKs.
   if (to.state === 'SYN-RECEIVED' && !to.ackDropped && to.isnKnown && seqGt(ack, to.isn)) {
     deliverPendingFin(from, to, now);
-    // RFC 9293 3.10.7.4, SYN-RECEIVED: an acceptable ACK -> ESTABLISHED.
-    to.enter('ESTABLISHED', now.moment(), 'its SYN-ACK was acknowledged');
+    step(to, TcpEvent.SynAckAcked, now.moment(), 'its SYN-ACK was acknowledged');
   }
   if (to.finSeen && !to.finAcked && seqGt(ack, to.finSeq)) {
     deliverPendingFin(from, to, now);
     to.finAcked = true;
-    // RFC 9293 3.10.7.4, sixth step (check the ACK field) in the closing states.
-    switch (to.state) {
-      case 'FIN-WAIT-1':
-        to.enter('FIN-WAIT-2', now.moment(), 'its FIN was acknowledged');
-        break;
-      case 'CLOSING':
-        to.enter('TIME-WAIT', now.moment(), 'its FIN was acknowledged');
-        break;
-      case 'LAST-ACK':
-        to.enter('CLOSED', now.moment(), 'its FIN was acknowledged');
-        break;
-      default:
-        break;
-    }
+    step(to, TcpEvent.FinAcked, now.moment(), 'its FIN was acknowledged');
   }
 }
 
@@ -102,13 +89,13 @@ function unseenFin(from: Endpoint, to: Endpoint, ack: number, withFin: boolean, 
   to.inferred = true;
   if (from.finSeen && !from.finAcked) {
     from.finAcked = true;
-    if (from.state === 'FIN-WAIT-1') from.enter('FIN-WAIT-2', m, 'its FIN was acknowledged (by a FIN the capture does not show)');
+    if (from.state === 'FIN-WAIT-1') step(from, TcpEvent.FinAcked, m, 'its FIN was acknowledged (by a FIN the capture does not show)');
   }
   if (from.finSeen) to.gotPeerFin = true;
   to.finSeq = from.highestAck;
   to.finSeen = true;
   to.finAt = m;
-  to.enter(from.finSeen ? 'LAST-ACK' : 'FIN-WAIT-1', m, 'sent a FIN the capture does not show (its peer acknowledged it)');
+  step(to, from.finSeen ? TcpEvent.UnseenFinAfterPeer : TcpEvent.UnseenFin, m, 'sent a FIN the capture does not show (its peer acknowledged it)');
 }
 
 /**
@@ -119,83 +106,28 @@ function deliverPendingFin(from: Endpoint, to: Endpoint, now: Now): void {
   if (from.finSeen && !to.gotPeerFin && from.finAt !== null && !samePacket(from.finAt, now)) receiveFin(to, now, 'received the FIN');
 }
 
-/** RFC 9293 3.10.7.4, eighth step: the receiver of a FIN. */
 function receiveFin(e: Endpoint, now: Now, why: string): void {
   e.gotPeerFin = true;
-  switch (e.state) {
-    case 'SYN-RECEIVED':
-    case 'ESTABLISHED':
-      e.enter('CLOSE-WAIT', now.moment(), why);
-      break;
-    case 'FIN-WAIT-1':
-      // Our FIN not yet acknowledged: both FINs crossed (simultaneous close).
-      e.enter(e.finAcked ? 'TIME-WAIT' : 'CLOSING', now.moment(), why);
-      break;
-    case 'FIN-WAIT-2':
-      e.enter('TIME-WAIT', now.moment(), why);
-      break;
-    default:
-      break;
-  }
+  step(e, TcpEvent.GotFin, now.moment(), why);
 }
 
-/** A SYN sent by `from`. */
+/** A SYN sent by `from`: an active open, or (with ACK) the answer to one. */
 function synchronize(from: Endpoint, to: Endpoint, tcp: TcpHeader, now: Now): void {
-  if (tcp.flags & TCP_ACK) {
-    // SYN-ACK: the passive open answered (LISTEN -> SYN-RECEIVED), or a simultaneous open.
-    from.gotPeerSyn = true;
-    if (from.state === 'LISTEN' || from.state === 'CLOSED' || from.state === 'SYN-SENT') {
-      from.enter('SYN-RECEIVED', now.moment(), 'sent SYN-ACK');
-    } else if (synAckResentAfterAck(from, to, tcp, now)) {
-      // Its retransmission timer fired in SYN-RECEIVED (RFC 9293 3.10.8): the peer's ACK, taken
-      // as delivered, never completed the connection there. Linux drops it when the listening
-      // socket's accept queue is full, and keeps the request until there is room.
-      from.ackDropped = true;
-      from.enter('SYN-RECEIVED', now.moment(), "sent its SYN-ACK again: it had not taken the peer's ACK");
-    }
-    return;
-  }
-  // RFC 9293 3.10.1, OPEN call (or SEND in LISTEN): send SYN, enter SYN-SENT.
-  if (from.state === 'CLOSED' || from.state === 'LISTEN') from.enter('SYN-SENT', now.moment(), 'sent SYN');
+  if (!(tcp.flags & TCP_ACK)) return step(from, TcpEvent.SentSyn, now.moment(), 'sent SYN');
+  from.gotPeerSyn = true;
+  if (from.state === 'ESTABLISHED') {
+    // Its retransmission timer fired in SYN-RECEIVED (RFC 9293 3.10.8): the peer's ACK, taken as delivered, never completed it.
+    if (synAckResentAfterAck(from, to, tcp, now)) acceptQueueDroppedAck(from, now);
+  } else step(from, TcpEvent.SentSynAck, now.moment(), 'sent SYN-ACK');
 }
 
-/**
- * A retransmission timer never fires sooner than this (Linux's floor; a SYN-ACK's first
- * timeout is 1 s there, as RFC 6298 asks): a SYN-ACK seen again sooner is a copy (a
- * mirror port, the same conversation on several VLANs) or an answer to something else.
- */
-const MIN_RTO_SECONDS = 0.2;
-
-/**
- * The same SYN-ACK sent again, on its retransmission timer, by a side taken to be
- * ESTABLISHED on its peer's ACK and having sent nothing else. Not an answer to a
- * SYN the peer sent again (a SYN-RECEIVED side answers that with its SYN-ACK at once).
- */
-function synAckResentAfterAck(from: Endpoint, to: Endpoint, tcp: TcpHeader, now: Now): boolean {
-  if (from.state !== 'ESTABLISHED' || !from.isnKnown || !seqEq(tcp.seq, from.isn) || from.packets !== from.synCount) return false;
-  if (!to.ackKnown || !seqGt(to.highestAck, from.isn)) return false;
-  const previous = { sec: from.lastSentSec, nsec: from.lastSentNsec };
-  if (secondsBetween(previous, now) < MIN_RTO_SECONDS) return false;
-  return to.lastSynAt === null || secondsBetween(to.lastSynAt, previous) >= 0;
-}
-
-/** A FIN sent by `from`: RFC 9293 3.10.4, CLOSE call. */
+/** A FIN sent by `from`; a retransmitted FIN changes nothing. */
 function finish(from: Endpoint, tcp: TcpHeader, now: Now): void {
-  if (from.finSeen) return; // a retransmitted FIN changes nothing
+  if (from.finSeen) return;
   from.finSeq = seqAdd(tcp.seq, tcp.payloadLength + (tcp.flags & TCP_SYN ? 1 : 0));
   from.finSeen = true;
   from.finAt = now.moment();
-  switch (from.state) {
-    case 'SYN-RECEIVED':
-    case 'ESTABLISHED':
-      from.enter('FIN-WAIT-1', now.moment(), 'sent FIN');
-      break;
-    case 'CLOSE-WAIT':
-      from.enter('LAST-ACK', now.moment(), 'sent FIN');
-      break;
-    default:
-      break;
-  }
+  step(from, TcpEvent.SentFin, now.moment(), 'sent FIN');
 }
 
 /**
@@ -211,17 +143,15 @@ function reset(from: Endpoint, to: Endpoint, tcp: TcpHeader, now: Now, forged: b
   // Forged in its name (its TTL fits none of its packets): its own state is untouched.
   if (!forged) {
     if (from.state !== 'CLOSED' && !from.resetUndone) from.resetFrom = from.state;
-    from.enter('CLOSED', m, 'sent RST');
+    step(from, TcpEvent.SentRst, m, 'sent RST');
   }
   if (!rstAcceptable(from, to, tcp)) {
     to.ignoredRsts++;
     return;
   }
   deliverPendingFin(from, to, now);
-  if (to.state !== 'CLOSED' && to.state !== 'LISTEN') {
-    if (!to.resetUndone) to.resetFrom = to.state;
-    to.enter('CLOSED', m, to.state === 'SYN-SENT' ? 'connection refused (RST)' : 'received RST');
-  }
+  if (to.state !== 'CLOSED' && to.state !== 'LISTEN' && !to.resetUndone) to.resetFrom = to.state;
+  step(to, TcpEvent.GotRst, m, to.state === 'SYN-SENT' ? 'connection refused (RST)' : 'received RST');
 }
 
 function rstAcceptable(from: Endpoint, to: Endpoint, tcp: TcpHeader): boolean {

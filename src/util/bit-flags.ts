@@ -1,3 +1,6 @@
+/** The boolean properties a flag list gives a class (merged into it as an interface of the same name). */
+export type BitFlagFields<L extends readonly string[]> = { [K in L[number]]: boolean };
+
 /**
  * Boolean properties kept as bits of one small-integer field, behind accessors of
  * the same names (declared on the class with `declare`). A boolean field is a
@@ -7,7 +10,7 @@
  * `names[i]` is bit i of `field` (at most 30 names, so the field stays a small integer).
  * A property starts false unless the constructor sets it.
  */
-export function defineBitFlags(proto: object, field: string, names: readonly string[]): void {
+export function defineBitFlags<T extends object>(proto: T, field: keyof T & string, names: readonly (keyof T & string)[]): void {
   if (names.length > 30) throw new RangeError('defineBitFlags: at most 30 flags per field');
   assertPlainName('defineBitFlags', field);
   names.forEach((name, i) => {

@@ -97,7 +97,7 @@ export async function runZeekModel(path: string, options: ZeekConnOptions): Prom
       if (!options.ignoreChecksums && !ipv4HeaderChecksumOk(frame.buf, ip)) return; // Zeek drops it at the IP layer
       // An IP length past the frame's wire length: Zeek drops the packet ("truncated_IPv6" weird).
       if (!ip.lengthFromFrame && ip.offset - frame.offset + ip.totalLength > Math.max(frame.origLen, frame.capLen)) return;
-      const conn = tracker.onTcp(p);
+      const conn = tracker.onTcp(p).conn;
       const fromConnA = direction(conn, ip.version, ip.src, tcp.srcPort, ip.dst, tcp.dstPort) === 1;
       const key = tupleKey(formatIp(conn.version, conn.addrA), conn.portA, formatIp(conn.version, conn.addrB), conn.portB);
       let l = current.get(conn);
