@@ -14,6 +14,7 @@ import type { Connection } from './track/connection.js';
 import { stableFlowHash } from './track/flow-table.js';
 import { ConnectionTracker, DEFAULT_TRACK_OPTIONS, type SegmentInfo } from './track/tracker.js';
 import { OffloadThread } from './track/offload-thread.js';
+import { isEarlier } from './util/time.js';
 
 /** A problem with a capture file, located. */
 export interface CaptureProblem {
@@ -154,7 +155,7 @@ export class Pipeline {
   packet(decoder: Decoder, frame: Frame): void {
     if (frame.hasTime) {
       if (frame.sec - this.lastTick >= TICK_SECONDS) this.tick(frame.sec, frame.nsec);
-      if (frame.sec > this.endSec || (frame.sec === this.endSec && frame.nsec > this.endNsec)) {
+      if (isEarlier(this.endSec, this.endNsec, frame.sec, frame.nsec)) {
         this.endSec = frame.sec;
         this.endNsec = frame.nsec;
       }
@@ -245,7 +246,7 @@ export class Pipeline {
 
   /** The input went on, silent, until `sec.nsec` (a pcapng ISB's end time). */
   extendEnd(sec: number, nsec: number): void {
-    if (sec > this.endSec || (sec === this.endSec && nsec > this.endNsec)) {
+    if (isEarlier(this.endSec, this.endNsec, sec, nsec)) {
       this.endSec = sec;
       this.endNsec = nsec;
     }
@@ -337,7 +338,7 @@ class CaptureAccount implements CaptureSink {
         this.firstSec = sec;
         this.firstNsec = nsec;
       }
-      if (sec > this.lastSec || (sec === this.lastSec && nsec > this.lastNsec)) {
+      if (isEarlier(this.lastSec, this.lastNsec, sec, nsec)) {
         this.lastSec = sec;
         this.lastNsec = nsec;
       }

@@ -1,6 +1,7 @@
 import type { CaptureSink, Frame, InterfaceInfo } from './frame.js';
 import { CaptureReader, type ReadResult } from './read-capture.js';
 import { CHUNK_BYTES } from './window.js';
+import { isEarlier } from '../util/time.js';
 
 /** Read buffers of all open files together stay about this size (each has two: the window and the read ahead). */
 const MERGE_BUFFER_BUDGET = 64 * 1024 * 1024;
@@ -75,7 +76,7 @@ interface Time {
 }
 
 function before(a: Time, b: Time): boolean {
-  return a.sec < b.sec || (a.sec === b.sec && a.nsec < b.nsec);
+  return isEarlier(a.sec, a.nsec, b.sec, b.nsec);
 }
 
 /** Reads far enough into a file for its first timestamp, delivering nothing. */

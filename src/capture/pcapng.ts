@@ -3,6 +3,7 @@ import { CaptureError, MAX_RECORD_BYTES } from './errors.js';
 import { Frame, type CaptureSink, type InterfaceInfo } from './frame.js';
 import type { RecordParser } from './record-parser.js';
 import { SplitTime, splitUnits, unitsPerSecond } from './timestamp.js';
+import { isEarlier } from '../util/time.js';
 
 /**
  * pcapng (draft-ietf-opsawg-pcapng): a sequence of blocks `type, length, body,
@@ -261,7 +262,7 @@ export class PcapngParser implements RecordParser {
     f.sec = this.t.sec + iface.tsOffsetSeconds;
     f.nsec = this.t.nsec;
     f.hasTime = true;
-    if (f.sec > this.lastSec || (f.sec === this.lastSec && f.nsec > this.lastNsec)) {
+    if (isEarlier(this.lastSec, this.lastNsec, f.sec, f.nsec)) {
       this.lastSec = f.sec;
       this.lastNsec = f.nsec;
     }

@@ -26,9 +26,9 @@ const HEADROOM = 64 * 1024;
 
 /**
  * Bytes per read from a regular file. Read synchronously on the parsing thread, a
- * piece this small is still in that core's cache when the parser reaches it: on the
- * bench capture 128 KiB reads cost 0.12 s of system time where 4 MiB reads ahead on
- * libuv's pool cost 0.6 s (the copy then lands in another core's cache, or none).
+ * piece this small is still in that core's cache when the parser reaches it; large
+ * reads ahead on libuv's pool land in another core's cache, or none
+ * (docs/performance.md has the figures).
  */
 export const FILE_READ_BYTES = 128 * 1024;
 
@@ -171,9 +171,9 @@ export class StreamSource implements ByteSource {
 /**
  * The process's standard input, read through descriptor 0 when it is a regular file
  * or a pipe (`- < F`, `cat F | tcpsleuth analyze -`, `tcpdump -w - | ...`):
- * synchronous reads straight into the window, as for a file named by path. Through
- * Node's stream (process.stdin) the bench capture took 1.75 times as long: a Buffer
- * and a turn of the event loop per 64 KiB. The stream is also what makes the
+ * synchronous reads straight into the window, as for a file named by path. Node's
+ * stream (process.stdin) costs a Buffer and a turn of the event loop per 64 KiB.
+ * The stream is also what makes the
  * descriptor non-blocking, so it is made only when a read finds it so (someone else
  * set the flag): the rest is then read through it.
  */

@@ -60,8 +60,8 @@ const BUFFER_BYTES = 64 * 1024;
  * Standard output for a document made of many small pieces (the JSON report's
  * lines): each piece is encoded into one buffer as it comes, while its parts are
  * still in the cache, and the buffer is written (as writeStdout writes) when full.
- * Joining the pieces into one string first made V8 walk a tree of tens of thousands
- * of fragments to flatten it: a third of the time writing the bench capture's JSON.
+ * Joining the pieces into one string first would make V8 walk a tree of tens of
+ * thousands of fragments to flatten it.
  * Call flush() at the end; nothing else may write to standard output in between.
  */
 export class StdoutBuffer {

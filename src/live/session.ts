@@ -13,6 +13,7 @@ import { FigureCounts, PortLabels, takeFigures, type LiveFigures } from './figur
 import { BT_ISB, isbBody } from './isb.js';
 import { PacketQueue, QueuedPacket } from './queue.js';
 import { monotonicWallMs, openSource, type CaptureStats, type LiveSource } from './source.js';
+import { isEarlier } from '../util/time.js';
 
 export interface LiveOptions {
   device: string;
@@ -226,7 +227,7 @@ export class LiveSession {
   private onPacket(buf: Buffer, capLen: number, origLen: number, sec: number, nsec: number): void {
     if (!this.accepting) return;
     const stop = this.stopAt;
-    if (stop !== null && (sec > stop.sec || (sec === stop.sec && nsec > stop.nsec))) return;
+    if (stop !== null && isEarlier(stop.sec, stop.nsec, sec, nsec)) return;
     this.received++;
     const w = this.writer;
     if (w !== null && this.writeError === null) {
@@ -286,7 +287,7 @@ export class LiveSession {
     this.bytes += q.capLen;
     if (this.firstTime === null) this.firstTime = [q.sec, q.nsec];
     const last = this.lastTime;
-    if (last === null || q.sec > last[0] || (q.sec === last[0] && q.nsec > last[1])) this.lastTime = [q.sec, q.nsec];
+    if (last === null || isEarlier(last[0], last[1], q.sec, q.nsec)) this.lastTime = [q.sec, q.nsec];
     // Pipeline.packet runs the clock when a packet starts a new second: mirrored here.
     if (q.sec - this.lastTickSec >= 1) this.lastTickSec = q.sec;
     this.pipeline.packet(this.decoder, f);

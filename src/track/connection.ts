@@ -5,7 +5,7 @@ import { SeqAnalysis, type SeqCounters } from './seq-analysis.js';
 import { ZeekConnState } from './zeek-conn.js';
 import type { FlowKeyed } from './flow-table.js';
 import type { Moment } from './moment.js';
-import { isClosed, type TcpState } from './states.js';
+import { isOver, type TcpState } from './states.js';
 
 /** An ICMP error that quoted one of the connection's segments. */
 export interface IcmpEvent {
@@ -275,8 +275,7 @@ export class Connection implements FlowKeyed {
 
   /** Neither side holds the connection open any more (TIME-WAIT counts as done). */
   get ended(): boolean {
-    const done = (s: TcpState): boolean => isClosed(s) || s === 'LISTEN';
-    return done(this.client.state) && done(this.server.state);
+    return isOver(this.client.state) && isOver(this.server.state);
   }
 }
 

@@ -70,8 +70,8 @@ export class Endpoint {
   readonly initialState: TcpState;
   /**
    * The transitions, LOG_SLOTS slots each (to, why, at: `from` is the one before's
-   * `to`), in one exact-size array replaced by enter(): an object per transition and
-   * a pushed array's 17 reserved slots were a third of a closed connection's memory.
+   * `to`), in one exact-size array replaced by enter(): an object per transition, or
+   * a pushed array's reserved slots, would be a large share of a closed connection's memory.
    * `transitions` rebuilds the objects, for reports.
    */
   private log: readonly (string | Moment)[] = [];

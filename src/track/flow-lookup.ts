@@ -3,7 +3,7 @@ import type { Connection } from './connection.js';
 import { FlowTable, direction, flowHash, keyedFlowHash } from './flow-table.js';
 import { secondsBetween } from './moment.js';
 import type { Now } from './now.js';
-import { isClosed } from './states.js';
+import { holdsNothing, isClosed } from './states.js';
 
 /**
  * Which connection a segment belongs to, and when a segment on a known tuple starts
@@ -52,7 +52,7 @@ export class FlowLookup {
    * client retrying with the same ISN, as some stacks do, included).
    */
   private endedFor(c: Connection, flags: number, now: Now): boolean {
-    if (c.client.state === 'CLOSED' && (c.server.state === 'CLOSED' || c.server.state === 'LISTEN')) {
+    if (c.client.state === 'CLOSED' && holdsNothing(c.server.state)) {
       if (secondsBetween({ sec: c.lastSec, nsec: c.lastNsec }, now) > this.closedLingerSeconds) return true;
     }
     if ((flags & (TCP_SYN | TCP_ACK | TCP_RST)) !== TCP_SYN) return false;

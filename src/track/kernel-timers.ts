@@ -3,8 +3,9 @@ import type { Endpoint } from './endpoint.js';
 import { secondsBetween, type Moment } from './moment.js';
 import type { SegmentInfo } from './segment-info.js';
 import { TcpEvent, step } from './tcp-transitions.js';
-import type { TcpState } from './states.js';
+import { holdsNothing } from './states.js';
 import { MostlyOrderedQueue } from '../util/min-heap.js';
+import { isEarlier } from '../util/time.js';
 
 /** A timer on the capture's clock, keyed by when it started: a closed connection's wait to be forgotten. */
 interface Timer {
@@ -19,12 +20,8 @@ interface TimeWaitTimer extends Timer {
   since: Moment;
 }
 
-const startedFirst = (a: Timer, b: Timer): boolean => a.sec < b.sec || (a.sec === b.sec && a.nsec < b.nsec);
+const startedFirst = (a: Timer, b: Timer): boolean => isEarlier(a.sec, a.nsec, b.sec, b.nsec);
 
-/** Nothing left of the connection on this side. */
-function idle(s: TcpState): boolean {
-  return s === 'CLOSED' || s === 'LISTEN';
-}
 
 /** What the timers need of the tracker: to stop tracking a connection whose wait ran out. */
 export interface Forgetting {
@@ -66,7 +63,7 @@ export class KernelTimers {
       if (from.state === 'TIME-WAIT' && seg.fromBefore !== 'TIME-WAIT') this.startTimeWait(c, from);
       if (to.state === 'TIME-WAIT' && seg.toBefore !== 'TIME-WAIT') this.startTimeWait(c, to);
     }
-    if ((changed || backwards) && idle(from.state) && idle(to.state) && (backwards || !(idle(seg.fromBefore) && idle(seg.toBefore)))) this.startLinger(c);
+    if ((changed || backwards) && holdsNothing(from.state) && holdsNothing(to.state) && (backwards || !(holdsNothing(seg.fromBefore) && holdsNothing(seg.toBefore)))) this.startLinger(c);
     // Only a state change (into CLOSE-WAIT) or the sender's window closing can make a connection need the clock.
     if (changed || from.zeroWindowSince !== null) this.watch(c);
   }
@@ -119,13 +116,13 @@ export class KernelTimers {
       this.timeWaits.pop();
       // The kernel frees the socket (TCP_TIMEWAIT_LEN on Linux).
       step(e, TcpEvent.TimeWaitTimeout, { sec: e.since.sec + tw, nsec: e.since.nsec, frame: 0, capture: e.since.capture }, `TIME-WAIT ended (${tw} s)`);
-      if (idle(t.c.client.state) && idle(t.c.server.state)) this.startLinger(t.c);
+      if (holdsNothing(t.c.client.state) && holdsNothing(t.c.server.state)) this.startLinger(t.c);
     }
     // Over, and past the time a late segment could still belong to it: summarise it.
     const linger = this.closedLingerSeconds;
     for (let t = this.lingering.peek(); t !== undefined; t = this.lingering.peek()) {
       const c = t.c;
-      if (c.retired || !idle(c.client.state) || !idle(c.server.state)) {
+      if (c.retired || !holdsNothing(c.client.state) || !holdsNothing(c.server.state)) {
         this.lingering.pop();
         continue;
       }

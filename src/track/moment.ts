@@ -21,8 +21,3 @@ export function momentSeconds(m: Moment): number {
 export function secondsBetween(a: { sec: number; nsec: number }, b: { sec: number; nsec: number }): number {
   return b.sec - a.sec + (b.nsec - a.nsec) / 1e9;
 }
-
-/** `a` is strictly earlier than `b` (seconds and nanoseconds). */
-export function isEarlier(aSec: number, aNsec: number, bSec: number, bNsec: number): boolean {
-  return aSec < bSec || (aSec === bSec && aNsec < bNsec);
-}

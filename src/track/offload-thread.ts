@@ -4,10 +4,10 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
  * Zeek's conn_state and history, worked out on a second thread. They are only
  * reported, never read while the capture is analysed (no detector looks at them),
  * so the tracker hands each segment's fields over through a ring in shared memory
- * (no message per packet) and collects the verdicts at the end. On the bench
- * capture the emulation is a large share of the single thread's work; here it runs
- * beside it. Wireshark's sequence analysis stays on the main thread: moved here, the
- * thread fell behind and held more memory than the tracker, for no gain.
+ * (no message per packet) and collects the verdicts at the end: the emulation is a
+ * large share of the single thread's work, and here it runs beside it. Wireshark's
+ * sequence analysis stays on the main thread: it would hold more memory here than
+ * the tracker saves, and the thread would fall behind.
  *
  * The ring holds fixed-size records of eight int32 slots, the last two a float64:
  * the packet time in seconds, the double ZeekConnState.segment takes.

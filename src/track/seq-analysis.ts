@@ -1,5 +1,6 @@
 import type { TcpPacket } from '../decode/packet.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../decode/packet.js';
+import { seqLe, seqLt } from './seq.js';
 
 /**
  * Per-packet TCP sequence analysis, following what Wireshark/tshark 4.0 reports as
@@ -69,15 +70,13 @@ const WSCALE_UNKNOWN = -1;
 /** The handshake showed that no scaling is used. */
 const WSCALE_NONE = -2;
 
-// Serial-number comparisons on 32-bit values (Wireshark's GT_SEQ etc.).
+/**
+ * Wireshark's GT_SEQ (packet-tcp.h), kept as it is: it takes the difference the other
+ * way round from seq.ts's seqGt, so the two disagree on numbers exactly 2^31 apart.
+ * Its LT_SEQ and LE_SEQ are seq.ts's seqLt and seqLe.
+ */
 function gtSeq(a: number, b: number): boolean {
   return ((b - a) | 0) < 0;
-}
-function ltSeq(a: number, b: number): boolean {
-  return ((a - b) | 0) < 0;
-}
-function leSeq(a: number, b: number): boolean {
-  return ((a - b) | 0) <= 0;
 }
 
 /**
@@ -171,8 +170,8 @@ class FlowState {
   unackedEnds: number[] | null = null;
   unacked = 0;
   /**
-   * Its counters, made at its first flagged segment: nine directions in ten have none
-   * (the bench capture), and a retired connection keeps just this object.
+   * Its counters, made at its first flagged segment: most directions have none, and a
+   * retired connection keeps just this object.
    */
   private counts: SeqCounters | null = null;
 
@@ -462,7 +461,7 @@ export class SeqAnalysis {
 
     // ACKed unseen segment: acknowledges past the contiguous data seen from the peer.
     if (rev.maxSeqToBeAcked !== 0 && gtSeq(ack, rev.maxSeqToBeAcked) && flags & TCP_ACK) {
-      if (ltSeq(rev.maxSeqToBeAcked, rev.nextSeq)) {
+      if (seqLt(rev.maxSeqToBeAcked, rev.nextSeq)) {
         // Move the boundary up to what was seen, so the same gap is reported once.
         rev.maxSeqToBeAcked = rev.nextSeq;
         f |= SEQ_ACK_LOST_SEGMENT;
@@ -476,11 +475,11 @@ export class SeqAnalysis {
     const synFin = (flags & (TCP_SYN | TCP_FIN)) !== 0;
     if ((seglen > 0 || synFin) && (f & SEQ_KEEP_ALIVE) === 0) {
       retrans: {
-        let notAdvanced = fwd.nextSeq !== 0 && ltSeq(seq, fwd.nextSeq);
+        let notAdvanced = fwd.nextSeq !== 0 && seqLt(seq, fwd.nextSeq);
         // More than one byte starting one below nextseq follows a zero-window probe: new data.
         if (seglen > 1 && ((fwd.nextSeq - 1) | 0) === seq) notAdvanced = false;
         // All of it was already acknowledged by the peer.
-        if (seglen > 0 && rev.lastAck !== 0 && leSeq((seq + seglen) | 0, rev.lastAck)) {
+        if (seglen > 0 && rev.lastAck !== 0 && seqLe((seq + seglen) | 0, rev.lastAck)) {
           f |= SEQ_SPURIOUS_RETRANSMISSION | SEQ_RETRANSMISSION;
           break retrans;
         }

@@ -8,7 +8,9 @@ import { TcpEvent, step } from './tcp-transitions.js';
 import { acceptQueueDroppedAck, synAckResentAfterAck, tookConnection } from './linux-tcp.js';
 
 /**
- * Both endpoints' RFC 9293 state machines, driven by the segments a capture shows.
+ * Both endpoints' RFC 9293 state machines, driven by the segments a capture shows:
+ * the front end. It turns each segment into events for either side, and
+ * tcp-transitions.ts moves the states; Linux's accept queue is in linux-tcp.ts.
  *
  * A capture sees each segment once, at one vantage point, so the model rests on
  * two rules that hold wherever the capture was taken:
@@ -17,6 +19,8 @@ import { acceptQueueDroppedAck, synAckResentAfterAck, tookConnection } from './l
  *    acknowledgment covering a SYN or FIN. Segments that draw no reply (pure ACKs,
  *    RSTs) are taken as delivered when seen. Each side receives the other's segments
  *    in the order sent, so delivering a later segment delivers an earlier FIN first.
+ * What a capture missing one side still proves (a SYN-ACK or FIN it did not show) is
+ * inferred here too, and marked so on the endpoint.
  */
 
 /** Why a side closed by a RST left CLOSED again: the RST did not end the connection there. */

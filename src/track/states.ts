@@ -25,6 +25,16 @@ export function isClosed(s: TcpState): boolean {
   return s === 'CLOSED' || s === 'TIME-WAIT';
 }
 
+/** No connection on that side at all: closed, or a listener that never took it. */
+export function holdsNothing(s: TcpState): boolean {
+  return s === 'CLOSED' || s === 'LISTEN';
+}
+
+/** Nothing left of the connection on that side but, at most, TIME-WAIT. */
+export function isOver(s: TcpState): boolean {
+  return isClosed(s) || s === 'LISTEN';
+}
+
 /** How `ss -tan` names each state, for comparing with kernel truth. */
 export const SS_NAMES: Record<string, TcpState> = {
   'ESTAB': 'ESTABLISHED',

@@ -5,7 +5,6 @@ import { Connection } from './connection.js';
 import type { Endpoint } from './endpoint.js';
 import { FlowLookup } from './flow-lookup.js';
 import { KernelTimers } from './kernel-timers.js';
-import { isEarlier } from './moment.js';
 import { Now } from './now.js';
 import { seqEq } from './seq.js';
 import { onSegment } from './state-machine.js';
@@ -15,6 +14,7 @@ import { SegmentInfo } from './segment-info.js';
 import { isClosed, type TcpState } from './states.js';
 import type { OffloadThread } from './offload-thread.js';
 import { StreamNumbers } from './wireshark-stream.js';
+import { isEarlier } from '../util/time.js';
 
 export { SegmentInfo } from './segment-info.js';
 

@@ -17,7 +17,7 @@ export function defineBitFlags<T extends object>(proto: T, field: keyof T & stri
     const bit = 1 << i;
     // Each accessor is compiled on its own, with the field and the bit in its text: one
     // closure shared by every class would make each access a megamorphic keyed lookup
-    // (fifty times slower: docs/performance.md, "Figures behind the code").
+    // (docs/performance.md, "Figures behind the code").
     const get = new Function(`return (this.${field} & ${bit}) !== 0;`) as () => boolean;
     const set = new Function('on', `this.${field} = on ? this.${field} | ${bit} : this.${field} & ${~bit};`) as (on: boolean) => void;
     Object.defineProperty(proto, name, { get, set });
