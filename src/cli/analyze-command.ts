@@ -15,7 +15,7 @@ import { makeView, type TimeBound, type ViewOptions } from '../report/view.js';
 import type { TcpState } from '../track/states.js';
 import { addThresholdOptions, detectOptionsFrom, inRange, minSeverityOption, whole, type ThresholdFlags } from './detect-options.js';
 import { offloadFor } from './offload.js';
-import { problemLine } from './problems.js';
+import { problemLine, writeCaptureProblems } from './problems.js';
 import { StdoutBuffer, writeStdout, outputWidth, useColor, type ColorWhen } from './stdout.js';
 import { findingKind, host, port, resolveHosts, state, timeBound, repeatable } from './view-options.js';
 
@@ -232,12 +232,7 @@ async function runAnalyze(args: string[], opts: AnalyzeOptions): Promise<number>
     if ((shown ?? makeView(result, view).findings).some((f) => severityRank(f.severity) >= min)) code = EXIT_FINDINGS;
   }
   for (const c of result.captures) {
-    for (const w of c.warnings) process.stderr.write(`${problemLine(c.file, w, 'warning', c.compression !== null)}\n`);
-    if (c.warningsDropped) process.stderr.write(`tcpsleuth: warning: ${c.file}: ${c.warningsDropped} more warnings not shown\n`);
-    for (const e of c.errors) {
-      process.stderr.write(`${problemLine(c.file, e, 'error', c.compression !== null)}\n`);
-      code = EXIT_INPUT;
-    }
+    if (writeCaptureProblems(c)) code = EXIT_INPUT;
     // --strict: the first damaged packet or reader warning (they are kept in file order) ends it.
     const first = c.warnings[0];
     if (opts.strict && first !== undefined) {

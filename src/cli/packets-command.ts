@@ -6,7 +6,7 @@ import { replayableInputs } from '../report/replay.js';
 import { makeView } from '../report/view.js';
 import { addThresholdOptions, count, detectOptionsFrom, minSeverityOption, type ThresholdFlags } from './detect-options.js';
 import { offloadFor } from './offload.js';
-import { problemLine } from './problems.js';
+import { writeCaptureProblems } from './problems.js';
 import { writeStdout, useColor, type ColorWhen } from './stdout.js';
 import { findingKind, host, port, resolveHosts, repeatable } from './view-options.js';
 
@@ -64,14 +64,7 @@ a capture is missing, damaged or truncated.`,
 
 function reportProblems(result: AnalysisResult): number {
   let code = EXIT_OK;
-  for (const c of result.captures) {
-    for (const w of c.warnings) process.stderr.write(`${problemLine(c.file, w, 'warning', c.compression !== null)}\n`);
-    if (c.warningsDropped) process.stderr.write(`tcpsleuth: warning: ${c.file}: ${c.warningsDropped} more warnings not shown\n`);
-    for (const e of c.errors) {
-      process.stderr.write(`${problemLine(c.file, e, 'error', c.compression !== null)}\n`);
-      code = EXIT_INPUT;
-    }
-  }
+  for (const c of result.captures) if (writeCaptureProblems(c)) code = EXIT_INPUT;
   return code;
 }
 

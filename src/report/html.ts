@@ -8,13 +8,13 @@ import {
   framesText,
   humanSeconds,
   oneDay,
-  summarize,
+  reportBasis,
   tableConnections,
   trackingNotes,
   type ReportLimits,
 } from './incident.js';
 import { diagramConnections, leftOutOf, renderLadderSvg, type Ladder } from './ladder.js';
-import { captureSpan, makeView, type ViewOptions } from './view.js';
+import { captureSpan, type ViewOptions } from './view.js';
 import { supportText } from './support.js';
 import { findingFilter, groupConfidence, groupFilter, groupFindings, groupTimes, headline, hiddenBySeverity, verdicts, type FindingGroup } from './groups.js';
 import { pileUp, type PileUp } from './pile-up.js';
@@ -151,9 +151,7 @@ export function renderHtml(
   ladders: ReadonlyMap<number, Ladder> = new Map(),
   limits: ReportLimits = DEFAULT_REPORT_LIMITS,
 ): string {
-  const v = makeView(r, view);
-  const s = summarize(v);
-  const multi = r.captures.length > 1;
+  const { v, s, multi } = reportBasis(r, view);
   const files = s.captures.map((c) => c.file).join(', ') || 'no capture';
   const o: string[] = [];
   o.push(

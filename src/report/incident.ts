@@ -4,7 +4,7 @@ import { FINDING_KINDS, SEVERITIES, severityRank, type Finding, type FindingKind
 import type { Connection } from '../track/connection.js';
 import type { TcpState } from '../track/states.js';
 import { durationSeconds } from './json.js';
-import { openAtEnd, secondsInState, type View } from './view.js';
+import { makeView, openAtEnd, secondsInState, type View, type ViewOptions } from './view.js';
 
 /**
  * What the incident reports (Markdown, HTML) say, computed once from the same
@@ -109,6 +109,12 @@ function captureRow(c: CaptureSummary): CaptureRow {
 
 function worstFirst(a: Severity, b: Severity): number {
   return severityRank(b) - severityRank(a);
+}
+
+/** What every report starts from: the view of the result, its summary, and whether several captures were read. */
+export function reportBasis(r: AnalysisResult, view?: ViewOptions): { v: View; s: Summary; multi: boolean } {
+  const v = makeView(r, view);
+  return { v, s: summarize(v), multi: r.captures.length > 1 };
 }
 
 export function summarize(v: View): Summary {

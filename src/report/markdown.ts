@@ -11,13 +11,13 @@ import {
   humanSeconds,
   oneDay,
   severityCounts,
-  summarize,
+  reportBasis,
   trackingNotes,
   tableConnections,
   type ReportLimits,
 } from './incident.js';
 import { diagramConnections, leftOutOf, renderLadderText, type Ladder } from './ladder.js';
-import { captureSpan, makeView, type View, type ViewOptions } from './view.js';
+import { captureSpan, type View, type ViewOptions } from './view.js';
 import { supportText } from './support.js';
 
 /**
@@ -71,9 +71,7 @@ export function renderMarkdown(
   ladders: ReadonlyMap<number, Ladder> = new Map(),
   limits: ReportLimits = DEFAULT_REPORT_LIMITS,
 ): string {
-  const v = makeView(r, view);
-  const s = summarize(v);
-  const multi = r.captures.length > 1;
+  const { v, s, multi } = reportBasis(r, view);
   const groups = groupFindings(v.findings);
   const { chosen, leftOut: diagramsLeftOut } = diagramConnections(v, limits);
   const drawn = new Set(chosen.filter((c) => ladders.has(c.id)).map((c) => c.id));
