@@ -161,6 +161,8 @@ export class LiveSession {
       counts.withdrawn(f);
       o.onWithdraw?.(f);
     };
+    // A finding revised after it was printed: the figures count it at its severity now.
+    this.pipeline.engine.onRevise = (f, severityBefore) => counts.revised(f, severityBefore);
     this.pipeline.tracker.onForget = (c) => counts.closed(c);
     this.ports = new PortLabels(o.maxPorts ?? DEFAULT_MAX_PORTS);
     this.decoder.onDamage = (frame, detail) => {
