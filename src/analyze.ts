@@ -7,7 +7,7 @@ import type { Packet } from './decode/packet.js';
 import type { PacketFilter } from './decode/packet-filter.js';
 import { DetectorEngine } from './detect/engine.js';
 import type { Detector } from './detect/detector.js';
-import { DETECTORS } from './detect/registry.js';
+import { DETECTORS, clockNeedOf } from './detect/registry.js';
 import type { Finding, FindingKind } from './detect/finding.js';
 import { DEFAULT_DETECT_OPTIONS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_LISTED_CONNECTIONS, type DetectOptions } from './detect/options.js';
 import type { Connection } from './track/connection.js';
@@ -144,6 +144,7 @@ export class Pipeline {
       offload: setup.offload ?? null,
       sequenceAnalysis: setup.sequenceAnalysis ?? true,
       onForget: setup.onForget ?? null,
+      needsClock: clockNeedOf(setup.detectors ?? DETECTORS),
     });
     const n = shard?.count ?? 1;
     // The bounds are shared out: together the shards hold what one pipeline would.

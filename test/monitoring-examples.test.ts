@@ -4,7 +4,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FINDING_KINDS, SEVERITIES } from '../src/detect/finding.js';
+import { SEVERITIES } from '../src/detect/finding.js';
+import { FINDING_KINDS } from '../src/detect/registry.js';
 import { TCP_STATES } from '../src/track/states.js';
 import type { ZeekConnStateName } from '../src/track/zeek-conn.js';
 import { REPO } from './helpers/env.js';

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FINDING_KINDS } from '../src/detect/finding.js';
+import { SHIPPED_KINDS } from '../src/report/json-schema.js';
 import { REPO } from './helpers/env.js';
 
 /** The README is a manual a newcomer can trust: short, its sample real, its links and options there. */
@@ -43,8 +43,9 @@ describe('README.md', () => {
     }
   });
 
-  it('names every finding kind, and each has its section in docs/findings.md', () => {
-    for (const k of FINDING_KINDS) expect(README).toContain(`[\`${k}\`](docs/findings.md#${k})`);
+  // A detector not yet shipped (its details declared in its own file) is in none of the docs.
+  it('names every shipped finding kind, and each has its section in docs/findings.md', () => {
+    for (const k of SHIPPED_KINDS) expect(README).toContain(`[\`${k}\`](docs/findings.md#${k})`);
   });
 
   it('every --option it names exists in some command', () => {

@@ -1,7 +1,8 @@
 import { lookup } from 'node:dns/promises';
 import { isIP, isIPv6 } from 'node:net';
 import { InvalidArgumentError, Option } from 'commander';
-import { FINDING_KINDS, type FindingKind } from '../detect/finding.js';
+import type { FindingKind } from '../detect/finding.js';
+import { FINDING_KINDS } from '../detect/registry.js';
 import type { TimeBound } from '../report/view.js';
 import { SS_NAMES, TCP_STATES, type TcpState } from '../track/states.js';
 

@@ -31,17 +31,14 @@ function check(c: Connection, e: Endpoint, entered: Moment, now: Instant, ctx: D
   if (existing) {
     if (when.kind !== 'tick' && !existing.details.closedLater && existing.endpoint === e.role) {
       const inState = secondsBetween(entered, now);
-      const d = describe(c, e, inState, quiet, closedLater);
-      existing.summary = d.summary;
-      existing.explanation = d.explanation;
-      existing.severity = severityOf(c, e, inState, closedLater);
-      existing.details = { ...existing.details, secondsInCloseWait: Number(inState.toFixed(6)), closedLater };
-      existing.evidence = evidenceOf(c, e, entered, quietFrom, quiet, when);
-      // Its own close at last proves it had not closed before the capture, nor stayed busy for good.
-      if (closedLater) {
-        existing.alternatives = [];
-        existing.confidence = 'likely';
-      }
+      ctx.revise(existing, {
+        ...describe(c, e, inState, quiet, closedLater),
+        severity: severityOf(c, e, inState, closedLater),
+        details: { ...existing.details, secondsInCloseWait: Number(inState.toFixed(6)), closedLater },
+        evidence: evidenceOf(c, e, entered, quietFrom, quiet, when),
+        // Its own close at last proves it had not closed before the capture, nor stayed busy for good.
+        ...(closedLater ? { alternatives: [], confidence: 'likely' as const } : {}),
+      });
       if (when.kind === 'closed') appendBounded(existing, when.leaving.capture, when.leaving.frame);
     }
     return;
@@ -135,7 +132,7 @@ function describe(c: Connection, e: Endpoint, inState: number, quiet: number, cl
   return { summary, explanation };
 }
 
-export const closeWaitStuck: Detector = {
+export const closeWaitStuck: Detector<'close-wait-stuck'> = {
   kind: 'close-wait-stuck',
   segments: ['state-change', 'flagged'],
   onSegment(seg, ctx) {
@@ -153,6 +150,8 @@ export const closeWaitStuck: Detector = {
   onClock(c, now, ctx) {
     for (const e of c.both) if (e.state === 'CLOSE-WAIT') check(c, e, e.since, now, ctx, TICK);
   },
+  // An endpoint in CLOSE-WAIT: the clock tells how long its application has not closed.
+  needsClock: (c) => c.client.state === 'CLOSE-WAIT' || c.server.state === 'CLOSE-WAIT',
   onEnd(c, end, ctx) {
     // A FIN too close to the end to judge stays "open at end", reported with the connection's states.
     for (const e of c.both) if (e.state === 'CLOSE-WAIT') check(c, e, e.since, end, ctx, END);

@@ -1,7 +1,7 @@
 import type { Connection } from '../track/connection.js';
 import type { Endpoint } from '../track/endpoint.js';
 import { appendBounded, isLoopback, packetsOf, who, type Detector } from './detector.js';
-import type { Finding } from './finding.js';
+import type { FindingOf } from './finding.js';
 import { fact, makeFinding } from './make.js';
 import { rstMeaning } from './rst-kind.js';
 
@@ -10,24 +10,15 @@ function refusalSentence(n: number): string {
   return n > 1 ? `This is refusal number ${n} for this server in the capture: if the port answers again later, the service was restarting. ` : '';
 }
 
-/**
- * Count the refusals of each server again over `findings` (in time order). A sharded
- * analysis counts per shard; the merge calls this so the numbers are the capture's.
- */
-export function renumberRefusals(findings: Finding[]): void {
-  const seen = new Map<string, number>();
-  for (const f of findings) {
-    if (f.kind !== 'connection-refused') continue;
-    const n = (seen.get(f.endpointAddress) ?? 0) + 1;
-    seen.set(f.endpointAddress, n);
-    const was = f.details.refusalsOfThisPort;
-    if (n === was) continue;
-    const anchor = 'ECONNREFUSED. ';
-    const at = f.explanation.indexOf(anchor) + anchor.length;
-    const rest = f.explanation.slice(at);
-    f.explanation = f.explanation.slice(0, at) + refusalSentence(n) + rest.slice(refusalSentence(was).length);
-    f.details.refusalsOfThisPort = n;
+declare module './finding.js' {
+  interface FindingProse {
+    /** Its explanation around the sentence that counts the refusals (rendered from details.refusalsOfThisPort). */
+    'connection-refused': { before: string; after: string };
   }
+}
+
+function explanationOf(f: FindingOf<'connection-refused'>): string {
+  return f.prose!.before + refusalSentence(f.details.refusalsOfThisPort) + f.prose!.after + (f.caveats ?? '');
 }
 
 function summaryOf(c: Connection, server: Endpoint, syns: number): string {
@@ -37,9 +28,22 @@ function summaryOf(c: Connection, server: Endpoint, syns: number): string {
 }
 
 /** docs/findings.md#connection-refused: the SYN was answered by RST+ACK: nothing listens on that port. */
-export const connectionRefused: Detector = {
+export const connectionRefused: Detector<'connection-refused'> = {
   kind: 'connection-refused',
+  saw: 'peer',
   segments: 'rst',
+  // Each shard counts its own refusals: the merge counts them again over the capture, in time order.
+  recount(findings) {
+    const seen = new Map<string, number>();
+    for (const f of findings) {
+      if (f.kind !== 'connection-refused') continue;
+      const n = (seen.get(f.endpointAddress) ?? 0) + 1;
+      seen.set(f.endpointAddress, n);
+      if (n === f.details.refusalsOfThisPort) continue;
+      f.details = { ...f.details, refusalsOfThisPort: n };
+      f.explanation = explanationOf(f);
+    }
+  },
   onSegment(seg, ctx) {
     if (rstMeaning(seg, ctx.options) !== 'refused') return;
     const c = seg.conn;
@@ -49,9 +53,12 @@ export const connectionRefused: Detector = {
     const connect = `refused connect ${c.address('client')} ${c.address('server')} ${client.isn}`;
     const again = client.isnKnown ? ctx.remembered(connect) : undefined;
     if (again !== undefined && again.kind === 'connection-refused') {
-      again.details.synsRefused++;
-      again.summary = summaryOf(c, server, again.details.synsRefused);
-      again.evidence.push(fact(seg.now, `RST+ACK to the same connect()'s SYN number ${again.details.synsRefused} (same ISN)`));
+      const synsRefused = again.details.synsRefused + 1;
+      ctx.revise(again, {
+        details: { ...again.details, synsRefused },
+        summary: summaryOf(c, server, synsRefused),
+        evidence: [...again.evidence, fact(seg.now, `RST+ACK to the same connect()'s SYN number ${synsRefused} (same ISN)`)],
+      });
       appendBounded(again, seg.now.capture, seg.now.frame);
       return;
     }
@@ -59,20 +66,23 @@ export const connectionRefused: Detector = {
     // Several refusals of one port, later accepted, show a server restart window.
     const n = ctx.count(`refused ${key}`);
     const summary = summaryOf(c, server, 1);
-    const explanation = [
+    const before = [
       `The ${who(c, client)} sent a SYN (frame ${client.lastSynAt?.frame ?? 0}) and the server's host answered with RST+ACK (frame ${seg.now.frame}): `,
       `no socket listens on port ${key.slice(key.lastIndexOf(':') + 1)} there (or a firewall rejects with a TCP reset). connect() failed with ECONNREFUSED. `,
-      refusalSentence(n),
+    ].join('');
+    const after = [
       `Fix: check that the service runs and listens on that address and port (ss -ltn on the server), `,
       // A socket bound to loopback alone refuses other addresses, never loopback itself.
       isLoopback(c.address('server')) ? '' : `that it listens on the right interface (0.0.0.0 or :: rather than 127.0.0.1), `,
       `and that clients retry with back-off while a server restarts.`,
     ].join('');
+    const explanation = before + refusalSentence(n) + after;
     const f = makeFinding('connection-refused', 'warning', c, server, seg.now.capture, packetsOf(seg.now.capture, client.lastSynAt, seg.now), seg.now, summary, explanation, { refusalsOfThisPort: n, synsRefused: 1 }, {
         confidence: 'certain',
         evidence: [fact(client.lastSynAt, `SYN from the ${who(c, client)}`), fact(seg.now, `RST+ACK from the server's address acknowledging exactly that SYN`)],
         alternatives: ['a firewall on the way that rejects with a TCP reset (the same packets)'],
       });
+    f.prose = { before, after };
     if (client.isnKnown) ctx.remember(connect, f);
     ctx.raise(c, f);
   },

@@ -2,6 +2,7 @@ import type { Connection, IcmpEvent } from '../track/connection.js';
 import type { Endpoint } from '../track/endpoint.js';
 import type { SegmentInfo } from '../track/tracker.js';
 import type { Finding, FindingKind, FindingOf, PacketRef } from './finding.js';
+import type { Revision } from './revision.js';
 import type { DetectOptions } from './options.js';
 
 export interface Instant {
@@ -20,6 +21,11 @@ export interface DetectContext {
   withdraw(c: Connection, kind: FindingKind): void;
   /** The finding of that kind already raised on the connection, to refine its details. */
   raised<K extends FindingKind>(c: Connection, kind: K): FindingOf<K> | undefined;
+  /**
+   * Change a raised finding (a later packet told more): its severity, text or
+   * details. The only way to change them, so that live mode hears of it.
+   */
+  revise<K extends FindingKind>(f: FindingOf<K>, change: Revision<K>): void;
   /** Count occurrences of `key` across the analysis; returns the new count. */
   count(key: string): number;
   /** A finding kept under `key` across connections (one note for many of them), or undefined. */
@@ -40,8 +46,8 @@ export type SegmentClass = 'all' | 'rst' | 'fin' | 'state-change' | 'syn-sent' |
  * A detector reads endpoint states and the facts the tracker keeps; it never
  * re-parses packets. Three moments: each segment, the clock, and the end of input.
  */
-export interface Detector {
-  readonly kind: FindingKind;
+export interface Detector<K extends FindingKind = FindingKind> {
+  readonly kind: K;
   /**
    * Which segments onSegment can act on, so the engine calls it for no other (most
    * segments are plain data and ACKs): one class or several (SegmentClass), any
@@ -52,12 +58,30 @@ export interface Detector {
   onSegment?(seg: SegmentInfo, ctx: DetectContext): void;
   onIcmp?(c: Connection, ev: IcmpEvent, ctx: DetectContext): void;
   /**
-   * Each tick of the capture's clock, for the connections it can act on: an endpoint
-   * in CLOSE-WAIT or a zero window still advertised (the tracker's clock watch; a
-   * detector that needs another kind must be added there).
+   * Each tick of the capture's clock, for the connections needsClock says it can act
+   * on (the tracker watches those: registry.ts clockNeeded).
    */
   onClock?(c: Connection, now: Instant, ctx: DetectContext): void;
+  /** The connection's state is one onClock can act on; a detector with onClock declares it. */
+  needsClock?(c: Connection): boolean;
   onEnd?(c: Connection, end: Instant, ctx: DetectContext): void;
+  /**
+   * Whose application its text says saw an error (an errno, a signal): the side the
+   * finding is about, or its peer; none by default. The end-of-connection review
+   * bounds that claim by where the capture was taken.
+   */
+  readonly saw?: 'endpoint' | 'peer';
+  /**
+   * A sharded analysis numbers connections at the end: a finding whose text or
+   * details name another connection's id renders them again with `finalId` (its own
+   * `connection` is final already).
+   */
+  renumber?(f: FindingOf<K>, finalId: (provisional: number) => number): void;
+  /**
+   * A sharded analysis counts per shard: a kind whose findings count each other
+   * counts its own again among all of them, in output order, once the shards are merged.
+   */
+  recount?(findings: readonly Finding[]): void;
 }
 
 /** "client 10.0.0.1:40000" style name of an endpoint. */

@@ -1,9 +1,10 @@
 import type { Connection, IcmpEvent } from '../track/connection.js';
 import type { SegmentInfo } from '../track/tracker.js';
 import type { DetectContext, Detector, Instant, SegmentClass } from './detector.js';
-import { FINDING_KINDS, type Finding, type FindingKind, type FindingOf } from './finding.js';
+import type { Finding, FindingKind, FindingOf, Severity } from './finding.js';
 import { DEFAULT_DETECT_OPTIONS, type DetectOptions } from './options.js';
-import { DETECTORS } from './registry.js';
+import { DETECTORS, FINDING_KINDS } from './registry.js';
+import type { Revision } from './revision.js';
 import { review } from './review.js';
 import { TCP_FIN, TCP_RST } from '../decode/packet.js';
 
@@ -42,6 +43,10 @@ export class DetectorEngine implements DetectContext {
   onFinding: ((f: Finding) => void) | null = null;
   /** Hears each finding taken back (live mode printed it when it was raised). */
   onWithdraw: ((f: Finding) => void) | null = null;
+  /** Hears each raised finding changed (ctx.revise), after the change, with the severity it had before. */
+  onRevise: ((f: Finding, severityBefore: Severity) => void) | null = null;
+  /** Whose application each kind's text says saw an error (Detector.saw), for the review. */
+  private readonly saw = new Map<FindingKind, 'endpoint' | 'peer'>();
 
   // Each moment's detectors, gathered once: the per-segment loop calls only those that listen.
   private readonly onConn: Detector[];
@@ -61,6 +66,7 @@ export class DetectorEngine implements DetectContext {
     this.onIcmpD = detectors.filter((d) => d.onIcmp);
     this.onClockD = detectors.filter((d) => d.onClock);
     this.onEndD = detectors.filter((d) => d.onEnd);
+    for (const d of detectors) if (d.saw !== undefined) this.saw.set(d.kind, d.saw);
   }
 
   /** Every finding raised and not withdrawn, in the order raised. */
@@ -94,6 +100,12 @@ export class DetectorEngine implements DetectContext {
     (this.withdrawn ??= new Set()).add(f);
     list.splice(i, 1);
     this.onWithdraw?.(f);
+  }
+
+  revise<K extends FindingKind>(f: FindingOf<K>, change: Revision<K>): void {
+    const before = f.severity;
+    Object.assign(f, change);
+    this.onRevise?.(f, before);
   }
 
   raised<K extends FindingKind>(c: Connection, kind: K): FindingOf<K> | undefined {
@@ -146,7 +158,7 @@ export class DetectorEngine implements DetectContext {
   end(connections: Iterable<Connection>, end: Instant): void {
     for (const c of connections) {
       for (const d of this.onEndD) d.onEnd!(c, end, this);
-      if (c.raised !== 0) review(c, this.findingsOf(c));
+      if (c.raised !== 0) review(c, this.findingsOf(c), this.saw, this);
     }
   }
 

@@ -1,25 +1,10 @@
-/** Findings: the connection-lifecycle problems of docs/findings.md, one kind per section, in its order. */
-
-export const FINDING_KINDS = [
-  'close-wait-stuck',
-  'write-after-fin',
-  'abortive-close',
-  'peer-reset',
-  'half-open',
-  'connection-refused',
-  'syn-timeout',
-  'handshake-abort',
-  'zero-window',
-  'half-close',
-  'port-reuse',
-  'icmp-unreachable',
-  'simultaneous-close',
-  'listen-overflow',
-  'middlebox-reset',
-  'stray-rst',
-] as const;
-
-export type FindingKind = (typeof FINDING_KINDS)[number];
+/**
+ * Findings: the connection-lifecycle problems of docs/findings.md, one kind per section.
+ * The kinds and their order (the output's) are the registry's detectors'
+ * (registry.ts FINDING_KINDS); each kind's details type is declared here once it is
+ * shipped (documented and in the JSON schema), or by its detector's own file before
+ * that (declaration merging into FindingDetails).
+ */
 
 export const SEVERITIES = ['error', 'warning', 'info'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -79,83 +64,97 @@ interface FindingBase<K extends FindingKind, D> {
   summary: string;
   explanation: string;
   details: D;
+  /** What its text is rendered from (FindingProse); not part of the output. */
+  prose?: ProseOf<K>;
+  /** What the end-of-connection review (review.ts) added to the explanation, kept for a text rendered again; not part of the output. */
+  caveats?: string;
 }
 
-export type Finding =
-  | FindingBase<'close-wait-stuck', { secondsInCloseWait: number; closedLater: boolean; peerFinFrame: number; /** When it entered CLOSE-WAIT, epoch seconds as a decimal string. */ enteredAt: string }>
-  | FindingBase<'write-after-fin', { bytesWrittenAfterFin: number; finFrame: number; rstFrame: number; /** The writer sent its own FIN before the RST: a last message on its way out. */ writerClosed: boolean; /** Its data left before it acknowledged the peer's FIN. */ crossed: boolean }>
-  | FindingBase<'abortive-close', { likelyCause: 'unread-data' | 'so-linger-zero' | 'idle-timeout' | 'protocol-close'; peerUnreadBytesLikely: boolean }>
-  | FindingBase<'peer-reset', { rstFrame: number; answeredFrame: number }>
-  | FindingBase<
-      'half-open',
-      {
-        retransmissions: number;
-        backoffSeconds: number[];
-        silentSeconds: number;
-        gaveUpWithRst: boolean;
-        icmpUnreachable: boolean;
-        /** The silent side answered again this long after the run's first retransmission; null: it never did. */
-        answeredAfterSeconds: number | null;
-      }
-    >
-  | FindingBase<'connection-refused', { refusalsOfThisPort: number; /** SYNs of this one connect() (one ISN) refused: a stack that retries after a RST. */ synsRefused: number }>
-  | FindingBase<
-      'syn-timeout',
-      {
-        /** SYNs the client sent (a copy the capture saw twice, within 5 ms, counts once). */
-        synCount: number;
-        intervalsSeconds: number[];
-        icmpUnreachable: boolean;
-        /** The server answered (SYN-ACK or RST) this long after the first SYN; null: it never did. */
-        answeredAfterSeconds: number | null;
-      }
-    >
-  | FindingBase<'handshake-abort', { secondsAfterHandshake: number }>
-  | FindingBase<'zero-window', { seconds: number; ongoingAtEnd: boolean; probes: number; episodes: number }>
-  | FindingBase<'half-close', { bytesAfterHalfClose: number }>
-  | FindingBase<'port-reuse', { previousConnection: number; gapSeconds: number; timeWaitHolder: 'client' | 'server' | null; inTimeWait: boolean }>
-  | FindingBase<'icmp-unreachable', { type: number; code: number; meaning: string; reporter: string; duringHandshake: boolean }>
-  | FindingBase<'simultaneous-close', Record<string, never>>
-  | FindingBase<
-      'listen-overflow',
-      {
-        /** SYN-ACKs the listener sent after its first (a copy the capture saw twice counts). */
-        synAcksResent: number;
-        /** The frame of the first of them: the one that showed the ACK was not taken. */
-        resentFrame: number;
-        /** From the peer's ACK of the SYN-ACK until the listener showed it took the connection; null: it never did in the capture. */
-        takenAfterSeconds: number | null;
-      }
-    >
-  | FindingBase<
-      'middlebox-reset',
-      {
-        rstFrame: number;
-        /** The RST's TTL (hop limit), and the range of every other packet of the side it claims to come from. */
-        rstTtl: number;
-        endpointTtl: [number, number];
-        /** Hops from the capture point to whoever sent the RST, and to the endpoint, from the nearest initial TTL (64, 128, 255). */
-        rstHops: number;
-        endpointHops: number;
-        /** Seconds the connection was silent before the segment the RST answered (or before the RST). */
-        idleSeconds: number;
-        /** The connection went on after it: the side it was sent to did not take it. */
-        ignored: boolean;
-      }
-    >
-  | FindingBase<
-      'stray-rst',
-      {
-        /** RSTs on the tuple with no connection the capture knows open, and the seconds between the first and the last. */
-        rsts: number;
-        spanSeconds: number;
-        /** Mean seconds between them (the span over the gaps); null for one. */
-        periodSeconds: number | null;
-        firstFrame: number;
-        lastFrame: number;
-        /** Connections on the tuple they were seen as (each a lone RST). */
-        connections: number;
-      }
-    >;
+/** The details of each shipped kind: the JSON contract (report/json-schema.ts documents each field). */
+export interface ShippedDetails {
+  'close-wait-stuck': { secondsInCloseWait: number; closedLater: boolean; peerFinFrame: number; /** When it entered CLOSE-WAIT, epoch seconds as a decimal string. */ enteredAt: string };
+  'write-after-fin': { bytesWrittenAfterFin: number; finFrame: number; rstFrame: number; /** The writer sent its own FIN before the RST: a last message on its way out. */ writerClosed: boolean; /** Its data left before it acknowledged the peer's FIN. */ crossed: boolean };
+  'abortive-close': { likelyCause: 'unread-data' | 'so-linger-zero' | 'idle-timeout' | 'protocol-close'; peerUnreadBytesLikely: boolean };
+  'peer-reset': { rstFrame: number; answeredFrame: number };
+  'half-open': {
+    retransmissions: number;
+    backoffSeconds: number[];
+    silentSeconds: number;
+    gaveUpWithRst: boolean;
+    icmpUnreachable: boolean;
+    /** The silent side answered again this long after the run's first retransmission; null: it never did. */
+    answeredAfterSeconds: number | null;
+  };
+  'connection-refused': { refusalsOfThisPort: number; /** SYNs of this one connect() (one ISN) refused: a stack that retries after a RST. */ synsRefused: number };
+  'syn-timeout': {
+    /** SYNs the client sent (a copy the capture saw twice, within 5 ms, counts once). */
+    synCount: number;
+    intervalsSeconds: number[];
+    icmpUnreachable: boolean;
+    /** The server answered (SYN-ACK or RST) this long after the first SYN; null: it never did. */
+    answeredAfterSeconds: number | null;
+  };
+  'handshake-abort': { secondsAfterHandshake: number };
+  'zero-window': { seconds: number; ongoingAtEnd: boolean; probes: number; episodes: number };
+  'half-close': { bytesAfterHalfClose: number };
+  'port-reuse': { previousConnection: number; gapSeconds: number; timeWaitHolder: 'client' | 'server' | null; inTimeWait: boolean };
+  'icmp-unreachable': { type: number; code: number; meaning: string; reporter: string; duringHandshake: boolean };
+  'simultaneous-close': Record<string, never>;
+  'listen-overflow': {
+    /** SYN-ACKs the listener sent after its first (a copy the capture saw twice counts). */
+    synAcksResent: number;
+    /** The frame of the first of them: the one that showed the ACK was not taken. */
+    resentFrame: number;
+    /** From the peer's ACK of the SYN-ACK until the listener showed it took the connection; null: it never did in the capture. */
+    takenAfterSeconds: number | null;
+  };
+  'middlebox-reset': {
+    rstFrame: number;
+    /** The RST's TTL (hop limit), and the range of every other packet of the side it claims to come from. */
+    rstTtl: number;
+    endpointTtl: [number, number];
+    /** Hops from the capture point to whoever sent the RST, and to the endpoint, from the nearest initial TTL (64, 128, 255). */
+    rstHops: number;
+    endpointHops: number;
+    /** Seconds the connection was silent before the segment the RST answered (or before the RST). */
+    idleSeconds: number;
+    /** The connection went on after it: the side it was sent to did not take it. */
+    ignored: boolean;
+  };
+  'stray-rst': {
+    /** RSTs on the tuple with no connection the capture knows open, and the seconds between the first and the last. */
+    rsts: number;
+    spanSeconds: number;
+    /** Mean seconds between them (the span over the gaps); null for one. */
+    periodSeconds: number | null;
+    firstFrame: number;
+    lastFrame: number;
+    /** Connections on the tuple they were seen as (each a lone RST). */
+    connections: number;
+  };
+}
 
-export type FindingOf<K extends FindingKind> = Extract<Finding, { kind: K }>;
+/**
+ * Every kind's details: the shipped ones, and those a detector not yet shipped
+ * declares in its own file (`declare module './finding.js' { interface FindingDetails { ... } }`).
+ */
+export interface FindingDetails extends ShippedDetails {}
+
+export type FindingKind = keyof FindingDetails & string;
+/** Kinds documented in docs/findings.md, the README and the JSON schema. */
+export type ShippedKind = keyof ShippedDetails;
+
+/**
+ * What a kind's text is made from beyond its details, for kinds whose text is
+ * rendered again after it was raised (a renumbering, a revision); kept on the finding
+ * (it crosses threads with it) and never written out.
+ */
+export interface FindingProse {}
+
+type ProseOf<K extends FindingKind> = K extends keyof FindingProse ? FindingProse[K] : undefined;
+
+/** Each kind's finding. */
+export type FindingMap = { [K in FindingKind]: FindingBase<K, FindingDetails[K]> };
+export type Finding = FindingMap[FindingKind];
+
+export type FindingOf<K extends FindingKind> = FindingMap[K];

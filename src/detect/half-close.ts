@@ -8,7 +8,7 @@ import { fact, makeFinding } from './make.js';
  * the other sent more data and then closed. Healthy: annotated so that nobody
  * mistakes it for a stuck CLOSE-WAIT.
  */
-export const halfClose: Detector = {
+export const halfClose: Detector<'half-close'> = {
   kind: 'half-close',
   segments: 'fin',
   onSegment(seg, ctx) {

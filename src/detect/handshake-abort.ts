@@ -4,8 +4,9 @@ import { fact, makeFinding } from './make.js';
 import { rstMeaning } from './rst-kind.js';
 
 /** docs/findings.md#handshake-abort: the handshake completed, then the client reset before any data. */
-export const handshakeAbort: Detector = {
+export const handshakeAbort: Detector<'handshake-abort'> = {
   kind: 'handshake-abort',
+  saw: 'peer',
   segments: 'rst',
   onSegment(seg, ctx) {
     if (rstMeaning(seg, ctx.options) !== 'handshake-abort') return;

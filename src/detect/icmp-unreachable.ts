@@ -43,8 +43,9 @@ const V4_ERRNO: Record<number, string> = {
 const V6_ERRNO: Record<number, string> = { 0: 'ENETUNREACH', 1: 'EACCES', 2: 'EHOSTUNREACH', 3: 'EHOSTUNREACH', 4: 'ECONNREFUSED', 5: 'EACCES', 6: 'EACCES' };
 
 /** docs/findings.md#icmp-unreachable: an ICMP destination-unreachable quoting one of the connection's segments. */
-export const icmpUnreachable: Detector = {
+export const icmpUnreachable: Detector<'icmp-unreachable'> = {
   kind: 'icmp-unreachable',
+  saw: 'peer',
   onIcmp(c, ev, ctx) {
     if (ev.errorClass !== 'unreachable') return;
     // Fragmentation needed is path-MTU discovery at work, not unreachability.

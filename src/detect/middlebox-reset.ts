@@ -94,8 +94,9 @@ function raise(c: Connection, f: Forged, at: Instant, ctx: DetectContext): void 
  * sender's other packets (raised at the RST), or the sender went on sending after
  * it (found at the end: the findings that took it for the sender's are withdrawn).
  */
-export const middleboxReset: Detector = {
+export const middleboxReset: Detector<'middlebox-reset'> = {
   kind: 'middlebox-reset',
+  saw: 'peer',
   segments: 'rst',
   onSegment(seg, ctx) {
     if (rstMeaning(seg, ctx.options) !== 'middlebox') return;

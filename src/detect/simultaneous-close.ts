@@ -2,7 +2,7 @@ import { packetsOf, type Detector } from './detector.js';
 import { fact, makeFinding } from './make.js';
 
 /** docs/findings.md#simultaneous-close: both FINs crossed; both sides went through CLOSING into TIME-WAIT. */
-export const simultaneousClose: Detector = {
+export const simultaneousClose: Detector<'simultaneous-close'> = {
   kind: 'simultaneous-close',
   segments: 'state-change',
   onSegment(seg, ctx) {

@@ -15,8 +15,8 @@ function tupleKey(a: string, b: string): string {
 /** Where the capture saw the RSTs: alone, answering a segment of a connection it never saw open, or after the connection ended. */
 type Context = 'alone' | 'unknown' | 'ended';
 
-function describe(f: FindingOf<'stray-rst'>, sender: string, receiver: string, context: Context): void {
-  const d = f.details;
+/** Its text, from its details `d` and what its note keeps. */
+function describe(f: FindingOf<'stray-rst'>, d: FindingOf<'stray-rst'>['details'], sender: string, receiver: string, context: Context): { summary: string; explanation: string } {
   const one = d.rsts === 1;
   const period = d.periodSeconds === null ? '' : `, one every ${secs(d.periodSeconds)} on average`;
   const where = {
@@ -24,8 +24,8 @@ function describe(f: FindingOf<'stray-rst'>, sender: string, receiver: string, c
     unknown: 'it answers a segment on a tuple where no connection the capture saw was open then',
     ended: 'after the connection on that tuple had ended',
   }[context];
-  f.summary = one ? `a lone RST from ${sender}'s address to ${receiver}: ${where}` : `${d.rsts} RSTs from ${sender}'s address to ${receiver} over ${secs(d.spanSeconds)}${period}: ${where}`;
-  f.explanation = [
+  const summary = one ? `a lone RST from ${sender}'s address to ${receiver}: ${where}` : `${d.rsts} RSTs from ${sender}'s address to ${receiver} over ${secs(d.spanSeconds)}${period}: ${where}`;
+  const explanation = [
     {
       alone: one ? `A RST (frame ${d.firstFrame}) stands alone: nothing else on its tuple around it, no connection open there then. ` : `RSTs (frames ${d.firstFrame} to ${d.lastFrame}) stand alone: nothing else on their tuple around them, no connection open there then. `,
       unknown: `A segment and the RST that answered it (frame ${d.firstFrame}) stand alone: no connection the capture saw was open on the tuple then; the RST's sender held none for it, and nothing shows that anyone else did. `,
@@ -37,6 +37,7 @@ function describe(f: FindingOf<'stray-rst'>, sender: string, receiver: string, c
     one ? '' : `Repeated at a steady pace, it is usually a peer that keeps poking a connection the other side has long forgotten (a stale client retrying, keep-alives to a rebooted host). `,
     `No application is shown to have seen an error. To learn who keeps the connection alive, capture both directions at the ${f.endpoint === 'client' ? 'server' : 'client'}'s end.`,
   ].join('');
+  return { summary, explanation };
 }
 
 /** What a note keeps beside its details: its context and what its first RST showed, the connection it last counted. */
@@ -53,7 +54,7 @@ const notes = new WeakMap<FindingOf<'stray-rst'>, Note>();
  * tuple, counted, on the first connection they were seen as (after a few seconds each
  * lone RST counts as a connection of its own).
  */
-export const strayRst: Detector = {
+export const strayRst: Detector<'stray-rst'> = {
   kind: 'stray-rst',
   segments: 'rst',
   onSegment(seg, ctx) {
@@ -65,23 +66,17 @@ export const strayRst: Detector = {
     const seen = ctx.remembered(key);
     const run = seen !== undefined && seen.kind === 'stray-rst' ? notes.get(seen) : undefined;
     if (seen !== undefined && seen.kind === 'stray-rst' && run !== undefined) {
-      const d = seen.details;
       const span = secondsBetween(seen, now);
-      if (run.lastConnection !== c.id) {
-        run.lastConnection = c.id;
-        d.connections++;
-      }
-      d.rsts++;
-      d.spanSeconds = Number(span.toFixed(6));
-      d.periodSeconds = Number((span / (d.rsts - 1)).toFixed(6));
-      d.lastFrame = now.frame;
+      const was = seen.details;
+      const connections = run.lastConnection !== c.id ? was.connections + 1 : was.connections;
+      run.lastConnection = c.id;
+      const rsts = was.rsts + 1;
+      const d = { ...was, rsts, spanSeconds: Number(span.toFixed(6)), periodSeconds: Number((span / (rsts - 1)).toFixed(6)), lastFrame: now.frame, connections };
       appendBounded(seen, now.capture, now.frame);
       // The run's latest RST replaces the one before it among the facts (the first ones stay).
-      const latest = fact(now, `latest RST of the run (number ${d.rsts}), ${secs(span)} after the first`);
-      const last = seen.evidence.length - 1;
-      if (d.rsts > 2) seen.evidence[last] = latest;
-      else seen.evidence.push(latest);
-      describe(seen, c.address(seg.from.role), c.address(seg.to.role), run.context);
+      const latest = fact(now, `latest RST of the run (number ${rsts}), ${secs(span)} after the first`);
+      const evidence = rsts > 2 ? [...seen.evidence.slice(0, -1), latest] : [...seen.evidence, latest];
+      ctx.revise(seen, { details: d, evidence, ...describe(seen, d, c.address(seg.from.role), c.address(seg.to.role), run.context) });
       return;
     }
     const x = seg.from;
@@ -111,7 +106,7 @@ export const strayRst: Detector = {
       f.evidence.push(fact(now, `its TTL ${x.rstTtl}, where the same address's earlier packets had ${ttlRange(before)}`));
     }
     notes.set(f, note);
-    describe(f, c.address(x.role), c.address(y.role), context);
+    Object.assign(f, describe(f, f.details, c.address(x.role), c.address(y.role), context));
     ctx.remember(key, f);
     ctx.raise(c, f);
   },

@@ -49,9 +49,7 @@ function check(c: Connection, now: Instant, frame: number, capture: number, ctx:
   const d = { synCount: n, intervalsSeconds: steps, icmpUnreachable: unreachable, answeredAfterSeconds: null };
   const existing = ctx.raised(c, 'syn-timeout');
   if (existing) {
-    existing.summary = summary;
-    existing.explanation = explanation;
-    existing.details = d;
+    ctx.revise(existing, { summary, explanation, details: d });
     appendBounded(existing, capture, frame);
     return;
   }
@@ -74,7 +72,7 @@ function check(c: Connection, now: Instant, frame: number, capture: number, ctx:
  * The server answered after the finding was raised: the SYNs before were lost, and
  * connect() waited (or failed with ECONNREFUSED, for a RST).
  */
-function answered(c: Connection, f: FindingOf<'syn-timeout'>, seg: SegmentInfo): void {
+function answered(c: Connection, f: FindingOf<'syn-timeout'>, seg: SegmentInfo, ctx: DetectContext): void {
   const client = c.client;
   const server = c.server;
   // The run as last counted: the answer has just reset the client's.
@@ -82,10 +80,10 @@ function answered(c: Connection, f: FindingOf<'syn-timeout'>, seg: SegmentInfo):
   const waited = client.firstSynAt ? secondsBetween(client.firstSynAt, seg.now) : 0;
   const refused = (seg.flags & TCP_RST) !== 0;
   const what = refused ? 'a RST' : (seg.flags & (TCP_SYN | TCP_ACK)) === (TCP_SYN | TCP_ACK) ? 'a SYN-ACK' : 'a segment';
-  f.summary = refused
+  const summary = refused
     ? `${who(c, server)} refused the connection only after ${n} SYNs, ${secs(waited)} after the first`
     : `${who(c, server)} answered only after ${n} SYNs, ${secs(waited)} after the first: connect() waited that long`;
-  f.explanation = [
+  const explanation = [
     synsSent(c, n, f.details.intervalsSeconds),
     `; the ${server.role} answered with ${what} (frame ${seg.now.frame}) ${secs(waited)} after the first. `,
     `The SYNs before it were lost on the way or dropped at the server's host: a full listen queue (its application accepts too slowly; nstat's TcpExtListenOverflows and TcpExtListenDrops count them), a firewall or rate limit on new connections, or loss on the path. `,
@@ -94,20 +92,21 @@ function answered(c: Connection, f: FindingOf<'syn-timeout'>, seg: SegmentInfo):
       : `The client's connect() succeeded, ${secs(waited)} late; a client with a shorter connect timeout gave up instead (ETIMEDOUT). `,
     `Fix: on the server, compare the listen queue with its backlog (ss -ltn: Recv-Q against Send-Q) and raise the backlog or accept faster; look for drops of SYNs on the path and in firewalls.`,
   ].join('');
-  f.details = { ...f.details, answeredAfterSeconds: Number(waited.toFixed(6)) };
+  ctx.revise(f, { summary, explanation, details: { ...f.details, answeredAfterSeconds: Number(waited.toFixed(6)) } });
   appendBounded(f, seg.now.capture, seg.now.frame);
 }
 
 /** docs/findings.md#syn-timeout: the SYN retransmitted with no answer at all. */
-export const synTimeout: Detector = {
+export const synTimeout: Detector<'syn-timeout'> = {
   kind: 'syn-timeout',
+  saw: 'peer',
   // The client's SYNs, and the server's first answer once it was raised.
   segments: ['syn-sent', 'flagged'],
   onSegment(seg, ctx) {
     const c = seg.conn;
     if (seg.from === c.server) {
       const f = ctx.raised(c, 'syn-timeout');
-      if (f !== undefined && f.details.answeredAfterSeconds === null) answered(c, f, seg);
+      if (f !== undefined && f.details.answeredAfterSeconds === null) answered(c, f, seg, ctx);
       return;
     }
     if (seg.from === c.client && seg.from.state === 'SYN-SENT') check(c, seg.now, seg.now.frame, seg.now.capture, ctx, false);

@@ -103,8 +103,9 @@ import { rstMeaning } from './rst-kind.js';
  * docs/findings.md#write-after-fin: the peer closed (FIN), this side ignored the end-of-file and wrote;
  * the peer's kernel, with no socket left to deliver to, answered with RST.
  */
-export const writeAfterFin: Detector = {
+export const writeAfterFin: Detector<'write-after-fin'> = {
   kind: 'write-after-fin',
+  saw: 'endpoint',
   segments: 'rst',
   onEnd(c, _end, ctx) {
     // Its FIN right behind its data crossed the RST: a last write on the way out after all.

@@ -25,9 +25,7 @@ function check(c: Connection, e: Endpoint, now: Instant, packet: PacketRef | nul
   const existing = ctx.raised(c, 'zero-window');
   if (existing) {
     if (existing.endpoint === e.role && d.seconds > existing.details.seconds) {
-      existing.summary = summary;
-      existing.explanation = explanation;
-      existing.details = d;
+      ctx.revise(existing, { summary, explanation, details: d });
     }
     return;
   }
@@ -42,7 +40,7 @@ function check(c: Connection, e: Endpoint, now: Instant, packet: PacketRef | nul
 }
 
 /** docs/findings.md#zero-window: a receiver advertised a zero window for longer than the threshold. */
-export const zeroWindow: Detector = {
+export const zeroWindow: Detector<'zero-window'> = {
   kind: 'zero-window',
   segments: 'zero-window',
   onSegment(seg, ctx) {
@@ -52,6 +50,8 @@ export const zeroWindow: Detector = {
   onClock(c, now, ctx) {
     for (const e of c.both) if (e.zeroWindowSince !== null) check(c, e, now, null, ctx, false);
   },
+  // A zero window still advertised: the clock tells how long it lasts.
+  needsClock: (c) => c.client.zeroWindowSince !== null || c.server.zeroWindowSince !== null,
   onEnd(c, end, ctx) {
     for (const e of c.both) if (e.zeroWindowSeen) check(c, e, end, null, ctx, true);
   },

@@ -67,6 +67,15 @@ export class FigureCounts {
     else this.raised.set(key, { kind: f.kind, severity: f.severity, count: 1 });
   }
 
+  /** A raised finding changed: counted under its severity now, no longer under `before`. */
+  revised(f: Finding, before: Severity): void {
+    if (f.severity === before) return;
+    const key = `${f.kind} ${before}`;
+    const r = this.raised.get(key);
+    if (r !== undefined && --r.count === 0) this.raised.delete(key);
+    this.finding(f);
+  }
+
   withdrawn(f: Finding): void {
     this.taken.set(f.kind, (this.taken.get(f.kind) ?? 0) + 1);
   }

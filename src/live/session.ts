@@ -162,6 +162,8 @@ export class LiveSession {
       counts.withdrawn(f);
       o.onWithdraw?.(f);
     };
+    // A finding revised after it was printed: the figures count it at its severity now.
+    this.pipeline.engine.onRevise = (f, severityBefore) => counts.revised(f, severityBefore);
     this.ports = new PortLabels(o.maxPorts ?? DEFAULT_MAX_PORTS);
     this.decoder.onDamage = (frame, detail) => {
       if (this.warnings.length < MAX_WARNINGS) this.warnings.push({ message: detail, offset: 0, packet: frame.index });

@@ -1,10 +1,9 @@
 import { Worker } from 'node:worker_threads';
 import { parsePacketFilter } from '../decode/packet-filter.js';
 import { analyzeShard, type AnalysisResult, type Shard } from '../analyze.js';
-import { renumberRefusals } from '../detect/connection-refused.js';
 import { severityRank, type Finding } from '../detect/finding.js';
+import { DETECTORS, detectorOf } from '../detect/registry.js';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_LISTED_CONNECTIONS, type DetectOptions } from '../detect/options.js';
-import { renumberPortReuse } from '../detect/port-reuse.js';
 import { connectionLine, writeJsonDocument } from '../report/json.js';
 import { findingsByConnection, tableRow, writeTableDocument, type TableOptions, type TableRow } from '../report/table.js';
 import { keepConnection, viewFindings, windowOf, withKinds, type ViewOptions, type Window } from '../report/view.js';
@@ -190,16 +189,15 @@ export async function analyzeShardedTo(
     analyzed.forEach((a, s) => {
       const finalId = (p: number): number => (p > 0 ? (ids[s]![Math.floor((p - 1) / count)] ?? 0) : 0);
       for (const f of a.findings) {
-        const provisional = f.connection;
-        f.connection = finalId(provisional);
+        f.connection = finalId(f.connection);
         f.stream = streams[s]![f.stream] ?? -1;
-        if (f.kind === 'port-reuse') renumberPortReuse(f, provisional, finalId);
+        detectorOf(f.kind).renumber?.(f, finalId);
         findings.push(f);
       }
     });
     const order = (f: Finding): number => f.sec + f.nsec / 1e9;
     findings.sort((a, b) => order(a) - order(b) || a.connection - b.connection);
-    renumberRefusals(findings);
+    for (const d of DETECTORS) d.recount?.(findings);
 
     const unlisted: Record<string, number> = {};
     for (const a of analyzed) for (const [state, n] of Object.entries(a.unlisted)) unlisted[state] = (unlisted[state] ?? 0) + n;

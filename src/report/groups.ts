@@ -70,6 +70,9 @@ function phrase(g: FindingGroup): string {
       return `reset by something on the path, not by ${side} (the RST's TTL differs)`;
     case 'stray-rst':
       return `RSTs for no connection the capture knows open, in ${side}'s name`;
+    default:
+      // A detector not yet shipped: its kind's name says it until it gets words here.
+      return `${g.kind} at ${side}`;
   }
 }
 

@@ -1,6 +1,7 @@
 import type { AnalysisResult, CaptureSummary } from '../analyze.js';
 import { formatIso } from '../capture/timestamp.js';
-import { FINDING_KINDS, SEVERITIES, severityRank, type Finding, type FindingKind, type Severity } from '../detect/finding.js';
+import { SEVERITIES, severityRank, type Finding, type FindingKind, type Severity } from '../detect/finding.js';
+import { FINDING_KINDS } from '../detect/registry.js';
 import type { Connection } from '../track/connection.js';
 import type { TcpState } from '../track/states.js';
 import { durationSeconds } from './json.js';

@@ -1,6 +1,7 @@
 import type { AnalysisResult, CaptureProblem, CaptureSummary, LinkTypeCount } from '../analyze.js';
 import type { InterfaceInfo } from '../capture/frame.js';
-import { CONFIDENCES, FINDING_KINDS, SEVERITIES, type Evidence, type Finding, type FindingKind, type FindingOf, type PacketRef } from '../detect/finding.js';
+import { CONFIDENCES, SEVERITIES, type Evidence, type Finding, type FindingOf, type PacketRef, type ShippedKind } from '../detect/finding.js';
+import { FINDING_KINDS } from '../detect/registry.js';
 import type { DetectOptions } from '../detect/options.js';
 import type { Vantage } from '../detect/vantage.js';
 import { TCP_STATES } from '../track/states.js';
@@ -105,108 +106,8 @@ function counts(description: string, keys: JsonSchema): Field {
 
 const TIME_PATTERN = '^-?[0-9]+\\.[0-9]{9}$';
 
-/** Named value types, each described once (the reference lists them under "Value types"). */
-const DEFS = {
-  epochTime: {
-    type: 'string',
-    pattern: TIME_PATTERN,
-    description:
-      "Epoch seconds as an exact decimal string with nine fraction digits (nanoseconds), the form of tshark's frame.time_epoch: a double cannot hold epoch nanoseconds. Negative only before 1970 (a negative pcapng if_tsoffset).",
-    examples: ['1700000000.123456789'],
-  },
-  address: {
-    type: 'string',
-    pattern: '^([0-9]{1,3}(\\.[0-9]{1,3}){3}|\\[[0-9A-Fa-f:.]+\\]):[0-9]{1,5}$',
-    description: 'An endpoint as address:port; IPv6 addresses in brackets.',
-    examples: ['10.0.0.1:40000', '[2001:db8::1]:443'],
-  },
-  tcpState: {
-    type: 'string',
-    enum: TCP_STATES,
-    description: "An RFC 9293 (section 3.3.2) connection state, spelled as the RFC spells it (ss's ESTAB is ESTABLISHED, SYN-RECV is SYN-RECEIVED); docs/states.md says how they are inferred from a capture.",
-  },
-  zeekConnState: {
-    type: 'string',
-    enum: ZEEK_CONN_STATES,
-    description: "Zeek's conn.log conn_state, as Zeek's base/protocols/conn derives it: S0 (SYN, no reply), SF (normal establishment and termination), REJ (rejected), RSTO/RSTR (reset by originator/responder), SH/SHR (half-open), OTH (no SYN seen), etc.",
-  },
-  findingKind: {
-    type: 'string',
-    enum: FINDING_KINDS,
-    description: 'A kind of finding: a connection-lifecycle problem, each described in docs/findings.md, each with its own `details`.',
-  },
-  severity: {
-    type: 'string',
-    enum: SEVERITIES,
-    description: 'How bad a finding is: error (a failure an application saw), warning (a problem worth a look), info (notable, often healthy).',
-  },
-  confidence: {
-    type: 'string',
-    enum: CONFIDENCES,
-    description: 'How far the packets go: certain (they alone prove it), likely (the usual cause; the alternatives fit too), possible (one reading among several).',
-  },
-  role: {
-    type: 'string',
-    enum: ROLES,
-    description: "A side of a connection: the client sent the first SYN (or, with no SYN seen, is guessed to be the side that did); the server is the other.",
-  },
-  abortCause: {
-    type: 'string',
-    enum: ABORT_CAUSES,
-    description:
-      "The likely cause of an abortive close: unread-data (close() with bytes from the peer unread), so-linger-zero (SO_LINGER 0 or a deliberate abort), idle-timeout (an application's idle or read timeout), protocol-close (the protocol ends connections so, e.g. MPTCP's MP_FASTCLOSE).",
-  },
-  packetRef: object('A packet: its capture and frame number there.', {
-    capture: int('Index of the capture file in `captures` (0-based).'),
-    frame: frame('Frame number in that file (1-based, as Wireshark numbers them).'),
-  } satisfies Fields<PacketRef>),
-  problem: object('A problem reading the file, located.', {
-    message: str('What was wrong.', ['file ends in the middle of a record: 182 bytes needed, 57 left']),
-    offset: int('Byte offset in the (decompressed) file.'),
-    packet: int('1-based number of the packet being read; 0 for the file header (or a file that could not be opened).'),
-  } satisfies Fields<CaptureProblem>),
-  direction: object("What one side sent. The counters are Wireshark's tcp.analysis flags, counted as tshark counts them.", {
-    packets: int('TCP segments it sent.'),
-    payloadBytes: int('TCP payload bytes it sent (retransmissions included), from the IP length: a snaplen-cut segment counts whole.'),
-    ipBytes: int('IP bytes it sent (headers included), as Zeek counts orig_ip_bytes/resp_ip_bytes.'),
-    flags: list({ enum: TCP_FLAG_NAMES }, 'Every TCP flag it set at least once, in the order SYN, ACK, PSH, FIN, RST, URG, ECE, CWR, AE.'),
-    retransmissions: int('Segments tshark flags tcp.analysis.retransmission.'),
-    fastRetransmissions: int('Segments tshark flags tcp.analysis.fast_retransmission (also counted in retransmissions).'),
-    spuriousRetransmissions: int('Segments tshark flags tcp.analysis.spurious_retransmission.'),
-    outOfOrder: int('Segments tshark flags tcp.analysis.out_of_order.'),
-    lostSegments: int("Segments tshark flags tcp.analysis.lost_segment: a gap before them the capture never saw filled in order."),
-    duplicateAcks: int('Segments tshark flags tcp.analysis.duplicate_ack.'),
-    zeroWindows: int('Segments tshark flags tcp.analysis.zero_window: it advertised a receive window of 0.'),
-    zeroWindowProbes: int('Segments tshark flags tcp.analysis.zero_window_probe.'),
-    keepAlives: int('Segments tshark flags tcp.analysis.keep_alive.'),
-    windowFull: int("Segments tshark flags tcp.analysis.window_full: they filled the peer's advertised window."),
-  }),
-  transition: object('A state change of one endpoint.', {
-    from: ref('tcpState', 'The state it left.'),
-    to: ref('tcpState', 'The state it entered.'),
-    time: ref('epochTime', 'When.'),
-    capture: int('Index of the capture file of the packet that caused it.'),
-    frame: int('Frame number of that packet; 0 when no packet did (a timer: "TIME-WAIT ended (60 s)").'),
-    why: str('What caused it, in words.', ['sent SYN', 'acknowledged the FIN', 'TIME-WAIT ended (60 s)']),
-  }),
-  endpoint: object("One side's TCP state machine as the packets show it.", {
-    address: ref('address', 'Its address and port.'),
-    state: ref('tcpState', 'Its state at the end of the capture (or when the connection was evicted).'),
-    since: ref('epochTime', 'When it entered that state.'),
-    sinceFrame: int('Frame number of the packet that moved it there; 0 when none did (its first state, or a timer).'),
-    secondsInState: num('Seconds from `since` to the end of the capture (6 decimals).', 0),
-    inferred: bool('The state was inferred: the capture began with the connection under way (no SYN seen).'),
-    isn: intOrNull('Its initial sequence number, as on the wire (0 to 4294967295); null when its SYN was not captured.'),
-    mss: intOrNull('The MSS option of its SYN (bytes); null when its SYN was not seen or carried none.'),
-    windowScale: intOrNull('The window scale option (shift count) of its SYN; null when not seen or none.'),
-    ignoredRsts: int('RSTs it received that its stack would ignore (sequence number outside the window, RFC 5961): they changed no state.'),
-    transitions: list({ $ref: '#/$defs/transition' }, 'Its state changes, oldest first: the first 32.'),
-    transitionsDropped: int('State changes after the first 32, counted and not listed.'),
-  }),
-} satisfies Record<string, JsonSchema>;
-
-/** A finding's details, one object per kind: the compiler checks each against the Finding union's. */
-const DETAILS: { readonly [K in FindingKind]: Fields<FindingOf<K>['details']> } = {
+/** A shipped finding's details, one object per kind: the compiler checks each against the Finding union's. */
+const DETAILS: { readonly [K in ShippedKind]: Fields<FindingOf<K>['details']> } = {
   'close-wait-stuck': {
     secondsInCloseWait: num('Seconds it stayed in CLOSE-WAIT: until it closed, or to the end of the capture.', 0),
     closedLater: bool('It did close (FIN) later in the capture, after the threshold: late, not leaked.'),
@@ -304,7 +205,7 @@ const DETAILS: { readonly [K in FindingKind]: Fields<FindingOf<K>['details']> } 
 };
 
 /** What each kind is, in a sentence (its details' table says it). */
-const KIND_MEANINGS: { readonly [K in FindingKind]: string } = {
+const KIND_MEANINGS: { readonly [K in ShippedKind]: string } = {
   'close-wait-stuck': "The endpoint received the peer's FIN and then sent neither FIN nor data for --close-wait seconds: its application does not close the socket (a leak, or a slow handler).",
   'write-after-fin': 'The endpoint wrote after the peer had closed and was answered with a RST (EPIPE or ECONNRESET in its application).',
   'abortive-close': 'The endpoint ended the connection with a RST instead of a FIN.',
@@ -323,7 +224,114 @@ const KIND_MEANINGS: { readonly [K in FindingKind]: string } = {
   'stray-rst': "RSTs in the endpoint's name for no connection the capture knows open.",
 };
 
-const detailsDefs = Object.fromEntries(FINDING_KINDS.map((k) => [`details-${k}`, object(`${KIND_MEANINGS[k]} See docs/findings.md#${k}.`, DETAILS[k])])) as Record<`details-${FindingKind}`, Field>;
+/**
+ * The kinds the schema documents, in output order: a detector not yet shipped (its
+ * details declared in its own file, not in ShippedDetails) is in none of the docs.
+ */
+export const SHIPPED_KINDS: readonly ShippedKind[] = FINDING_KINDS.filter((k): k is ShippedKind => Object.hasOwn(DETAILS, k));
+
+/** Named value types, each described once (the reference lists them under "Value types"). */
+const DEFS = {
+  epochTime: {
+    type: 'string',
+    pattern: TIME_PATTERN,
+    description:
+      "Epoch seconds as an exact decimal string with nine fraction digits (nanoseconds), the form of tshark's frame.time_epoch: a double cannot hold epoch nanoseconds. Negative only before 1970 (a negative pcapng if_tsoffset).",
+    examples: ['1700000000.123456789'],
+  },
+  address: {
+    type: 'string',
+    pattern: '^([0-9]{1,3}(\\.[0-9]{1,3}){3}|\\[[0-9A-Fa-f:.]+\\]):[0-9]{1,5}$',
+    description: 'An endpoint as address:port; IPv6 addresses in brackets.',
+    examples: ['10.0.0.1:40000', '[2001:db8::1]:443'],
+  },
+  tcpState: {
+    type: 'string',
+    enum: TCP_STATES,
+    description: "An RFC 9293 (section 3.3.2) connection state, spelled as the RFC spells it (ss's ESTAB is ESTABLISHED, SYN-RECV is SYN-RECEIVED); docs/states.md says how they are inferred from a capture.",
+  },
+  zeekConnState: {
+    type: 'string',
+    enum: ZEEK_CONN_STATES,
+    description: "Zeek's conn.log conn_state, as Zeek's base/protocols/conn derives it: S0 (SYN, no reply), SF (normal establishment and termination), REJ (rejected), RSTO/RSTR (reset by originator/responder), SH/SHR (half-open), OTH (no SYN seen), etc.",
+  },
+  findingKind: {
+    type: 'string',
+    enum: SHIPPED_KINDS,
+    description: 'A kind of finding: a connection-lifecycle problem, each described in docs/findings.md, each with its own `details`.',
+  },
+  severity: {
+    type: 'string',
+    enum: SEVERITIES,
+    description: 'How bad a finding is: error (a failure an application saw), warning (a problem worth a look), info (notable, often healthy).',
+  },
+  confidence: {
+    type: 'string',
+    enum: CONFIDENCES,
+    description: 'How far the packets go: certain (they alone prove it), likely (the usual cause; the alternatives fit too), possible (one reading among several).',
+  },
+  role: {
+    type: 'string',
+    enum: ROLES,
+    description: "A side of a connection: the client sent the first SYN (or, with no SYN seen, is guessed to be the side that did); the server is the other.",
+  },
+  abortCause: {
+    type: 'string',
+    enum: ABORT_CAUSES,
+    description:
+      "The likely cause of an abortive close: unread-data (close() with bytes from the peer unread), so-linger-zero (SO_LINGER 0 or a deliberate abort), idle-timeout (an application's idle or read timeout), protocol-close (the protocol ends connections so, e.g. MPTCP's MP_FASTCLOSE).",
+  },
+  packetRef: object('A packet: its capture and frame number there.', {
+    capture: int('Index of the capture file in `captures` (0-based).'),
+    frame: frame('Frame number in that file (1-based, as Wireshark numbers them).'),
+  } satisfies Fields<PacketRef>),
+  problem: object('A problem reading the file, located.', {
+    message: str('What was wrong.', ['file ends in the middle of a record: 182 bytes needed, 57 left']),
+    offset: int('Byte offset in the (decompressed) file.'),
+    packet: int('1-based number of the packet being read; 0 for the file header (or a file that could not be opened).'),
+  } satisfies Fields<CaptureProblem>),
+  direction: object("What one side sent. The counters are Wireshark's tcp.analysis flags, counted as tshark counts them.", {
+    packets: int('TCP segments it sent.'),
+    payloadBytes: int('TCP payload bytes it sent (retransmissions included), from the IP length: a snaplen-cut segment counts whole.'),
+    ipBytes: int('IP bytes it sent (headers included), as Zeek counts orig_ip_bytes/resp_ip_bytes.'),
+    flags: list({ enum: TCP_FLAG_NAMES }, 'Every TCP flag it set at least once, in the order SYN, ACK, PSH, FIN, RST, URG, ECE, CWR, AE.'),
+    retransmissions: int('Segments tshark flags tcp.analysis.retransmission.'),
+    fastRetransmissions: int('Segments tshark flags tcp.analysis.fast_retransmission (also counted in retransmissions).'),
+    spuriousRetransmissions: int('Segments tshark flags tcp.analysis.spurious_retransmission.'),
+    outOfOrder: int('Segments tshark flags tcp.analysis.out_of_order.'),
+    lostSegments: int("Segments tshark flags tcp.analysis.lost_segment: a gap before them the capture never saw filled in order."),
+    duplicateAcks: int('Segments tshark flags tcp.analysis.duplicate_ack.'),
+    zeroWindows: int('Segments tshark flags tcp.analysis.zero_window: it advertised a receive window of 0.'),
+    zeroWindowProbes: int('Segments tshark flags tcp.analysis.zero_window_probe.'),
+    keepAlives: int('Segments tshark flags tcp.analysis.keep_alive.'),
+    windowFull: int("Segments tshark flags tcp.analysis.window_full: they filled the peer's advertised window."),
+  }),
+  transition: object('A state change of one endpoint.', {
+    from: ref('tcpState', 'The state it left.'),
+    to: ref('tcpState', 'The state it entered.'),
+    time: ref('epochTime', 'When.'),
+    capture: int('Index of the capture file of the packet that caused it.'),
+    frame: int('Frame number of that packet; 0 when no packet did (a timer: "TIME-WAIT ended (60 s)").'),
+    why: str('What caused it, in words.', ['sent SYN', 'acknowledged the FIN', 'TIME-WAIT ended (60 s)']),
+  }),
+  endpoint: object("One side's TCP state machine as the packets show it.", {
+    address: ref('address', 'Its address and port.'),
+    state: ref('tcpState', 'Its state at the end of the capture (or when the connection was evicted).'),
+    since: ref('epochTime', 'When it entered that state.'),
+    sinceFrame: int('Frame number of the packet that moved it there; 0 when none did (its first state, or a timer).'),
+    secondsInState: num('Seconds from `since` to the end of the capture (6 decimals).', 0),
+    inferred: bool('The state was inferred: the capture began with the connection under way (no SYN seen).'),
+    isn: intOrNull('Its initial sequence number, as on the wire (0 to 4294967295); null when its SYN was not captured.'),
+    mss: intOrNull('The MSS option of its SYN (bytes); null when its SYN was not seen or carried none.'),
+    windowScale: intOrNull('The window scale option (shift count) of its SYN; null when not seen or none.'),
+    ignoredRsts: int('RSTs it received that its stack would ignore (sequence number outside the window, RFC 5961): they changed no state.'),
+    transitions: list({ $ref: '#/$defs/transition' }, 'Its state changes, oldest first: the first 32.'),
+    transitionsDropped: int('State changes after the first 32, counted and not listed.'),
+  }),
+} satisfies Record<string, JsonSchema>;
+
+
+const detailsDefs = Object.fromEntries(SHIPPED_KINDS.map((k) => [`details-${k}`, object(`${KIND_MEANINGS[k]} See docs/findings.md#${k}.`, DETAILS[k])])) as Record<`details-${ShippedKind}`, Field>;
 
 const capture = object('One capture file read (several files are merged in timestamp order).', {
   file: str('The path as given on the command line; "<stdin>" for standard input.'),
@@ -462,7 +470,7 @@ const finding = {
     group: int('Id of its group in `groups`.', 1),
     displayFilter: str('A Wireshark display filter showing its packets: its stream narrowed to its frames ("tcp.stream eq 0 && frame.number in {8, 9}"); the stream alone when several files were merged; empty when there is nothing to filter on.'),
   }),
-  allOf: FINDING_KINDS.map((k) => ({
+  allOf: SHIPPED_KINDS.map((k) => ({
     if: { properties: { kind: { const: k } }, required: ['kind'] },
     then: { properties: { details: { $ref: `#/$defs/details-${k}` } } },
   })),

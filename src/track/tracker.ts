@@ -44,16 +44,14 @@ export interface TrackerSetup {
   offload?: OffloadThread | null;
   /** Wireshark's sequence analysis per connection (SegmentInfo.analysis, the JSON's tcp.analysis counters): off when nothing reads it. */
   sequenceAnalysis?: boolean;
-  /** The clock's detectors act on the connection: it is watched while this holds. */
+  /** The clock's detectors act on the connection (declared by each detector): it is watched while this holds. */
   needsClock?: (c: Connection) => boolean;
   /** Told of each connection as it stops being tracked (live mode's counts). */
   onForget?: ((c: Connection) => void) | null;
 }
 
-/** With no detectors declared: an endpoint in CLOSE-WAIT, or a zero window still advertised. */
-function closeWaitOrZeroWindow(c: Connection): boolean {
-  return c.client.state === 'CLOSE-WAIT' || c.server.state === 'CLOSE-WAIT' || c.client.zeroWindowSince !== null || c.server.zeroWindowSince !== null;
-}
+/** With no detectors to say otherwise, no connection needs the clock. */
+const NEVER = (): boolean => false;
 
 /** Seconds the connection was silent before a RST from `from` now, or before `to`'s last segment that it answers. */
 function idleBefore(c: Connection, from: Endpoint, to: Endpoint, now: Now): number {
@@ -109,7 +107,7 @@ export class ConnectionTracker {
     this.sequenceAnalysis = setup.sequenceAnalysis ?? true;
     this.onForget = setup.onForget ?? null;
     this.flows = new FlowLookup(this.options.closedLingerSeconds);
-    this.timers = new KernelTimers(this.options.timeWaitSeconds, this.options.closedLingerSeconds, setup.needsClock ?? closeWaitOrZeroWindow, this);
+    this.timers = new KernelTimers(this.options.timeWaitSeconds, this.options.closedLingerSeconds, setup.needsClock ?? NEVER, this);
   }
 
   /** Track one segment: what it did is in the returned SegmentInfo (reused for every segment; `created` when it opened a connection). */
