@@ -3,16 +3,12 @@ import { samePacket, secondsBetween } from '../track/moment.js';
 import type { SegmentInfo } from '../track/tracker.js';
 import type { Connection } from '../track/connection.js';
 import type { Endpoint } from '../track/endpoint.js';
-import { isClosed, type TcpState } from '../track/states.js';
+import { isOver } from '../track/states.js';
 import type { DetectOptions } from './options.js';
 
 /** What a RST means. The RST detectors share this so that each RST gets one meaning only. */
 export type RstMeaning = 'middlebox' | 'stray' | 'refused' | 'write-after-fin' | 'handshake-abort' | 'peer-reset' | 'abortive' | 'gave-up' | null;
 
-/** Nothing left of the connection on that side but, at most, TIME-WAIT. */
-function over(s: TcpState): boolean {
-  return isClosed(s) || s === 'LISTEN';
-}
 
 /** A flow of this many packets, without its handshake, shows no connection any application held. */
 const SHORT_FLOW_PACKETS = 2;
@@ -39,7 +35,7 @@ export function rstMeaning(seg: SegmentInfo, o: DetectOptions): RstMeaning {
   // A RST on a tuple the capture saw nothing else of (a connection it never saw open), or
   // long after the connection ended: it resets nothing an application holds.
   if (c.partial && (onlyRsts(c) || c.client.packets + c.server.packets <= SHORT_FLOW_PACKETS)) return 'stray';
-  if (over(seg.fromBefore) && over(seg.toBefore) && seg.idleBefore >= STRAY_IDLE_SECONDS && !x.sentAfterRst && !y.sentAfterRst) return 'stray';
+  if (isOver(seg.fromBefore) && isOver(seg.toBefore) && seg.idleBefore >= STRAY_IDLE_SECONDS && !x.sentAfterRst && !y.sentAfterRst) return 'stray';
   if (seg.forged) return 'middlebox';
   if (seg.toBefore === 'SYN-SENT' && y.state === 'CLOSED' && x === c.server) return 'refused';
   if (seg.fromBefore === 'CLOSED' || seg.fromBefore === 'LISTEN' || seg.fromBefore === 'SYN-SENT') return null;

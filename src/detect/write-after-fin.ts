@@ -45,7 +45,7 @@ function replyToLast(closer: Endpoint, writer: Endpoint): boolean {
 function crossedFin(writer: Endpoint): boolean {
   const at = writer.dataAfterPeerFinAt;
   const got = writer.firstEntered('CLOSE-WAIT') ?? writer.firstEntered('CLOSING') ?? writer.firstEntered('TIME-WAIT');
-  return at !== null && (got === null || got.sec > at.sec || (got.sec === at.sec && got.nsec > at.nsec));
+  return at !== null && (got === null || isEarlier(at.sec, at.nsec, got.sec, got.nsec));
 }
 
 function evidenceOf(c: Connection, closer: Endpoint, writer: Endpoint, rst: Moment): Evidence[] {
@@ -98,6 +98,7 @@ function raiseMild(c: Connection, rst: Moment, ctx: DetectContext, closer: Endpo
   );
 }
 import { rstMeaning } from './rst-kind.js';
+import { isEarlier } from '../util/time.js';
 
 /**
  * docs/findings.md#write-after-fin: the peer closed (FIN), this side ignored the end-of-file and wrote;
