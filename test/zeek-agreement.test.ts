@@ -5,7 +5,14 @@ import { Frame } from '../src/capture/frame.js';
 import { ipv4HeaderChecksumOk, tcpChecksumOk } from '../src/decode/checksum.js';
 import { Decoder } from '../src/decode/decoder.js';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from '../src/decode/packet.js';
-import { ZEEK_BASE_LIKELY_SERVER_PORTS, ZeekConnState, type ZeekConnOptions } from '../src/track/zeek-conn.js';
+import {
+  ZEEK_BASE_LIKELY_SERVER_PORTS,
+  ZEEK_SEGMENT_ADDED,
+  ZEEK_SEGMENT_REUSED,
+  ZEEK_SEGMENT_TIMED_OUT,
+  ZeekConnState,
+  type ZeekConnOptions,
+} from '../src/track/zeek-conn.js';
 import { CORPUS, HAVE_CORPUS, manifest } from './helpers/env.js';
 import { readConnTsv, runZeekModel, tupleKey, type ConnRow, type ModelConn } from './helpers/zeek.js';
 
@@ -229,8 +236,7 @@ function run(segments: Array<[boolean, number, number, number, number, number?]>
   const z = new ZeekConnState(ports[0], ports[1], opts);
   segments.forEach(([fromA, flags, seq, ack, len, t], i) => {
     const time = t ?? i * 0.1;
-    z.advance(time);
-    z.segment(fromA, flags, seq, ack, len, 65535, true, time);
+    expect(z.segment(fromA, flags, seq, ack, len, 65535, true, time)).toBe(ZEEK_SEGMENT_ADDED);
   });
   return z;
 }
@@ -290,15 +296,36 @@ describe('ZeekConnState rules', () => {
   });
 
   it('ends connections on Zeek timers and on reuse of the tuple by a new SYN', () => {
-    const attempt = run([[true, TCP_SYN, 0, 0, 0, 0]]);
-    expect(attempt.advance(4.9)).toBe(false);
-    expect(attempt.advance(5.0)).toBe(true); // tcp_attempt_delay
-    const reset = run([[true, TCP_RST, 9, 0, 0, 0]]);
-    expect(reset.advance(4)).toBe(false);
-    expect(reset.advance(5)).toBe(true); // tcp_close_delay after a RST
-    const open = run([[true, TCP_SYN, 100, 0, 0]]);
-    expect(open.wouldReuse(TCP_SYN, 100)).toBe(false); // a retransmitted SYN
-    expect(open.wouldReuse(TCP_SYN, 999)).toBe(true);
+    const zeek = { sessionRules: true };
+    // What the session rules make of `next` (a segment of A's) after `first`.
+    const after = (first: [number, number, number], next: [number, number, number], opts: ZeekConnOptions = zeek): number => {
+      const z = new ZeekConnState(40000, 80, opts);
+      expect(z.segment(true, first[0], first[1], 0, 0, 65535, true, first[2])).toBe(ZEEK_SEGMENT_ADDED);
+      const r = z.segment(true, next[0], next[1], 0, 0, 65535, true, next[2]);
+      expect(z.removed).toBe(r !== ZEEK_SEGMENT_ADDED);
+      return r;
+    };
+    // tcp_attempt_delay: an unanswered SYN is given up 5 s on.
+    expect(after([TCP_SYN, 0, 0], [TCP_SYN, 0, 4.9])).toBe(ZEEK_SEGMENT_ADDED);
+    expect(after([TCP_SYN, 0, 0], [TCP_SYN, 0, 5.0])).toBe(ZEEK_SEGMENT_TIMED_OUT);
+    // tcp_close_delay after a RST.
+    expect(after([TCP_RST, 9, 0], [TCP_ACK, 9, 4])).toBe(ZEEK_SEGMENT_ADDED);
+    expect(after([TCP_RST, 9, 0], [TCP_ACK, 9, 5])).toBe(ZEEK_SEGMENT_TIMED_OUT);
+    // A retransmitted SYN stays; a SYN with another sequence number starts a new connection.
+    expect(after([TCP_SYN, 100, 0], [TCP_SYN, 100, 0.1])).toBe(ZEEK_SEGMENT_ADDED);
+    expect(after([TCP_SYN, 100, 0], [TCP_SYN, 999, 0.1])).toBe(ZEEK_SEGMENT_REUSED);
+    // Without the session rules the connection takes every segment.
+    expect(after([TCP_SYN, 0, 0], [TCP_SYN, 999, 10], {})).toBe(ZEEK_SEGMENT_ADDED);
+  });
+
+  it('opens the connection for a segment whose TCP header was cut short, and goes no further', () => {
+    const z = new ZeekConnState(40000, 80);
+    expect(z.segment(true, TCP_SYN, 0, 0, 0, 65535, true, 0, false, false)).toBe(ZEEK_SEGMENT_ADDED);
+    expect([z.packets, z.startTime, z.connState, z.history]).toEqual([1, 0, 'OTH', '']);
+    // The first packet still decides the roles by port: a SYN-ACK from port 80 flips them.
+    const flipped = new ZeekConnState(80, 40000);
+    flipped.segment(true, SA, 0, 0, 0, 65535, true, 0, false, false);
+    expect([flipped.origIsA, flipped.history]).toEqual([false, '^']);
   });
 
   it('logs a content gap when an ack covers bytes never seen', () => {

@@ -6,7 +6,7 @@ import { Decoder } from '../../src/decode/decoder.js';
 import type { Connection } from '../../src/track/connection.js';
 import { direction } from '../../src/track/flow-table.js';
 import { ConnectionTracker } from '../../src/track/tracker.js';
-import { ZeekConnState, type ZeekConnOptions } from '../../src/track/zeek-conn.js';
+import { ZEEK_SEGMENT_ADDED, ZEEK_SEGMENT_TIMED_OUT, ZeekConnState, type ZeekConnOptions, type ZeekSegmentResult } from '../../src/track/zeek-conn.js';
 import { formatIp } from '../../src/util/address.js';
 
 /** One row of an expected/<file>.conn.tsv, by column name. */
@@ -60,7 +60,9 @@ interface Live {
  * ConnectionTracker, and run a ZeekConnState per connection. Zeek may log a
  * tracker connection as several (timers, tuple reuse), and the tracker may
  * split what Zeek keeps as one, so each tracker connection maps to the Zeek
- * state currently fed, and finished states are kept in order.
+ * state currently fed, and finished states are kept in order. The model's
+ * sessionRules end a Zeek connection (timers, tuple reuse) and turn the segment
+ * away, which then opens the next one.
  */
 export async function runZeekModel(path: string, options: ZeekConnOptions): Promise<ModelConn[]> {
   const decoder = new Decoder();
@@ -69,14 +71,12 @@ export async function runZeekModel(path: string, options: ZeekConnOptions): Prom
   /** Last live state per 4-tuple, to carry a Zeek connection across a tracker split. */
   const byTuple = new Map<string, Live>();
   const all: Live[] = [];
-  const live = new Set<Live>();
-  let now = -Infinity;
   let lastTime = 0;
+  const zeekOptions: ZeekConnOptions = { ...options, sessionRules: true };
 
   const newLive = (conn: Connection, fromConnA: boolean, srcPort: number, dstPort: number): Live => {
-    const l: Live = { zs: new ZeekConnState(srcPort, dstPort, options), aIsConnA: fromConnA, conn };
+    const l: Live = { zs: new ZeekConnState(srcPort, dstPort, zeekOptions), aIsConnA: fromConnA, conn };
     all.push(l);
-    live.add(l);
     return l;
   };
 
@@ -86,11 +86,6 @@ export async function runZeekModel(path: string, options: ZeekConnOptions): Prom
     onFrame(frame: Frame): void {
       const t = frame.hasTime ? frame.sec + frame.nsec / 1e9 : lastTime;
       lastTime = t;
-      // Zeek's network time never goes back; its timers run before each packet.
-      if (t > now) now = t;
-      for (const l of live) {
-        if (l.zs.nextTimerAt <= now && l.zs.advance(now)) live.delete(l);
-      }
       const p = decoder.decode(frame);
       if (p.kind !== 'tcp') return;
       const { ip, tcp } = p;
@@ -101,34 +96,20 @@ export async function runZeekModel(path: string, options: ZeekConnOptions): Prom
       const fromConnA = direction(conn, ip.version, ip.src, tcp.srcPort, ip.dst, tcp.dstPort) === 1;
       const key = tupleKey(formatIp(conn.version, conn.addrA), conn.portA, formatIp(conn.version, conn.addrB), conn.portB);
       let l = current.get(conn);
+      /** The tuple's previous Zeek state, carried over to this tracker connection. */
+      let carried: Live | undefined;
       if (l === undefined) {
         // A tracker connection we have not seen: Zeek may still be on the tuple's previous one.
         const prev = byTuple.get(key);
         if (prev !== undefined && !prev.zs.removed) {
-          l = { zs: prev.zs, aIsConnA: prev.aIsConnA === (direction(conn, prev.conn.version, prev.conn.addrA, prev.conn.portA, prev.conn.addrB, prev.conn.portB) === 1), conn };
           // Same Zeek state, re-expressed against the new tracker connection's A.
-          const idx = all.findIndex((x) => x.zs === prev.zs);
-          all[idx] = l;
-          live.delete(prev);
-          live.add(l);
+          l = { zs: prev.zs, aIsConnA: prev.aIsConnA === (direction(conn, prev.conn.version, prev.conn.addrA, prev.conn.portA, prev.conn.addrB, prev.conn.portB) === 1), conn };
+          carried = prev;
         }
       }
-      if (l === undefined || l.zs.removed || l.zs.wouldReuse(tcp.flags, tcp.seq)) {
-        if (l !== undefined) {
-          l.zs.removed = true;
-          live.delete(l);
-        }
-        l = newLive(conn, fromConnA, tcp.srcPort, tcp.dstPort);
-      }
-      current.set(conn, l);
-      byTuple.set(key, l);
-      const zFromA = fromConnA === l.aIsConnA;
       const capEnd = frame.offset + frame.capLen;
       // Zeek drops a segment whose header options were not captured, after opening the connection.
-      if (tcp.payloadOffset > capEnd) {
-        l.zs.truncatedHeader(tcp.flags, t);
-        return;
-      }
+      const headerCaptured = tcp.payloadOffset <= capEnd;
       // Zeek takes the payload length from the IP header whenever the frame holds that many
       // bytes, even where a shorter link-layer length (PPPoE) made the decoder cut it.
       let len = tcp.payloadLength;
@@ -136,8 +117,20 @@ export async function runZeekModel(path: string, options: ZeekConnOptions): Prom
         const claimed = ip.totalLength - ip.headerLength - tcp.headerLength;
         if (claimed > len && ip.offset + ip.totalLength <= capEnd) len = claimed;
       }
-      const ok = len === tcp.payloadLength ? tcpChecksumOk(frame.buf, ip, tcp) : tcpChecksumOk(frame.buf, ip, tcp, len, capEnd);
-      l.zs.segment(zFromA, tcp.flags, tcp.seq, tcp.ack, len, tcp.window, ok, t, tcp.payloadOffset + len <= capEnd);
+      const ok = headerCaptured ? (len === tcp.payloadLength ? tcpChecksumOk(frame.buf, ip, tcp) : tcpChecksumOk(frame.buf, ip, tcp, len, capEnd)) : null;
+      const payloadCaptured = tcp.payloadOffset + len <= capEnd;
+      let result: ZeekSegmentResult = ZEEK_SEGMENT_TIMED_OUT;
+      if (l !== undefined) {
+        result = l.zs.segment(fromConnA === l.aIsConnA, tcp.flags, tcp.seq, tcp.ack, len, tcp.window, ok, t, payloadCaptured, headerCaptured);
+        // A carried state stands for this tracker connection unless its timers had ended it.
+        if (carried !== undefined && result !== ZEEK_SEGMENT_TIMED_OUT) all[all.findIndex((x) => x.zs === carried.zs)] = l;
+      }
+      if (l === undefined || result !== ZEEK_SEGMENT_ADDED) {
+        l = newLive(conn, fromConnA, tcp.srcPort, tcp.dstPort);
+        l.zs.segment(fromConnA === l.aIsConnA, tcp.flags, tcp.seq, tcp.ack, len, tcp.window, ok, t, payloadCaptured, headerCaptured);
+      }
+      current.set(conn, l);
+      byTuple.set(key, l);
     },
   };
   const r = await readCapture(path, sink);
