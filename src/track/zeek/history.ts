@@ -1,3 +1,5 @@
+import { grownCopy } from '../../util/exact-array.js';
+
 /**
  * conn.log's `history`: Zeek's letters (Session::CheckHistory, TCP_Endpoint's
  * HistoryMasks, Session::ScaledHistoryEntry), kept as char codes in a plain
@@ -47,9 +49,7 @@ export function appendLetter(h: number[], code: number): number[] {
     h.push(code);
     return h;
   }
-  // An exact-size copy by hand (concat is several times slower).
-  const next = new Array<number>(n + 1);
-  for (let i = 0; i < n; i++) next[i] = h[i]!;
+  const next = grownCopy(h, 1);
   next[n] = code;
   return next;
 }

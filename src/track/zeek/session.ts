@@ -1,5 +1,5 @@
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../../decode/packet.js';
-import { defineBitFlags } from '../../util/bit-flags.js';
+import { defineBitFlags, type BitFlagFields } from '../../util/bit-flags.js';
 import { connStateName, type ZeekConnStateName } from './conn-state.js';
 import {
   Endpoint, endpointSize, isClean, isHandshake, ZEEK_TCP_CLOSED, ZEEK_TCP_ESTABLISHED, ZEEK_TCP_INACTIVE, ZEEK_TCP_PARTIAL, ZEEK_TCP_RESET,
@@ -60,6 +60,22 @@ const CLOSED = 1;
 /** ... and it is no reject: Zeek raises its "finished" event. */
 const CLOSED_EVENT = 2;
 
+/** ZeekConnState's booleans, one bit each of flagBits (defineBitFlags): this list is their only declaration, the class's type takes them from it. */
+const ZEEK_FLAGS = [
+  /** Which side Zeek calls the originator: A (the first packet's sender) unless Zeek flipped the roles. */
+  'origIsA',
+  /** Zeek has logged this connection (sessionRules only): its timers ended it, or a SYN reused the tuple. */
+  'removed',
+  /** is_active: cleared once Zeek reported the connection finished, reset or failed. */
+  'active',
+  /** No SYN began it (Zeek's is_partial). */
+  'isPartial',
+  /** The first packet was a SYN-ACK left unflipped; cleared by the second packet. */
+  'synAckFirst',
+] as const;
+
+export interface ZeekConnState extends BitFlagFields<typeof ZEEK_FLAGS> {}
+
 /**
  * Zeek's view of one TCP connection: the endpoint state machine, the `history`
  * string and the `conn_state` of conn.log, and (with `sessionRules`) the timers
@@ -81,27 +97,18 @@ export class ZeekConnState {
   private readonly serverPorts: ReadonlySet<number>;
   private readonly to: Readonly<ZeekTimeouts>;
 
-  /** Its booleans, one bit each (defineBitFlags at the end); the internal ones are not private only for that. */
+  /** The booleans of ZEEK_FLAGS, one bit each (the internal ones are not private only for that). */
   flagBits = 0;
-  /** Which side Zeek calls the originator: A (the first packet's sender) unless Zeek flipped the roles. */
-  declare origIsA: boolean;
   /** Packets given to segment(), bad-checksum ones included. */
   packets = 0;
   /** Time of the first packet (Zeek's start_time) and of the last one that counted (last_time). */
   startTime = 0;
   lastTime = 0;
-  /** Zeek has logged this connection (sessionRules only): its timers ended it, or a SYN reused the tuple. */
-  declare removed: boolean;
 
   /** History letters as char codes (history.ts). */
   private hist: number[] = [];
   /** HIST_* masks seen: the originator's in the low 16 bits, the responder's above. */
   private histSeen = 0;
-  /** is_active: cleared once Zeek reported the connection finished, reset or failed. */
-  declare active: boolean;
-  declare isPartial: boolean;
-  /** The first packet was a SYN-ACK left unflipped; cleared by the second packet. */
-  declare synAckFirst: boolean;
   private firstPacketSeen = 0; // 1 = orig, 2 = resp
   /** Zeek's timers, kept with sessionRules only: nothing else looks at them. */
   private readonly timers: ZeekTimers | null;
@@ -533,4 +540,4 @@ export class ZeekConnState {
   }
 }
 
-defineBitFlags(ZeekConnState.prototype, 'flagBits', ['origIsA', 'removed', 'active', 'isPartial', 'synAckFirst'] satisfies (keyof ZeekConnState)[]);
+defineBitFlags(ZeekConnState.prototype, 'flagBits', ZEEK_FLAGS);
