@@ -1,5 +1,5 @@
 import { BT_ISB, ISB_ENDTIME } from '../capture/pcapng.js';
-import { timestampUnits } from '../capture/pcapng-writer.js';
+import { timestampUnits } from '../capture/timestamp-units.js';
 
 export { BT_ISB };
 // Interface Statistics Block options (draft-ietf-opsawg-pcapng 4.6).
