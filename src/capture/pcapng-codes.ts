@@ -1,10 +1,12 @@
-/** Block types and option codes the pcapng writer and the capture rewriter use (draft-ietf-opsawg-pcapng). */
+/** pcapng's block types and option codes (draft-ietf-opsawg-pcapng), for the reader, the writer and the capture rewriter. */
 
 export const BT_SHB = 0x0a0d0d0a;
 export const BT_IDB = 1;
 /** Obsolete Packet Block. */
 export const BT_PB = 2;
 export const BT_SPB = 3;
+/** Interface Statistics Block (4.6). */
+export const BT_ISB = 5;
 export const BT_EPB = 6;
 export const BT_SYSTEMD_JOURNAL = 9;
 export const BT_CUSTOM = 0x00000bad;
@@ -21,3 +23,5 @@ export const IF_DESCRIPTION = 3;
 export const IF_TSRESOL = 9;
 export const IF_FCSLEN = 13;
 export const IF_TSOFFSET = 14;
+/** isb_endtime: when the capture on the interface stopped. */
+export const ISB_ENDTIME = 3;

@@ -4,6 +4,9 @@ import { Frame, type CaptureSink, type InterfaceInfo } from './frame.js';
 import type { RecordParser } from './record-parser.js';
 import { SplitTime, splitUnits, unitsPerSecond } from './timestamp.js';
 import { isEarlier } from '../util/time.js';
+import { BOM, BT_CUSTOM, BT_CUSTOM_NOCOPY, BT_EPB, BT_IDB, BT_ISB, BT_PB, BT_SHB, BT_SPB, BT_SYSTEMD_JOURNAL, IF_DESCRIPTION, IF_FCSLEN, IF_NAME, IF_TSOFFSET, IF_TSRESOL, ISB_ENDTIME, OPT_COMMENT, OPT_END } from './pcapng-codes.js';
+
+export { BT_ISB, BT_SHB, ISB_ENDTIME } from './pcapng-codes.js';
 
 /**
  * pcapng (draft-ietf-opsawg-pcapng): a sequence of blocks `type, length, body,
@@ -11,21 +14,8 @@ import { isEarlier } from '../util/time.js';
  * of interfaces; packet blocks name their interface by its index in that list.
  */
 
-export const BT_SHB = 0x0a0d0d0a;
-const BT_IDB = 1;
-const BT_PB = 2; // obsolete Packet Block
-const BT_SPB = 3;
-/** Interface Statistics Block (draft-ietf-opsawg-pcapng 4.6). */
-export const BT_ISB = 5;
-const BT_EPB = 6;
-/** isb_endtime: when the capture on the interface stopped. */
-export const ISB_ENDTIME = 3;
 /** An ISB end time further than this after the last packet is not believed (a week). */
 const MAX_QUIET_SECONDS = 7 * 24 * 3600;
-const BT_SYSTEMD_JOURNAL = 9;
-const BT_CUSTOM = 0x00000bad;
-const BT_CUSTOM_NOCOPY = 0x40000bad;
-const BOM = 0x1a2b3c4d;
 /**
  * Interfaces kept per section: far above any real capture (Wireshark's own tests top
  * out at a few hundred), and a bound on what a file of nothing but 20-byte IDBs can
@@ -33,13 +23,6 @@ const BOM = 0x1a2b3c4d;
  */
 export const MAX_INTERFACES_PER_SECTION = 65536;
 
-const OPT_END = 0;
-const OPT_COMMENT = 1;
-const IF_NAME = 2;
-const IF_DESCRIPTION = 3;
-const IF_TSRESOL = 9;
-const IF_FCSLEN = 13;
-const IF_TSOFFSET = 14;
 
 /**
  * Frames that are not link-layer packets but that Wireshark still numbers as
