@@ -2,11 +2,8 @@ import type { AnalysisResult, CaptureSummary } from '../analyze.js';
 import { formatEpoch } from '../capture/timestamp.js';
 import type { Finding } from '../detect/finding.js';
 import type { Connection } from '../track/connection.js';
-import type { Endpoint } from '../track/endpoint.js';
 import { connectionLine } from './connection-line.js';
-import { captureView, handshakeHalves } from '../detect/vantage.js';
-import { flagNames } from './flags.js';
-import { captureSpan, durationSeconds, makeView, openAtEnd, secondsInState, type ViewOptions } from './view.js';
+import { captureSpan, durationSeconds, makeView, type ViewOptions } from './view.js';
 import { mapIterable } from '../util/iterate.js';
 import { FORMAT_VERSION, TOOL_NAME, TOOL_VERSION } from '../version.js';
 import { cautious, confidenceCounts, findingFilter, groupFilter, groupFindings, groupSpan, headline, type FindingGroup } from './groups.js';
@@ -63,99 +60,11 @@ function captureJson(c: CaptureSummary): Record<string, unknown> {
   };
 }
 
-function directionJson(c: Connection, d: Endpoint): Record<string, unknown> {
-  const a = c.analysisOf(d.role);
-  return {
-    packets: d.packets,
-    payloadBytes: d.payloadBytes,
-    ipBytes: d.ipBytes,
-    flags: flagNames(d.flags),
-    // Counted as tshark's tcp.analysis flags count them.
-    retransmissions: a.retransmissions,
-    fastRetransmissions: a.fastRetransmissions,
-    spuriousRetransmissions: a.spuriousRetransmissions,
-    outOfOrder: a.outOfOrder,
-    lostSegments: a.lostSegments,
-    duplicateAcks: a.dupAcks,
-    zeroWindows: a.zeroWindows,
-    zeroWindowProbes: a.zeroWindowProbes,
-    keepAlives: a.keepAlives,
-    windowFull: a.windowFull,
-  };
-}
-
-function endpointJson(c: Connection, e: Endpoint, end: AnalysisResult['end']): Record<string, unknown> {
-  return {
-    address: c.address(e.role),
-    state: e.state,
-    since: formatEpoch(e.since.sec, e.since.nsec),
-    sinceFrame: e.since.frame,
-    secondsInState: Number(secondsInState(c, e.role, end).toFixed(6)),
-    inferred: e.inferred,
-    isn: e.isnKnown ? e.isn >>> 0 : null,
-    mss: e.mss >= 0 ? e.mss : null,
-    windowScale: e.windowScale >= 0 ? e.windowScale : null,
-    ignoredRsts: e.ignoredRsts,
-    transitions: e.transitions.map((t) => ({
-      from: t.from,
-      to: t.to,
-      time: formatEpoch(t.at.sec, t.at.nsec),
-      capture: t.at.capture,
-      frame: t.at.frame,
-      why: t.why,
-    })),
-    transitionsDropped: e.transitionsDropped,
-  };
-}
-
-export function connectionEndpoints(c: Connection): { client: string; server: string } {
-  return { client: c.address('client'), server: c.address('server') };
-}
-
 export { durationSeconds };
 
+/** A connection as an object: its line (connection-line.ts, the one definition of its fields) parsed. */
 export function connectionJson(c: Connection, end: AnalysisResult['end']): Record<string, unknown> {
-  return {
-    id: c.id,
-    stream: c.stream,
-    ...connectionEndpoints(c),
-    ipVersion: c.version,
-    partial: c.partial,
-    clientState: c.client.state,
-    serverState: c.server.state,
-    connState: c.connState,
-    history: c.history,
-    openAtEnd: openAtEnd(c),
-    firstTime: formatEpoch(c.firstSec, c.firstNsec),
-    lastTime: formatEpoch(c.lastSec, c.lastNsec),
-    duration: Number(durationSeconds(c).toFixed(9)),
-    handshakeRtt: c.handshakeRtt >= 0 ? Number(c.handshakeRtt.toFixed(9)) : null,
-    firstCapture: c.firstCapture,
-    firstFrame: c.firstFrame,
-    lastCapture: c.lastCapture,
-    lastFrame: c.lastFrame,
-    previousConnection: c.previousId || null,
-    evicted: c.evicted,
-    view: viewJson(c),
-    fromClient: directionJson(c, c.client),
-    fromServer: directionJson(c, c.server),
-    endpoints: { client: endpointJson(c, c.client, end), server: endpointJson(c, c.server, end) },
-  };
-}
-
-/** What the capture shows of the connection: where it was taken, and what it lacks. */
-export function viewJson(c: Connection): Record<string, unknown> {
-  const v = captureView(c, c.raised !== 0);
-  const h = handshakeHalves(c);
-  const ttl = (t: number): number | null => (t < 0 ? null : t);
-  return {
-    vantage: v.vantage,
-    clues: v.clues,
-    handshake: h === null ? null : { synToSynAck: Number(h[0].toFixed(6)), synAckToAck: Number(h[1].toFixed(6)) },
-    ttl: { client: ttl(c.client.ttlMax), server: ttl(c.server.ttlMax) },
-    unseen: v.unseen,
-    ackedUnseen: v.ackedUnseen,
-  };
+  return JSON.parse(connectionLine(c, end)) as Record<string, unknown>;
 }
 
 /** `group`: the id of its group in the same document, when groups are written. */
