@@ -1,4 +1,3 @@
-import type { AnalysisResult } from '../analyze.js';
 import { formatIso } from '../capture/timestamp.js';
 import type { Severity } from '../detect/finding.js';
 import { escapeHtml as e } from './escape.js';
@@ -9,12 +8,12 @@ import {
   humanSeconds,
   oneDay,
   reportBasis,
+  type ReportRenderer,
   tableConnections,
   trackingNotes,
-  type ReportLimits,
 } from './incident.js';
 import { diagramConnections, leftOutOf, renderLadderSvg, type Ladder } from './ladder.js';
-import { captureSpan, type ViewOptions } from './view.js';
+import { captureSpan } from './view.js';
 import { supportText } from './support.js';
 import { findingFilter, groupConfidence, groupFilter, groupFindings, groupTimes, headline, hiddenBySeverity, verdicts, type FindingGroup } from './groups.js';
 import { pileUp, type PileUp } from './pile-up.js';
@@ -145,12 +144,7 @@ function groupArticle(g: FindingGroup, multi: boolean, drawn: ReadonlySet<number
     .join('\n');
 }
 
-export function renderHtml(
-  r: AnalysisResult,
-  view?: ViewOptions,
-  ladders: ReadonlyMap<number, Ladder> = new Map(),
-  limits: ReportLimits = DEFAULT_REPORT_LIMITS,
-): string {
+export const renderHtml: ReportRenderer = (r, view, ladders = new Map<number, Ladder>(), limits = DEFAULT_REPORT_LIMITS) => {
   const { v, s, multi } = reportBasis(r, view);
   const files = s.captures.map((c) => c.file).join(', ') || 'no capture';
   const o: string[] = [];
@@ -310,4 +304,4 @@ export function renderHtml(
     '</html>',
   );
   return `${o.join('\n')}\n`;
-}
+};

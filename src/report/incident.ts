@@ -5,6 +5,7 @@ import { FINDING_KINDS } from '../detect/registry.js';
 import type { Connection } from '../track/connection.js';
 import type { TcpState } from '../track/states.js';
 import { durationSeconds } from './json.js';
+import type { Ladder } from './ladder.js';
 import { makeView, openAtEnd, secondsInState, type View, type ViewOptions } from './view.js';
 
 /**
@@ -111,6 +112,9 @@ function captureRow(c: CaptureSummary): CaptureRow {
 function worstFirst(a: Severity, b: Severity): number {
   return severityRank(b) - severityRank(a);
 }
+
+/** An incident report's renderer (markdown.ts, html.ts): the analysis, the view of it, the ladder diagrams drawn, and the size limits. */
+export type ReportRenderer = (r: AnalysisResult, view?: ViewOptions, ladders?: ReadonlyMap<number, Ladder>, limits?: ReportLimits) => string;
 
 /** What every report starts from: the view of the result, its summary, and whether several captures were read. */
 export function reportBasis(r: AnalysisResult, view?: ViewOptions): { v: View; s: Summary; multi: boolean } {

@@ -1,4 +1,3 @@
-import type { AnalysisResult } from '../analyze.js';
 import { formatIso } from '../capture/timestamp.js';
 import type { Connection } from '../track/connection.js';
 import { findingFilter, groupConfidence, groupFilter, groupFindings, groupTimes, headline, hiddenBySeverity, verdicts, type FindingGroup } from './groups.js';
@@ -12,12 +11,13 @@ import {
   oneDay,
   severityCounts,
   reportBasis,
+  type ReportRenderer,
   trackingNotes,
   tableConnections,
   type ReportLimits,
 } from './incident.js';
 import { diagramConnections, leftOutOf, renderLadderText, type Ladder } from './ladder.js';
-import { captureSpan, type View, type ViewOptions } from './view.js';
+import { captureSpan, type View } from './view.js';
 import { supportText } from './support.js';
 
 /**
@@ -65,12 +65,7 @@ interface Section {
   leftOut: string | null;
 }
 
-export function renderMarkdown(
-  r: AnalysisResult,
-  view?: ViewOptions,
-  ladders: ReadonlyMap<number, Ladder> = new Map(),
-  limits: ReportLimits = DEFAULT_REPORT_LIMITS,
-): string {
+export const renderMarkdown: ReportRenderer = (r, view, ladders = new Map<number, Ladder>(), limits = DEFAULT_REPORT_LIMITS) => {
   const { v, s, multi } = reportBasis(r, view);
   const groups = groupFindings(v.findings);
   const { chosen, leftOut: diagramsLeftOut } = diagramConnections(v, limits);
@@ -136,7 +131,7 @@ export function renderMarkdown(
   const leftOut = [findings.leftOut, conns.leftOut, diagrams.leftOut].filter((x): x is string => x !== null);
   const fitted = leftOut.length && Number.isFinite(budget) ? `*This report is kept under ${budget} characters (--max-chars) and leaves out ${leftOut.join('; ')}; \`--format json\` has everything.*\n\n` : '';
   return `${`${head}\n${fitted}${findings.text}\n${conns.text}\n${diagrams.text}`.replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
-}
+};
 
 /** Add blocks while they fit in `room` characters. */
 function fill(blocks: string[], room: number): { text: string; taken: number } {
