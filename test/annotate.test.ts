@@ -11,7 +11,14 @@ import { SplitTime, splitUnits, unitsPerSecond } from '../src/capture/timestamp.
 import { runAnnotate, type AnnotateFlags } from '../src/cli/annotate-command.js';
 import { DEFAULT_DETECT_OPTIONS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_LISTED_CONNECTIONS } from '../src/detect/options.js';
 import { packetAnnotations, truncateUtf8 } from '../src/report/annotations.js';
-import { BLOCK, LINKTYPE, OPT, Pcapng, asType, asV4, cat, ethernet, ipv4, pattern, pcapFile, readAll, tcp, useTempDir, type ReadBack } from './helpers/build.js';
+import { cat, pattern } from './helpers/bytes.js';
+import { ipv4, tcp } from './helpers/ip-packets.js';
+import { LINKTYPE, asType, asV4, ethernet } from './helpers/link-layers.js';
+import { pcapFile } from './helpers/pcap.js';
+import { BLOCK, OPT, Pcapng } from './helpers/pcapng.js';
+import { useTempDir } from './helpers/temp-dir.js';
+import { readAll, type ReadBack } from './helpers/read-back.js';
+import { runBinary } from './helpers/cli.js';
 import { CAPTURES, CORPUS, HAVE_CORPUS, HAVE_TSHARK, REPO } from './helpers/env.js';
 import { mapLimit } from './helpers/tshark.js';
 
@@ -746,15 +753,7 @@ describe('annotate: standard input and output, damage, usage', () => {
 
   const built = existsSync(join(REPO, 'dist', 'cli', 'annotate-command.js'));
   it.skipIf(!built)(`the CLI has the command, with help and examples; -o is required (exit 2); - to - pipes${built ? '' : ' (needs the build: npm test builds dist/ first)'}`, async () => {
-    const bin = join(REPO, 'bin', 'tcpsleuth.js');
-    const run = (args: string[], input?: Buffer): Promise<{ code: number; stdout: Buffer; stderr: string }> =>
-      new Promise((resolve) => {
-        const child = execFile(process.execPath, [bin, ...args], { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-          const code = err && typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 0;
-          resolve({ code, stdout, stderr: stderr.toString() });
-        });
-        child.stdin!.end(input ?? Buffer.alloc(0));
-      });
+    const run = runBinary;
     const help = await run(['annotate', '--help']);
     expect(help.code).toBe(0);
     for (const s of ['--output', '--annotate', '--min-severity', '--close-wait', '--half-open-retransmissions', '--syn-retransmissions', '--zero-window', '--time-wait', 'Examples:', 'standard input']) {

@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { analyzeCaptures } from '../src/analyze.js';
 import { DEFAULT_DETECT_OPTIONS } from '../src/detect/options.js';
-import { cat, Pcapng, useTempDir } from './helpers/build.js';
+import { cat } from './helpers/bytes.js';
+import { Pcapng } from './helpers/pcapng.js';
+import { useTempDir } from './helpers/temp-dir.js';
 import { CAPTURES } from './helpers/env.js';
 
 const tmp = useTempDir();

@@ -186,7 +186,10 @@ for (const t of truths) {
           expect(f, `${p} in ${r.findings.map((x) => x.kind).join(', ')}`).toBeDefined();
           expect(f!.endpoint, `${p} is about the ${role}`).toBe(role);
           expect(f!.packets.length).toBeGreaterThan(0);
-          expect(f!.explanation.length).toBeGreaterThan(100);
+          // The explanation points at packets of the finding, and says what to do about a warning or an error.
+          const cited = [...f!.explanation.matchAll(/\bframes? (\d+)/g)].map((m) => Number(m[1]));
+          expect(cited.filter((n) => f!.packets.includes(n)), f!.explanation).not.toEqual([]);
+          if (f!.severity !== 'info') expect(f!.explanation).toMatch(/\bFix: /);
           // A condition that ended within the capture (the peer answered, the application closed) is reported as ended.
           if (f!.kind === 'half-open' || f!.kind === 'syn-timeout') {
             const after = f!.details.answeredAfterSeconds;

@@ -1,29 +1,10 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CORPUS, HAVE_CORPUS, REPO } from './helpers/env.js';
-
-const BIN = join(REPO, 'bin', 'tcpsleuth.js');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[], input?: Buffer): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = execFile(process.execPath, [BIN, ...args], { maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
-      const code = err && typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 0;
-      resolve({ code, stdout, stderr });
-    });
-    if (input) child.stdin!.end(input);
-    else child.stdin!.end();
-  });
-}
+import { run } from './helpers/cli.js';
+import { CORPUS, HAVE_CORPUS } from './helpers/env.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tcpsleuth-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

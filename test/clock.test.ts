@@ -19,7 +19,7 @@ import { toJson } from '../src/report/json.js';
 import type { Connection } from '../src/track/connection.js';
 import { secondsBetween } from '../src/track/moment.js';
 import { ConnectionTracker } from '../src/track/tracker.js';
-import { BulkPcap } from './helpers/build.js';
+import { BulkPcap } from './helpers/pcap.js';
 import { CAPTURES, CORPUS, HAVE_CORPUS, manifest } from './helpers/env.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tcpsleuth-clock-'));

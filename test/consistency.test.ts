@@ -81,7 +81,7 @@ function contradictions(r: AnalysisResult): string[] {
 
 describe('one story per connection: the contradiction rules', () => {
   it('catch what they name (each rule fires on a made-up contradiction)', async () => {
-    // A real analysis, then findings forced into contradictions the detectors no longer make.
+    // A real analysis, then findings forced into contradictions the detectors do not make.
     const r = await analyzeCaptures([join(CAPTURES, 'half-close.pcap')]);
     const hc = r.findings.find((f) => f.kind === 'half-close')!;
     const forged: Finding = { ...hc, kind: 'close-wait-stuck', severity: 'warning', details: { secondsInCloseWait: 9, closedLater: false, peerFinFrame: 1 } } as Finding;

@@ -7,7 +7,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Packet, TcpPacket } from '../src/decode/packet.js';
-import { asV4, cat, decodeOne, ethernet, ip6, ipv4, ipv6, mac, pppoe, tcp, u16be, u32be, type Encap } from './helpers/build.js';
+import { cat, ip6, mac, u16be, u32be } from './helpers/bytes.js';
+import { ipv4, ipv6, tcp } from './helpers/ip-packets.js';
+import { asV4, ethernet, pppoe, type Encap } from './helpers/link-layers.js';
+import { decodeOne } from './helpers/decode-one.js';
 
 const SEG = { sport: 40000, dport: 80, seq: 0x01020304, ack: 0x0a0b0c0d, flags: 'PA', payload: 10 } as const;
 const PKT4 = ipv4({ src: '192.0.2.1', dst: '198.51.100.2', payload: tcp(SEG) });

@@ -1,8 +1,9 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runSync } from './helpers/cli.js';
 import { CAPTURES, CORPUS, HAVE_TCPDUMP, HAVE_TSHARK, REPO } from './helpers/env.js';
 
 /**
@@ -11,8 +12,6 @@ import { CAPTURES, CORPUS, HAVE_TCPDUMP, HAVE_TSHARK, REPO } from './helpers/env
  * are compared as unordered address:port pairs (a filter that drops a SYN leaves the
  * piped analysis guessing the roles), every packet of ours still being analysed.
  */
-
-const BIN = join(REPO, 'bin', 'tcpsleuth.js');
 
 interface Doc {
   connections: { client: string; server: string }[];
@@ -23,16 +22,16 @@ function pairs(doc: Doc): string[] {
 }
 
 function ours(file: string, expr: string): string[] {
-  const r = spawnSync(process.execPath, [BIN, 'analyze', '--format', 'json', file, expr], { encoding: 'utf8', maxBuffer: 256 << 20 });
-  expect(r.status, r.stderr).toBe(0);
+  const r = runSync(['analyze', '--format', 'json', file, expr]);
+  expect(r.code, r.stderr).toBe(0);
   return pairs(JSON.parse(r.stdout) as Doc);
 }
 
 function viaTcpdump(file: string, expr: string): string[] {
   const pcap = execFileSync('tcpdump', ['-r', file, '-w', '-', expr], { maxBuffer: 256 << 20, stdio: ['ignore', 'pipe', 'ignore'] });
   if (pcap.length <= 24) return [];
-  const r = spawnSync(process.execPath, [BIN, 'analyze', '--format', 'json', '-'], { input: pcap, encoding: 'utf8', maxBuffer: 256 << 20 });
-  expect(r.status, r.stderr).toBe(0);
+  const r = runSync(['analyze', '--format', 'json', '-'], { input: pcap });
+  expect(r.code, r.stderr).toBe(0);
   return pairs(JSON.parse(r.stdout) as Doc);
 }
 
@@ -86,16 +85,16 @@ describe.skipIf(!HAVE_TCPDUMP)(`a filter expression selects the connections tcpd
   });
 
   it('a filter word it does not know is a usage error, exit 2, one line', () => {
-    const r = spawnSync(process.execPath, [BIN, 'analyze', join(CAPTURES, 'busy-server.pcap'), 'vlan', '3'], { encoding: 'utf8' });
-    expect(r.status).toBe(2);
+    const r = runSync(['analyze', join(CAPTURES, 'busy-server.pcap'), 'vlan', '3']);
+    expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/^tcpsleuth: invalid filter "vlan 3": "vlan" /);
   });
 
   it('-r FILE takes every argument as the expression', () => {
-    const r = spawnSync(process.execPath, [BIN, 'analyze', '--format', 'json', '-r', join(CAPTURES, 'busy-server.pcap'), 'port', '6000'], { encoding: 'utf8' });
-    expect(r.status).toBe(0);
+    const r = runSync(['analyze', '--format', 'json', '-r', join(CAPTURES, 'busy-server.pcap'), 'port', '6000']);
+    expect(r.code).toBe(0);
     expect(pairs(JSON.parse(r.stdout) as Doc).every((p) => p.includes(':6000'))).toBe(true);
     expect((JSON.parse(r.stdout) as Doc).connections).toHaveLength(10);
   });

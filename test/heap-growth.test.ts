@@ -9,10 +9,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { shortConnections } from './helpers/build.js';
-import { REPO } from './helpers/env.js';
+import { BIN } from './helpers/cli.js';
+import { shortConnections } from './helpers/scenarios.js';
 
-const BIN = join(REPO, 'bin', 'tcpsleuth.js');
 const dir = mkdtempSync(join(tmpdir(), 'tcpsleuth-heap-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

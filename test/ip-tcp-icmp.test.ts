@@ -1,31 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { Decoder } from '../src/decode/decoder.js';
 import { TCP_SYN, type IcmpErrorPacket, type OtherPacket, type Packet, type TcpPacket } from '../src/decode/packet.js';
-import {
-  LINKTYPE,
-  NH,
-  PROTO,
-  addrOf,
-  asV4,
-  cat,
-  decodeOne,
-  ethernet,
-  ext,
-  frameOf,
-  icmp4,
-  icmp6,
-  ip4,
-  ip6,
-  ipv4,
-  ipv4Opt,
-  ipv6,
-  jumboOption,
-  pattern,
-  tcp,
-  tcpOpt,
-  type Ipv6Ext,
-  type TcpSpec,
-} from './helpers/build.js';
+import { addrOf, cat, ip4, ip6, pattern } from './helpers/bytes.js';
+import { NH, PROTO, ext, icmp4, icmp6, ipv4, ipv4Opt, ipv6, jumboOption, tcp, tcpOpt, type Ipv6Ext, type TcpSpec } from './helpers/ip-packets.js';
+import { LINKTYPE, asV4, ethernet } from './helpers/link-layers.js';
+import { decodeOne, frameOf } from './helpers/decode-one.js';
 
 const SEG: TcpSpec = { sport: 51000, dport: 8080, seq: 0xfedcba98, ack: 0x01020304, flags: 'A', payload: 64 };
 

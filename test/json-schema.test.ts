@@ -6,11 +6,9 @@
  * --threads). The generated docs equal the definition, and the schema rejects what it
  * should.
  */
-import { execFile } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
-import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
@@ -21,11 +19,10 @@ import { DEFAULT_DETECT_OPTIONS, type DetectOptions } from '../src/detect/option
 import { renderJson } from '../src/report/json.js';
 import { JSON_SCHEMA, SHIPPED_KINDS, STATS_SCHEMA, renderJsonDoc, renderStatsDoc, type JsonSchema } from '../src/report/json-schema.js';
 import { FORMAT_VERSION } from '../src/version.js';
-import { useTempDir } from './helpers/build.js';
+import { useTempDir } from './helpers/temp-dir.js';
+import { run } from './helpers/cli.js';
 import { CAPTURES, CORPUS, HAVE_CORPUS, REPO, manifest } from './helpers/env.js';
 
-const run = promisify(execFile);
-const CLI = join(REPO, 'bin', 'tcpsleuth.js');
 const tmp = useTempDir();
 
 const ajv = new Ajv2020.default({ strict: true, allErrors: true });
@@ -94,15 +91,9 @@ async function inProcess(files: string[], options: DetectOptions = DEFAULT_DETEC
 }
 
 async function cli(args: string[], env: Record<string, string> = {}): Promise<Doc> {
-  let stdout: string;
-  try {
-    ({ stdout } = await run(process.execPath, [CLI, 'analyze', '--format', 'json', ...args], { maxBuffer: 256 << 20, env: { ...process.env, ...env } }));
-  } catch (e) {
-    // Exit status 2 for a damaged input still writes the document; a usage error writes none.
-    const err = e as { stdout: string; stderr: string };
-    if (!err.stdout) throw new Error(`tcpsleuth analyze ${args.join(' ')}: ${err.stderr}`);
-    stdout = err.stdout;
-  }
+  const { stdout, stderr } = await run(['analyze', '--format', 'json', ...args], undefined, { env });
+  // Exit status 2 for a damaged input still writes the document; a usage error writes none.
+  if (!stdout) throw new Error(`tcpsleuth analyze ${args.join(' ')}: ${stderr}`);
   return check(`tcpsleuth analyze ${args.join(' ')}`, stdout);
 }
 

@@ -1,23 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { Decoder } from '../src/decode/decoder.js';
 import { TCP_ACK, TCP_PSH, TCP_SYN, type Packet } from '../src/decode/packet.js';
+import { addrOf, cat, ip4, ip6, u16be } from './helpers/bytes.js';
+import { ipv4, ipv6, tcp } from './helpers/ip-packets.js';
 import {
   AF,
   ETHERTYPE,
   LINKTYPE,
-  addrOf,
   asType,
   asV4,
   asV6,
   cHdlc,
-  cat,
-  decodeOne,
   ethernet,
-  frameOf,
-  ip4,
-  ip6,
-  ipv4,
-  ipv6,
   llcSnap,
   loopLink,
   mpls,
@@ -29,11 +23,10 @@ import {
   qinq,
   sll,
   sll2,
-  tcp,
-  u16be,
   vlan,
   type Encap,
-} from './helpers/build.js';
+} from './helpers/link-layers.js';
+import { decodeOne, frameOf } from './helpers/decode-one.js';
 
 /** The segment every link layer carries: distinctive ports, numbers, flags and a 100-byte payload. */
 const SEG = { sport: 43210, dport: 443, seq: 0x11223344, ack: 0x8899aabb, flags: 'PA', window: 501, payload: 100 } as const;

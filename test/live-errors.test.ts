@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, HAVE_BINDING, IS_ROOT, have } from './live-netns.js';
+import { BIN } from './helpers/cli.js';
+import { HAVE_BINDING, IS_ROOT, have } from './live-netns.js';
 
 /** Each way `tcpsleuth live` (and `interfaces`) can fail to start: one line on stderr, exit 2. */
 

@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { FigureCounts, PortLabels, endpointCounts, takeFigures, type LiveFigures } from '../src/live/figures.js';
@@ -10,7 +9,7 @@ import { statsRecord } from '../src/live/stats-line.js';
 import { STATS_SCHEMA } from '../src/report/json-schema.js';
 import type { Connection } from '../src/track/connection.js';
 import type { TcpState } from '../src/track/states.js';
-import { REPO } from './helpers/env.js';
+import { runSync } from './helpers/cli.js';
 import { HAVE_BINDING, have } from './live-netns.js';
 
 /**
@@ -133,8 +132,8 @@ describe('/metrics over HTTP', () => {
     await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
     const port = (busy.address() as { port: number }).port;
     try {
-      const r = spawnSync(process.execPath, [join(REPO, 'bin', 'tcpsleuth.js'), 'live', '-i', 'lo', '--metrics', `127.0.0.1:${port}`, '--duration', '1s'], { encoding: 'utf8' });
-      expect(r.status).toBe(2);
+      const r = runSync(['live', '-i', 'lo', '--metrics', `127.0.0.1:${port}`, '--duration', '1s']);
+      expect(r.code).toBe(2);
       expect(r.stderr.trim()).toBe(`tcpsleuth: --metrics: cannot listen on 127.0.0.1:${port}: the address is in use (EADDRINUSE)`);
       expect(r.stdout).toBe('');
     } finally {
@@ -148,8 +147,8 @@ describe('/metrics over HTTP', () => {
       [['--stats-interval', '500ms'], /at least 1s/],
       [['--metrics-max-ports', '0'], /at least 1/],
     ] as const) {
-      const r = spawnSync(process.execPath, [join(REPO, 'bin', 'tcpsleuth.js'), 'live', '-i', 'lo', ...args], { encoding: 'utf8' });
-      expect(r.status, args.join(' ')).toBe(2);
+      const r = runSync(['live', '-i', 'lo', ...args]);
+      expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr).toMatch(want);
     }
   });

@@ -2,11 +2,11 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { BIN } from './helpers/cli.js';
 import { REPO } from './helpers/env.js';
 
 /** Shared by the live capture tests: who may run them, namespaces, processes. */
 
-export const BIN = join(REPO, 'bin', 'tcpsleuth.js');
 export const IS_ROOT = typeof process.getuid === 'function' && process.getuid() === 0;
 
 const require = createRequire(import.meta.url);

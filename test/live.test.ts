@@ -1,10 +1,11 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAVE_TSHARK } from './helpers/env.js';
-import { BIN, HAVE_BINDING, HAVE_CAP, HAVE_PCAP, IS_ROOT, NetnsPair, Proc, SERVER_PY, client, have, python, tcpsleuth } from './live-netns.js';
+import { BIN, runJson } from './helpers/cli.js';
+import { HAVE_BINDING, HAVE_CAP, HAVE_PCAP, IS_ROOT, NetnsPair, Proc, SERVER_PY, client, have, python, tcpsleuth } from './live-netns.js';
 
 /**
  * Live capture against real kernels: two network namespaces joined by a veth pair,
@@ -105,10 +106,10 @@ describe.skipIf(!CAN_RUN)(NAME, () => {
 
       // The file, read back by `tcpsleuth analyze`: the same findings on the same packets.
       expect(statSync(out).size).toBeGreaterThan(0);
-      const analysed = JSON.parse(execFileSync(process.execPath, [BIN, 'analyze', '--format', 'json', '--close-wait', '1s', out], { encoding: 'utf8' })) as {
+      const analysed = runJson<{
         findings: FindingRecord[];
         captures: { packets: number }[];
-      };
+      }>(['analyze', '--format', 'json', '--close-wait', '1s', out]);
       expect(analysed.captures[0]!.packets).toBe(report.live.packets);
       expect(analysed.findings.map(key).sort()).toEqual(liveKeys);
       if (HAVE_TSHARK) {
@@ -164,10 +165,10 @@ describe.skipIf(!CAN_RUN)(NAME, () => {
     p.kill('SIGINT');
     expect(await p.exited).toBe(0);
     const report = JSON.parse(p.stdout.trim().split('\n').at(-1)!) as Report;
-    const analysed = JSON.parse(execFileSync(process.execPath, [BIN, 'analyze', '--format', 'json', '--close-wait', '1s', out], { encoding: 'utf8' })) as {
+    const analysed = runJson<{
       findings: FindingRecord[];
       captures: { packets: number; lastTime: string }[];
-    };
+    }>(['analyze', '--format', 'json', '--close-wait', '1s', out]);
     expect(analysed.captures[0]!.packets).toBe(report.live.packets);
     expect(analysed.findings.map(key).sort()).toEqual(report.findings.map(key).sort());
     expect(analysed.findings.map((f) => f.kind)).toContain('close-wait-stuck');
@@ -180,10 +181,10 @@ describe.skipIf(!CAN_RUN)(NAME, () => {
     await new Promise((r) => setTimeout(r, 1600));
     p.kill('SIGKILL');
     await p.exited;
-    const r = JSON.parse(execFileSync(process.execPath, [BIN, 'analyze', '--format', 'json', out], { encoding: 'utf8' })) as {
+    const r = runJson<{
       findings: FindingRecord[];
       captures: { packets: number; errors: unknown[] }[];
-    };
+    }>(['analyze', '--format', 'json', out]);
     expect(r.captures[0]!.errors).toEqual([]);
     // Two refusals (2 packets each) and a healthy exchange (at least 8).
     expect(r.captures[0]!.packets).toBeGreaterThanOrEqual(12);

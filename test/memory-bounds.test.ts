@@ -13,7 +13,8 @@ import { CORPUS, HAVE_CORPUS, REPO } from './helpers/env.js';
 import { analyzeCaptures } from '../src/analyze.js';
 import { DEFAULT_DETECT_OPTIONS } from '../src/detect/options.js';
 import { toJson } from '../src/report/json.js';
-import { BulkPcap, synFlood as synFloodPcap } from './helpers/build.js';
+import { BulkPcap } from './helpers/pcap.js';
+import { synFlood as synFloodPcap } from './helpers/scenarios.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tcpsleuth-flood-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

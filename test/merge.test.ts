@@ -3,7 +3,6 @@
  * set (given in any order), or dealt out over two "interfaces" that each saw part of
  * every connection, gives the same analysis as the whole file.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
 import { gzipSync } from 'node:zlib';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,10 +11,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { analyzeCaptures } from '../src/analyze.js';
 import type { Finding } from '../src/detect/finding.js';
 import { toJson } from '../src/report/json.js';
+import { runJson, runSync } from './helpers/cli.js';
 import { CAPTURES, CORPUS, HAVE_CORPUS, REPO } from './helpers/env.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tcpsleuth-merge-'));
-const CLI = join(REPO, 'bin', 'tcpsleuth.js');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 interface Pcap {
@@ -128,8 +127,7 @@ describe('several captures are merged in timestamp order', () => {
     const file = join(CAPTURES, 'port-reuse.pcap');
     const p = readPcap(file);
     const parts = split(p, 'many', p.records.length, (i) => i);
-    const run = (args: string[]): { connections: unknown } =>
-      JSON.parse(execFileSync(process.execPath, [join(REPO, 'bin', 'tcpsleuth.js'), 'analyze', '--format', 'json', ...args], { encoding: 'utf8', maxBuffer: 64 << 20 })) as { connections: unknown };
+    const run = (args: string[]): { connections: unknown } => runJson(['analyze', '--format', 'json', ...args]);
     // Shuffled: the order on the command line does not matter.
     const shuffled = parts.map((f, i) => [f, (i * 7919) % parts.length] as const).sort((a, b) => a[1] - b[1]).map(([f]) => f);
     expect(comparable(run(shuffled).connections)).toEqual(comparable(run([file]).connections));
@@ -152,10 +150,10 @@ describe('several captures are merged in timestamp order', () => {
     const [a, b, c, d] = split(p, 'mixed', 4, (i) => i % 4);
     // b as pcapng (tcpsleuth annotate writes the same packets as pcapng), c gzip-compressed, d on standard input.
     const ng = join(dir, 'mixed.ng.pcapng');
-    execFileSync(process.execPath, [CLI, 'annotate', '--annotate', 'findings', b!, '-o', ng]);
+    expect(runSync(['annotate', '--annotate', 'findings', b!, '-o', ng]).code).toBe(0);
     const gz = join(dir, 'mixed.gz');
     writeFileSync(gz, gzipSync(readFileSync(c!)));
-    const mixed = JSON.parse(execFileSync(process.execPath, [CLI, 'analyze', '--format', 'json', a!, ng, gz, '-'], { input: readFileSync(d!), encoding: 'utf8' })) as Doc;
+    const mixed = runJson<Doc>(['analyze', '--format', 'json', a!, ng, gz, '-'], { input: readFileSync(d!) });
     expect(mixed.captures.map((x) => x.format)).toEqual(['pcap-us', 'pcapng', 'pcap-us', 'pcap-us']);
     expect(mixed.captures.map((x) => x.errors.length)).toEqual([0, 0, 0, 0]);
     expect(comparable(mixed.connections)).toEqual(comparable(cli([file]).doc.connections));
@@ -188,6 +186,6 @@ interface Doc {
 }
 
 function cli(args: string[]): { doc: Doc; code: number; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, 'analyze', '--format', 'json', ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  return { doc: JSON.parse(r.stdout) as Doc, code: r.status ?? -1, stderr: r.stderr };
+  const r = runSync(['analyze', '--format', 'json', ...args]);
+  return { doc: JSON.parse(r.stdout) as Doc, code: r.code, stderr: r.stderr };
 }

@@ -8,8 +8,9 @@ import { SEVERITIES } from '../src/detect/finding.js';
 import { FINDING_KINDS } from '../src/detect/registry.js';
 import { TCP_STATES } from '../src/track/states.js';
 import type { ZeekConnStateName } from '../src/track/zeek-conn.js';
+import { BIN } from './helpers/cli.js';
 import { REPO } from './helpers/env.js';
-import { BIN, HAVE_BINDING, IS_ROOT, Proc, have } from './live-netns.js';
+import { HAVE_BINDING, IS_ROOT, Proc, have } from './live-netns.js';
 
 /**
  * The monitoring examples in docs/: the Prometheus alerting rules and their unit

@@ -1,18 +1,11 @@
-import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bytes, durationText, seconds } from '../src/cli/detect-options.js';
-import { CAPTURES, REPO } from './helpers/env.js';
+import { runSync as cli } from './helpers/cli.js';
+import { CAPTURES } from './helpers/env.js';
 
 /** Option values are checked, take the units people type, and the help says the defaults with theirs. */
-
-const BIN = join(REPO, 'bin', 'tcpsleuth.js');
-
-function cli(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 describe('option values', () => {
   it('durations take ms, s, m and h; a bare number is seconds', () => {

@@ -14,35 +14,13 @@ import { Decoder } from '../src/decode/decoder.js';
 import { FilterSyntaxError, parsePacketFilter, type PacketFilter } from '../src/decode/packet-filter.js';
 import type { Packet } from '../src/decode/packet.js';
 import { formatIp } from '../src/util/address.js';
-import {
-  ETHERTYPE,
-  PROTO,
-  asType,
-  asV4,
-  asV6,
-  cat,
-  decodeOne,
-  ethernet,
-  ext,
-  frameOf,
-  icmp4,
-  icmp6,
-  ip4,
-  ipv4,
-  ipv4Opt,
-  ipv6,
-  LINKTYPE,
-  mac,
-  pcapFile,
-  readAll,
-  tcp,
-  u16be,
-  u32be,
-  useTempDir,
-  vlan,
-  type PcapRecordSpec,
-  type ReadFrame,
-} from './helpers/build.js';
+import { cat, ip4, mac, u16be, u32be } from './helpers/bytes.js';
+import { PROTO, ext, icmp4, icmp6, ipv4, ipv4Opt, ipv6, tcp } from './helpers/ip-packets.js';
+import { ETHERTYPE, asType, asV4, asV6, ethernet, LINKTYPE, vlan } from './helpers/link-layers.js';
+import { pcapFile, type PcapRecordSpec } from './helpers/pcap.js';
+import { useTempDir } from './helpers/temp-dir.js';
+import { readAll, type ReadFrame } from './helpers/read-back.js';
+import { decodeOne, frameOf } from './helpers/decode-one.js';
 import { CAPTURES, CORPUS, HAVE_CORPUS, manifest } from './helpers/env.js';
 
 const TCPDUMP = '/usr/bin/tcpdump';
@@ -518,7 +496,7 @@ function netOf(version: 4 | 6, a: Uint8Array, bits: number): string {
  * Expressions covering every primitive, direction, abbreviation and operator, made
  * from the addresses and ports in the capture so that they select something. The
  * core set is 12 per IP version seen and 3 more; `full` adds about as many again (each
- * expression is one tcpdump run, about 12 ms).
+ * expression is one tcpdump run).
  */
 function expressionsFor(frames: readonly ReadFrame[], full: boolean): string[] {
   const s = seen(frames);

@@ -5,7 +5,7 @@
  * recorded transitions, findings must sit on their packets, and the filters must
  * narrow the listing to the right connections.
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -13,34 +13,21 @@ import { analyzeCaptures, type AnalysisResult } from '../src/analyze.js';
 import { PacketListing, type PacketRecord } from '../src/report/listing.js';
 import { analysisLabels, TcpdumpSequence, tcpdumpFlags } from '../src/report/tcpdump.js';
 import { SEQ_DUPLICATE_ACK, SEQ_FAST_RETRANSMISSION, SEQ_RETRANSMISSION } from '../src/track/seq-analysis.js';
-import { LINKTYPE, asV4, decodeOne, ethernet, ipv4, pcapFile, tcp, tcpFlags, useTempDir, type PcapRecordSpec } from './helpers/build.js';
+import { ipv4, tcp, tcpFlags } from './helpers/ip-packets.js';
+import { LINKTYPE, asV4, ethernet } from './helpers/link-layers.js';
+import { pcapFile, type PcapRecordSpec } from './helpers/pcap.js';
+import { useTempDir } from './helpers/temp-dir.js';
+import { decodeOne } from './helpers/decode-one.js';
 import type { Transition } from '../src/track/endpoint.js';
 import type { TcpState } from '../src/track/states.js';
-import { CAPTURES, CORPUS, HAVE_CORPUS, HAVE_TCPDUMP, REPO, manifest } from './helpers/env.js';
+import { run } from './helpers/cli.js';
+import { CAPTURES, CORPUS, HAVE_CORPUS, HAVE_TCPDUMP, manifest } from './helpers/env.js';
 
-const BIN = join(REPO, 'bin', 'tcpsleuth.js');
 const tmp = useTempDir();
 const capture = (name: string): string => join(CAPTURES, name);
 const ALL = readdirSync(CAPTURES)
   .filter((f) => f.endsWith('.pcap'))
   .sort();
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[], input?: Buffer): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = execFile(process.execPath, [BIN, ...args], { maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
-      const code = err && typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 0;
-      resolve({ code, stdout, stderr });
-    });
-    if (input) child.stdin!.end(input);
-    else child.stdin!.end();
-  });
-}
 
 /** The listing in process, as the command makes it: analyse, then replay. */
 async function list(files: string[], format: 'text' | 'json', connections: Set<number> | null = null): Promise<{ result: AnalysisResult; out: string }> {

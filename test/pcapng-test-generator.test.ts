@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readAll, type ReadBack, type ReadFrame } from './helpers/build.js';
+import { readAll, type ReadBack, type ReadFrame } from './helpers/read-back.js';
 import { CORPUS } from './helpers/env.js';
 
 const ROOT = join(CORPUS, 'pcapng-test-generator');

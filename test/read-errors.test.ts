@@ -1,19 +1,13 @@
 import { constants, gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { MAX_RECORD_BYTES } from '../src/capture/errors.js';
-import {
-  LINKTYPE,
-  Pcapng,
-  cat,
-  gzipStored,
-  pattern,
-  pcapFile,
-  pcapHeader,
-  pcapRecord,
-  readAll,
-  useTempDir,
-  type ReadBack,
-} from './helpers/build.js';
+import { cat, pattern } from './helpers/bytes.js';
+import { LINKTYPE } from './helpers/link-layers.js';
+import { pcapFile, pcapHeader, pcapRecord } from './helpers/pcap.js';
+import { Pcapng } from './helpers/pcapng.js';
+import { gzipStored } from './helpers/gzip.js';
+import { useTempDir } from './helpers/temp-dir.js';
+import { readAll, type ReadBack } from './helpers/read-back.js';
 
 const tmp = useTempDir();
 

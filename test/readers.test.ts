@@ -5,25 +5,13 @@ import { describe, expect, it } from 'vitest';
 import { MAX_RECORD_BYTES } from '../src/capture/errors.js';
 import { formatEpoch } from '../src/capture/timestamp.js';
 import { CHUNK_BYTES } from '../src/capture/window.js';
-import {
-  BLOCK,
-  LINKTYPE,
-  OPT,
-  Pcapng,
-  asV4,
-  cat,
-  ethernet,
-  ipv4,
-  pattern,
-  pcapFile,
-  pcapHeader,
-  readAll,
-  tcp,
-  useTempDir,
-  type PcapOptions,
-  type PcapRecordSpec,
-  type ReadBack,
-} from './helpers/build.js';
+import { cat, pattern } from './helpers/bytes.js';
+import { ipv4, tcp } from './helpers/ip-packets.js';
+import { LINKTYPE, asV4, ethernet } from './helpers/link-layers.js';
+import { pcapFile, pcapHeader, type PcapOptions, type PcapRecordSpec } from './helpers/pcap.js';
+import { BLOCK, OPT, Pcapng } from './helpers/pcapng.js';
+import { useTempDir } from './helpers/temp-dir.js';
+import { readAll, type ReadBack } from './helpers/read-back.js';
 
 const tmp = useTempDir();
 

@@ -1,17 +1,16 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SHIPPED_KINDS } from '../src/report/json-schema.js';
+import { runSync } from './helpers/cli.js';
 import { REPO } from './helpers/env.js';
 
 /** The README is a manual a newcomer can trust: short, its sample real, its links and options there. */
 
 const README = readFileSync(join(REPO, 'README.md'), 'utf8');
-const BIN = join(REPO, 'bin', 'tcpsleuth.js');
 
 function cli(args: string[]): string {
-  return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: REPO, env: { ...process.env, COLUMNS: '', NO_COLOR: '' } }).stdout;
+  return runSync(args, { cwd: REPO, env: { COLUMNS: '', NO_COLOR: '' } }).stdout;
 }
 
 describe('README.md', () => {

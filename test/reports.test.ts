@@ -6,7 +6,6 @@
  * and the HTML opened in a real headless Chromium (no console errors, nothing
  * fetched, a diagram per flagged connection, a screenshot in test-artifacts/).
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,10 +19,14 @@ import { collectLadders, ladderRows, type Ladder } from '../src/report/ladder.js
 import { renderMarkdown } from '../src/report/markdown.js';
 import { groupFindings } from '../src/report/groups.js';
 import { makeView, DEFAULT_VIEW, type ViewOptions } from '../src/report/view.js';
-import { OPT, Pcapng, asV4, ethernet, ipv4, pcapFile, tcp, useTempDir, type PcapRecordSpec } from './helpers/build.js';
+import { ipv4, tcp } from './helpers/ip-packets.js';
+import { asV4, ethernet } from './helpers/link-layers.js';
+import { pcapFile, type PcapRecordSpec } from './helpers/pcap.js';
+import { OPT, Pcapng } from './helpers/pcapng.js';
+import { useTempDir } from './helpers/temp-dir.js';
+import { run } from './helpers/cli.js';
 import { CAPTURES, REPO } from './helpers/env.js';
 
-const BIN = join(REPO, 'bin', 'tcpsleuth.js');
 const ARTIFACTS = join(REPO, 'test-artifacts');
 const CHROMIUM = '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
@@ -34,23 +37,6 @@ const capture = (name: string): string => join(CAPTURES, name);
 const ALL = readdirSync(CAPTURES)
   .filter((f) => f.endsWith('.pcap') && f !== 'busy-server.pcap')
   .sort();
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[], input?: Buffer): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = execFile(process.execPath, [BIN, ...args], { maxBuffer: 256 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
-      const code = err && typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 0;
-      resolve({ code, stdout, stderr });
-    });
-    if (input) child.stdin!.end(input);
-    else child.stdin!.end();
-  });
-}
 
 interface Reports {
   result: AnalysisResult;

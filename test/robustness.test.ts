@@ -12,7 +12,7 @@
  *   JSON, and --strict makes it fatal;
  * - the reports survive binary and huge comments, non-UTF-8 names and 200,000 findings.
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createReadStream, closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,66 +29,38 @@ import { runInput, type OutcomeSummary } from '../src/fuzz/run-one.js';
 import { displayWidth } from '../src/report/text-width.js';
 import { renderJson } from '../src/report/json.js';
 import { renderTable, wrap, wrapWords } from '../src/report/table.js';
+import { cat, pattern, u16be } from './helpers/bytes.js';
+import { NH, PROTO, ext, icmp4, icmp6, ipv4, ipv4Opt, ipv6, tcp, tcpOpt } from './helpers/ip-packets.js';
 import {
   AF,
   ETHERTYPE,
   LINKTYPE,
-  NH,
-  OPT,
-  PROTO,
-  BulkPcap,
-  Pcapng,
   asType,
   asV4,
   asV6,
   cHdlc,
-  cat,
   ethernet,
-  ext,
-  icmp4,
-  icmp6,
-  ipv4,
-  ipv4Opt,
-  ipv6,
   llcSnap,
   loopLink,
   mpls,
   mplsPw,
   nflog,
   nullLink,
-  pattern,
-  pcapFile,
   ppp,
   pppoe,
   qinq,
-  readAll,
   sll,
   sll2,
-  tcp,
-  tcpOpt,
-  u16be,
   vlan,
-  type PcapRecordSpec,
-} from './helpers/build.js';
+} from './helpers/link-layers.js';
+import { BulkPcap, pcapFile, type PcapRecordSpec } from './helpers/pcap.js';
+import { OPT, Pcapng } from './helpers/pcapng.js';
+import { readAll } from './helpers/read-back.js';
+import { run } from './helpers/cli.js';
 import { CORPUS, HAVE_CORPUS, REPO, manifest } from './helpers/env.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tcpsleuth-robust-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const BIN = join(REPO, 'bin', 'tcpsleuth.js');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { maxBuffer: 256 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
-      resolve({ code: err && typeof err.code === 'number' ? err.code : 0, stdout, stderr });
-    });
-  });
-}
 
 // ---------------------------------------------------------------------------
 // The fuzzer's regression recipes
@@ -586,13 +558,13 @@ describe('damage is reported, not hidden', () => {
   it('CLI: one stderr line per damaged packet (file, offset, packet), exit 0; --strict: exit 2 naming the first', async () => {
     const file = join(dir, 'damaged-cli.pcap');
     writeFileSync(file, damagedCapture());
-    const plain = await cli(['analyze', file]);
+    const plain = await run(['analyze', file]);
     expect(plain.code).toBe(0);
     const lines = plain.stderr.trim().split('\n');
     expect(lines).toHaveLength(3);
     expect(lines[0]).toMatch(new RegExp(`^tcpsleuth: warning: ${file}: IPv4 header length below 20 bytes \\(byte offset \\d+, packet 3\\)$`));
     expect(lines[2]).toMatch(/TCP option with a zero or overrunning length .*\(byte offset \d+, packet 6\)$/);
-    const strict = await cli(['analyze', '--strict', '--format', 'json', file]);
+    const strict = await run(['analyze', '--strict', '--format', 'json', file]);
     expect(strict.code).toBe(2);
     const last = strict.stderr.trim().split('\n');
     expect(last).toHaveLength(4);
@@ -602,13 +574,13 @@ describe('damage is reported, not hidden', () => {
   });
 
   it('--strict: a clean capture passes; a reader warning alone is fatal', async () => {
-    const clean = await cli(['analyze', '--strict', join(REPO, 'captures', 'close-wait-stuck.pcap')]);
+    const clean = await run(['analyze', '--strict', join(REPO, 'captures', 'close-wait-stuck.pcap')]);
     expect(clean.code).toBe(0);
     expect(clean.stderr).toBe('');
     const ng = new Pcapng(true);
     const file = join(dir, 'tsresol.pcapng');
     writeFileSync(file, cat(ng.shb(), ng.idb({ tsresol: 0x7f }), ng.epb({ data: ethernet(asV4(ipv4({ payload: tcp({ flags: 'S' }) }))) })));
-    const r = await cli(['analyze', '--strict', file]);
+    const r = await run(['analyze', '--strict', file]);
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n').pop()).toMatch(/damage is fatal with --strict: interface 0: if_tsresol 0x7f is out of range, using microseconds \(byte offset \d+, packet 1\)$/);
   });
@@ -617,7 +589,7 @@ describe('damage is reported, not hidden', () => {
     const bad = ethernet(asV4(ipv4({ ihl: 2, payload: tcp() })));
     const file = join(dir, 'thousand.pcap');
     writeFileSync(file, pcapFile(Array.from({ length: 1000 }, () => ({ data: bad }))));
-    const r = await cli(['analyze', '--strict', file]);
+    const r = await run(['analyze', '--strict', file]);
     expect(r.code).toBe(2);
     const lines = r.stderr.trim().split('\n');
     expect(lines).toHaveLength(102);
@@ -649,13 +621,13 @@ describe('reports never break on odd content', () => {
         ng.epb({ data: frames[1]!, ts: 2n, options: [[OPT.COMMENT, Buffer.alloc(65535, 0x80)]] }),
       ),
     );
-    const json = await cli(['analyze', '--format', 'json', file]);
+    const json = await run(['analyze', '--format', 'json', file]);
     expect(json.code).toBe(0);
     const doc = JSON.parse(json.stdout) as { captures: Array<{ interfaces: Array<{ name: unknown; description: unknown }> }>; findings: unknown[] };
     expect(typeof doc.captures[0]!.interfaces[0]!.name).toBe('string');
     expect(typeof doc.captures[0]!.interfaces[0]!.description).toBe('string');
     expect(doc.findings).toHaveLength(1);
-    const table = await cli(['analyze', file]);
+    const table = await run(['analyze', file]);
     expect(table.code).toBe(0);
     expect(table.stdout.split('\n')[0]).toMatch(/odd\.pcapng: pcapng, ETHERNET, 2 packets/);
     expect(table.stdout).toMatch(/^\[1\] WARNING connection-refused: connection 1, server /m);

@@ -12,18 +12,19 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { shortConnections, useTempDir } from './helpers/build.js';
-import { CAPTURES, REPO } from './helpers/env.js';
+import { shortConnections } from './helpers/scenarios.js';
+import { useTempDir } from './helpers/temp-dir.js';
+import { BIN } from './helpers/cli.js';
+import { CAPTURES } from './helpers/env.js';
 import { DescriptorSource } from '../src/capture/source.js';
 import { ByteWindow } from '../src/capture/window.js';
 
 const exec = promisify(execFile);
-const CLI = join(REPO, 'bin', 'tcpsleuth.js');
 const tmp = useTempDir();
 
 /** `sh -c script` with $NODE, $CLI and $F set; stdout. */
 async function sh(script: string, f: string): Promise<string> {
-  const env = { ...process.env, NODE: process.execPath, CLI, F: f };
+  const env = { ...process.env, NODE: process.execPath, CLI: BIN, F: f };
   const { stdout } = await exec('sh', ['-c', script], { env, maxBuffer: 256 * 1024 * 1024, encoding: 'utf8' });
   return stdout;
 }

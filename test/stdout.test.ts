@@ -8,12 +8,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { BIN } from './helpers/cli.js';
 import { REPO } from './helpers/env.js';
-import { BulkPcap } from './helpers/build.js';
+import { BulkPcap } from './helpers/pcap.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tcpsleuth-stdout-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const CLI = join(REPO, 'bin', 'tcpsleuth.js');
 const STDOUT_JS = join(REPO, 'dist', 'cli', 'stdout.js');
 
 /** 3000 refused connections: a JSON document of a few MB. */
@@ -108,16 +108,16 @@ describe('standard output into a pipe', () => {
   it('analyze writes through a pipe what it writes to a file, and a reader that leaves early is no error', () => {
     const capture = refusals();
     const file = join(dir, 'out.json');
-    const toFile = spawnSync('sh', ['-c', `"${process.execPath}" "${CLI}" analyze --format json "${capture}" > "${file}"`]);
+    const toFile = spawnSync('sh', ['-c', `"${process.execPath}" "${BIN}" analyze --format json "${capture}" > "${file}"`]);
     expect(toFile.status).toBe(0);
-    const piped = spawnSync(process.execPath, [CLI, 'analyze', '--format', 'json', capture], { maxBuffer: 64 << 20 });
+    const piped = spawnSync(process.execPath, [BIN, 'analyze', '--format', 'json', capture], { maxBuffer: 64 << 20 });
     expect(piped.status).toBe(0);
     expect(piped.stdout.length).toBeGreaterThan(1 << 20);
     expect(piped.stdout.equals(readFileSync(file))).toBe(true);
     // `| head -c 100`: the reader goes away after 100 bytes; the writer's status and stderr are kept aside.
     const status = join(dir, 'status');
     const stderr = join(dir, 'stderr');
-    const early = spawnSync('sh', ['-c', `("${process.execPath}" "${CLI}" analyze --format json "${capture}" 2> "${stderr}"; echo $? > "${status}") | head -c 100 > /dev/null`]);
+    const early = spawnSync('sh', ['-c', `("${process.execPath}" "${BIN}" analyze --format json "${capture}" 2> "${stderr}"; echo $? > "${status}") | head -c 100 > /dev/null`]);
     expect(early.status).toBe(0);
     expect(readFileSync(status, 'utf8').trim()).toBe('0');
     expect(readFileSync(stderr, 'utf8')).toBe('');

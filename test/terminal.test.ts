@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hang } from '../src/report/table.js';
 import { displayWidth } from '../src/report/text-width.js';
-import { CAPTURES, REPO } from './helpers/env.js';
+import { BIN, runSync } from './helpers/cli.js';
+import { CAPTURES } from './helpers/env.js';
 
 /**
  * The table on a terminal: run under a pseudo-terminal (util-linux script(1)) of a
@@ -11,7 +12,6 @@ import { CAPTURES, REPO } from './helpers/env.js';
  * NO_COLOR and whether standard output is a terminal.
  */
 
-const BIN = join(REPO, 'bin', 'tcpsleuth.js');
 const HAVE_SCRIPT = spawnSync('script', ['--version']).status === 0;
 // SGR sequences only: what the table may print.
 const SGR = /\x1b\[[0-9;]*m/g;
@@ -32,7 +32,7 @@ function underPty(cols: number, args: string[], env: Record<string, string> = {}
 }
 
 function piped(args: string[], env: Record<string, string> = {}): string {
-  return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '', COLUMNS: '', ...env } }).stdout;
+  return runSync(args, { env: { NO_COLOR: '', COLUMNS: '', ...env } }).stdout;
 }
 
 const CASES = ['busy-server.pcap', 'healthy-ipv6.pcap', 'half-open.pcap', 'port-reuse.pcap'].map((f) => join(CAPTURES, f));
