@@ -22,7 +22,7 @@ const rate = Number(rateArg);
 const seconds = Number(secondsArg);
 const count = rate * seconds;
 
-// The records are written by the tests' shortConnections (test/helpers/build.ts), compiled
+// The records are written by the tests' shortConnections (test/helpers/scenarios.ts), compiled
 // here by esbuild; the helpers' one use of vitest (afterAll) is stubbed out.
 const noVitest = {
   name: 'no-vitest',
@@ -33,7 +33,7 @@ const noVitest = {
 };
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { outputFiles } = await build({
-  stdin: { contents: "export { shortConnections } from './test/helpers/build.ts';", resolveDir: repo, loader: 'ts' },
+  stdin: { contents: "export { shortConnections } from './test/helpers/scenarios.ts';", resolveDir: repo, loader: 'ts' },
   bundle: true,
   format: 'esm',
   platform: 'node',
