@@ -71,6 +71,18 @@ export class Pcapng {
     return this.block(BLOCK.IDB, cat(this.u16(o.linkType ?? LINKTYPE.ETHERNET), this.u16(0), this.u32(o.snaplen ?? 0), this.options(opts)));
   }
 
+  /** What EPB and PB share after the interface: timestamp, captured and original lengths, the data padded to 32 bits. */
+  private packetRecord(ts: bigint, data: Buffer, capLen: number | undefined, origLen: number | undefined): Buffer {
+    return cat(
+      this.u32(Number(ts >> 32n)),
+      this.u32(Number(ts & 0xffffffffn)),
+      this.u32(capLen ?? data.length),
+      this.u32(origLen ?? data.length),
+      data,
+      Buffer.alloc((4 - (data.length % 4)) % 4),
+    );
+  }
+
   epb(o: { ifId?: number; ts?: bigint; data: Bytes; capLen?: number; origLen?: number; comments?: string[]; options?: readonly NgOption[] }): Buffer {
     const data = toBuf(o.data);
     const ts = BigInt.asUintN(64, o.ts ?? 0n);
@@ -78,16 +90,7 @@ export class Pcapng {
     opts.push(...(o.options ?? []));
     return this.block(
       BLOCK.EPB,
-      cat(
-        this.u32(o.ifId ?? 0),
-        this.u32(Number(ts >> 32n)),
-        this.u32(Number(ts & 0xffffffffn)),
-        this.u32(o.capLen ?? data.length),
-        this.u32(o.origLen ?? data.length),
-        data,
-        Buffer.alloc((4 - (data.length % 4)) % 4),
-        this.options(opts),
-      ),
+      cat(this.u32(o.ifId ?? 0), this.packetRecord(ts, data, o.capLen, o.origLen), this.options(opts)),
     );
   }
 
@@ -100,12 +103,7 @@ export class Pcapng {
       cat(
         this.u16(o.ifId ?? 0),
         this.u16(o.drops ?? 0),
-        this.u32(Number(ts >> 32n)),
-        this.u32(Number(ts & 0xffffffffn)),
-        this.u32(o.capLen ?? data.length),
-        this.u32(o.origLen ?? data.length),
-        data,
-        Buffer.alloc((4 - (data.length % 4)) % 4),
+        this.packetRecord(ts, data, o.capLen, o.origLen),
         this.options((o.comments ?? []).map((c) => [OPT.COMMENT, c] as const)),
       ),
     );
