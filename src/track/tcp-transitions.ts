@@ -49,9 +49,6 @@ export const TcpEvent = {
 
 export type TcpEvent = (typeof TcpEvent)[keyof typeof TcpEvent];
 
-/** Event names, for test titles and messages. */
-export const TCP_EVENT_NAMES: readonly string[] = Object.keys(TcpEvent);
-
 /**
  * Apply `ev` to `e`. `why` is what on the wire caused it, recorded with the
  * transition; `back` is the state a RST closed it from (ResetUndone only).
