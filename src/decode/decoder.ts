@@ -15,11 +15,17 @@ import {
   type TcpPacket,
 } from './packet.js';
 import { decodeTcp } from './tcp.js';
+import { decap, decapTableFor, DECAP_CUT, DECAP_NOT, DecapTable, mayCarryTunnel } from './decap.js';
+import { TunnelPath, type DecapConfig } from './tunnel.js';
 
 const PROTO_ICMP = 1;
 const PROTO_TCP = 6;
 const PROTO_ICMPV6 = 58;
 const LINK_CUT = { truncated: true, detail: 'link-layer header cut short by the capture' } as const;
+const TUNNEL_CUT = { truncated: true, detail: 'tunnel header cut short by the capture' } as const;
+const INNER_LINK_CUT = { truncated: true, detail: 'link-layer header inside a tunnel cut short by the capture' } as const;
+/** An IP packet's largest size (IPv6 jumbograms aside): bounds an inner packet whose outer datagram is a fragment. */
+const MAX_IP_PACKET = 65535;
 
 /** Counts of what the decoder saw, for the capture summary. */
 export class DecodeStats {
@@ -29,6 +35,10 @@ export class DecodeStats {
   ipFragments = 0;
   /** Frames whose link type we do not decode, by link type. */
   readonly unsupportedLinkTypes = new Map<number, number>();
+  /** TCP segments found inside a tunnel (VXLAN, GRE, ...). */
+  tunnelledTcp = 0;
+  /** Packets nested in more tunnels than MAX_TUNNEL_DEPTH: not looked into further. */
+  tunnelTooDeep = 0;
   /** Frames cut short by the capture before their TCP header was complete. */
   truncated = 0;
   /** TCP segments whose payload the capture cut short (snaplen): their length is still known. */
@@ -61,8 +71,12 @@ const TCP_BAD_OPTIONS = 'TCP option with a zero or overrunning length (options a
 export class Decoder {
   readonly stats = new DecodeStats();
   private readonly link = new LinkResult();
-  private readonly tcpPacket: TcpPacket = { kind: 'tcp', frame: null as unknown as Frame, ip: new IpHeader(), tcp: new TcpHeader() };
-  private readonly icmpPacket: IcmpErrorPacket = { kind: 'icmp-error', frame: null as unknown as Frame, ip: this.tcpPacket.ip, icmp: new IcmpError() };
+  /** The encapsulations of the packet decoded last, outermost first (depth 0: none). */
+  readonly tunnel = new TunnelPath();
+  private readonly tcpPacket: TcpPacket = { kind: 'tcp', frame: null as unknown as Frame, ip: new IpHeader(), tcp: new TcpHeader(), tunnel: this.tunnel };
+  private readonly icmpPacket: IcmpErrorPacket = { kind: 'icmp-error', frame: null as unknown as Frame, ip: this.tcpPacket.ip, icmp: new IcmpError(), tunnel: this.tunnel };
+  /** Which UDP ports carry which encapsulation; null: decapsulation is off. */
+  private readonly decapTable: DecapTable | null;
   private readonly otherPacket: OtherPacket = { kind: 'other', frame: null as unknown as Frame, reason: 'not-ip', detail: '', ip: null };
   /** The last frame's link type and its decoder. */
   private linkType = -1;
@@ -74,6 +88,11 @@ export class Decoder {
    * the analysis turns these into located warnings. Called before decode returns.
    */
   onDamage: ((frame: Frame, detail: string) => void) | null = null;
+
+  /** `decap` says what to decapsulate (default: every encapsulation, on its standard ports). */
+  constructor(decap?: DecapConfig | DecapTable | null) {
+    this.decapTable = decap === null ? null : decap instanceof DecapTable ? decap : decapTableFor(decap);
+  }
 
   decode(frame: Frame): Packet {
     this.counted = false;
@@ -105,41 +124,71 @@ export class Decoder {
     }
 
     const ip = this.tcpPacket.ip;
-    const problem = link.net === NET_IPV4 ? decodeIpv4(buf, link.offset, capEnd, wireEnd, ip, false) : decodeIpv6(buf, link.offset, capEnd, wireEnd, ip, false);
-    if (problem !== null) return this.problem(frame, problem, null);
-    if (ip.lengthExceedsFrame) {
-      this.stats.ipLengthExceedsFrame++;
-      this.damaged(frame, IP_LENGTH_LIE);
-    }
-    if (ip.fragment) {
-      this.stats.ipFragments++;
-      if (ip.laterFragment) return this.other(frame, 'ip-fragment', '', ip);
-    }
-    const l4 = ip.offset + ip.headerLength;
-    if (ip.protocol === PROTO_TCP) {
-      const p = this.tcpPacket;
-      const tp = decodeTcp(buf, l4, capEnd, ip.payloadLength, p.tcp);
-      if (tp !== null) return this.problem(frame, tp, ip);
-      this.stats.tcp++;
-      if (p.tcp.truncated) this.stats.truncatedPayloads++;
-      if (p.tcp.badOptions) {
-        this.stats.badTcpOptions++;
-        this.damaged(frame, TCP_BAD_OPTIONS);
+    const tunnel = this.tunnel;
+    tunnel.reset();
+    let net = link.net;
+    let off = link.offset;
+    for (;;) {
+      const problem = net === NET_IPV4 ? decodeIpv4(buf, off, capEnd, wireEnd, ip, false) : decodeIpv6(buf, off, capEnd, wireEnd, ip, false);
+      if (problem !== null) return this.problem(frame, problem, null);
+      if (ip.lengthExceedsFrame) {
+        this.stats.ipLengthExceedsFrame++;
+        this.damaged(frame, IP_LENGTH_LIE);
       }
-      p.frame = frame;
-      return p;
-    }
-    if ((ip.protocol === PROTO_ICMP && ip.version === 4) || (ip.protocol === PROTO_ICMPV6 && ip.version === 6)) {
-      const p = this.icmpPacket;
-      // The quote ends with the outer datagram: an Ethernet trailer or padding is not quoted TCP.
-      const ipEnd = l4 + ip.payloadLength;
-      if (decodeIcmpError(buf, l4, ipEnd < capEnd ? ipEnd : capEnd, ip.version, p.icmp)) {
-        this.stats.icmpErrors++;
+      if (ip.fragment) {
+        this.stats.ipFragments++;
+        if (ip.laterFragment) return this.other(frame, 'ip-fragment', '', ip);
+      }
+      const l4 = ip.offset + ip.headerLength;
+      if (ip.protocol === PROTO_TCP) {
+        const p = this.tcpPacket;
+        const tp = decodeTcp(buf, l4, capEnd, ip.payloadLength, p.tcp);
+        if (tp !== null) return this.problem(frame, tp, ip);
+        this.stats.tcp++;
+        if (p.tcp.truncated) this.stats.truncatedPayloads++;
+        if (p.tcp.badOptions) {
+          this.stats.badTcpOptions++;
+          this.damaged(frame, TCP_BAD_OPTIONS);
+        }
+        if (tunnel.depth !== 0) this.stats.tunnelledTcp++;
         p.frame = frame;
         return p;
       }
+      const ipEnd = l4 + ip.payloadLength;
+      if ((ip.protocol === PROTO_ICMP && ip.version === 4) || (ip.protocol === PROTO_ICMPV6 && ip.version === 6)) {
+        const p = this.icmpPacket;
+        // The quote ends with the outer datagram: an Ethernet trailer or padding is not quoted TCP.
+        if (decodeIcmpError(buf, l4, ipEnd < capEnd ? ipEnd : capEnd, ip.version, p.icmp)) {
+          this.stats.icmpErrors++;
+          p.frame = frame;
+          return p;
+        }
+        return this.other(frame, 'not-tcp', '', ip);
+      }
+      const table = this.decapTable;
+      if (table === null || !mayCarryTunnel(ip.protocol)) return this.other(frame, 'not-tcp', '', ip);
+      if (tunnel.full) {
+        this.stats.tunnelTooDeep++;
+        return this.other(frame, 'not-tcp', '', ip);
+      }
+      const end = ipEnd < capEnd ? ipEnd : capEnd;
+      const inner = this.link;
+      inner.reset();
+      const r = decap(table, buf, ip, l4, end, tunnel.next, inner);
+      if (r === DECAP_NOT) return this.other(frame, 'not-tcp', '', ip);
+      if (r === DECAP_CUT) return this.problem(frame, TUNNEL_CUT, ip);
+      tunnel.push();
+      if (inner.truncated) return this.problem(frame, INNER_LINK_CUT, ip);
+      if (inner.net !== NET_IPV4 && inner.net !== NET_IPV6) return this.other(frame, 'not-ip', '', ip);
+      // A first fragment holds only the start of what it carries: the inner packet's own
+      // length is the truth, and the capture ends what we have of it.
+      const innerWireEnd = ip.fragment ? inner.offset + MAX_IP_PACKET : ipEnd < wireEnd ? ipEnd : wireEnd;
+      capEnd = end;
+      wireEnd = inner.end >= 0 && inner.end < innerWireEnd ? (inner.end < inner.offset ? inner.offset : inner.end) : innerWireEnd;
+      if (capEnd > wireEnd) capEnd = wireEnd;
+      net = inner.net;
+      off = inner.offset;
     }
-    return this.other(frame, 'not-tcp', '', ip);
   }
 
   /** Count a damaged frame (once per frame) and remember the first. */

@@ -1,4 +1,5 @@
 import type { Frame } from '../capture/frame.js';
+import type { TunnelPath } from './tunnel.js';
 
 /**
  * Decoded packets. The decoder owns one object of each kind and refills it for every
@@ -162,14 +163,18 @@ interface Decoded {
 
 export interface TcpPacket extends Decoded {
   readonly kind: 'tcp';
+  /** The innermost IP header (the one carrying the TCP segment). */
   ip: IpHeader;
   tcp: TcpHeader;
+  /** The tunnels it came in, outermost first; depth 0 when none. */
+  tunnel: TunnelPath;
 }
 
 export interface IcmpErrorPacket extends Decoded {
   readonly kind: 'icmp-error';
   ip: IpHeader;
   icmp: IcmpError;
+  tunnel: TunnelPath;
 }
 
 export interface OtherPacket extends Decoded {

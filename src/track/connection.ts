@@ -4,6 +4,7 @@ import { Endpoint } from './endpoint.js';
 import { SeqAnalysis, type SeqCounters } from './seq-analysis.js';
 import { ZeekConnState } from './zeek-conn.js';
 import type { FlowKeyed } from './flow-table.js';
+import type { TunnelPath } from '../decode/tunnel.js';
 import type { Moment } from './moment.js';
 import { isOver, type TcpState } from './states.js';
 
@@ -82,6 +83,8 @@ export class Connection implements FlowKeyed {
   readonly off: number;
   readonly portA: number;
   readonly portB: number;
+  /** The tunnels its first packet came in, outermost first (null: none). */
+  tunnel: TunnelPath | null = null;
   /** The booleans of CONNECTION_FLAGS, one bit each. */
   flagBits = 0;
   readonly client: Endpoint;

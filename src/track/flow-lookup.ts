@@ -1,6 +1,7 @@
 import { TCP_ACK, TCP_RST, TCP_SYN, type TcpPacket } from '../decode/packet.js';
 import type { Connection } from './connection.js';
-import { FlowTable, direction, flowHash, keyedFlowHash } from './flow-table.js';
+import { tunnelAdmits, type TunnelPath } from '../decode/tunnel.js';
+import { FlowTable, direction, flowHash, keyedFlowHash, tunnelFlowHash } from './flow-table.js';
 import { secondsBetween } from './moment.js';
 import type { Now } from './now.js';
 import { holdsNothing, isClosed } from './states.js';
@@ -24,22 +25,22 @@ export class FlowLookup {
 
   constructor(private readonly closedLingerSeconds: number) {}
 
-  /** Look up the segment's tuple: sets found, fromA, hash and reused. */
+  /** Look up the segment's tuple in its tunnels: sets found, fromA, hash and reused. */
   find(p: TcpPacket, now: Now): void {
-    const { ip, tcp } = p;
+    const { ip, tcp, tunnel } = p;
     const len = ip.version === 4 ? 4 : 16;
     // Most segments belong to the connection of the one before (a burst of data and
     // its ACKs), found without hashing.
     const last = this.last;
     const d = last === null ? 0 : direction(last, ip.version, ip.src, tcp.srcPort, ip.dst, tcp.dstPort);
     let c: Connection | undefined;
-    if (d !== 0) {
+    if (d !== 0 && tunnelAdmits(last!.tunnel, tunnel)) {
       c = last!;
       this.fromA = d === 1;
       this.hash = -1;
     } else {
-      this.hash = flowHash(len, ip.src, tcp.srcPort, ip.dst, tcp.dstPort);
-      c = this.table.get(this.hash, ip.version, ip.src, tcp.srcPort, ip.dst, tcp.dstPort);
+      this.hash = tunnelFlowHash(flowHash(len, ip.src, tcp.srcPort, ip.dst, tcp.dstPort), tunnel);
+      c = this.table.get(this.hash, ip.version, ip.src, tcp.srcPort, ip.dst, tcp.dstPort, tunnel);
       this.fromA = this.table.lastDirection === 1;
     }
     this.found = c;
@@ -60,13 +61,20 @@ export class FlowLookup {
     return isClosed(sender.state);
   }
 
-  /** The tuple's hash, computing it if the lookup did not need it. */
+  /** The tuple's hash with its tunnel's, computing it if the lookup did not need it. */
   hashOf(p: TcpPacket): number {
     if (this.hash < 0) {
       const { ip, tcp } = p;
-      this.hash = flowHash(ip.version === 4 ? 4 : 16, ip.src, tcp.srcPort, ip.dst, tcp.dstPort);
+      this.hash = tunnelFlowHash(flowHash(ip.version === 4 ? 4 : 16, ip.src, tcp.srcPort, ip.dst, tcp.dstPort), p.tunnel);
     }
     return this.hash;
+  }
+
+  /** The tuple's hash without its tunnel's (Wireshark's conversations know no tunnels). */
+  tupleHashOf(p: TcpPacket): number {
+    if (p.tunnel.depth === 0) return this.hashOf(p);
+    const { ip, tcp } = p;
+    return flowHash(ip.version === 4 ? 4 : 16, ip.src, tcp.srcPort, ip.dst, tcp.dstPort);
   }
 
   add(h: number, c: Connection): void {
@@ -83,10 +91,13 @@ export class FlowLookup {
     this.table.delete(keyedFlowHash(c), c);
   }
 
-  /** The connection whose tuple an ICMP error quotes (lastDirection then says which way the quoted segment went). */
-  quoted(version: 4 | 6, src: Uint8Array, sport: number, dst: Uint8Array, dport: number): Connection | undefined {
-    const h = flowHash(version === 4 ? 4 : 16, src, sport, dst, dport);
-    return this.table.get(h, version, src, sport, dst, dport);
+  /**
+   * The connection whose tuple an ICMP error quotes, in the tunnels the error came in
+   * (lastDirection then says which way the quoted segment went).
+   */
+  quoted(version: 4 | 6, src: Uint8Array, sport: number, dst: Uint8Array, dport: number, tunnel: TunnelPath): Connection | undefined {
+    const h = tunnelFlowHash(flowHash(version === 4 ? 4 : 16, src, sport, dst, dport), tunnel);
+    return this.table.get(h, version, src, sport, dst, dport, tunnel);
   }
 
   get quotedFromA(): boolean {

@@ -4,6 +4,7 @@
  * so finding a connection allocates nothing (no string keys per packet).
  */
 import { randomBytes } from 'node:crypto';
+import { sameTunnel, tunnelAdmits, type TunnelPath } from '../decode/tunnel.js';
 
 export interface FlowKeyed {
   readonly version: 4 | 6;
@@ -12,6 +13,8 @@ export interface FlowKeyed {
   readonly off: number;
   readonly portA: number;
   readonly portB: number;
+  /** The tunnels it is carried in (null: none); the same tuple in another tunnel is another flow. */
+  readonly tunnel: TunnelPath | null;
 }
 
 /**
@@ -36,10 +39,16 @@ export function flowHash(addrLen: number, src: Uint8Array, sport: number, dst: U
   return (hashEndpoint(src, 0, addrLen, sport, SEEDED_BASIS) + hashEndpoint(dst, 0, addrLen, dport, SEEDED_BASIS)) & 0x3fffffff;
 }
 
-/** flowHash of an entry's own tuple. */
+/** flowHash of an entry's own tuple, plus its tunnel's hash (as tunnelFlowHash). */
 export function keyedFlowHash(f: FlowKeyed): number {
   const len = f.version === 4 ? 4 : 16;
-  return (hashEndpoint(f.addrs, f.off, len, f.portA, SEEDED_BASIS) + hashEndpoint(f.addrs, f.off + len, len, f.portB, SEEDED_BASIS)) & 0x3fffffff;
+  const t = f.tunnel === null ? 0 : f.tunnel.hash;
+  return (hashEndpoint(f.addrs, f.off, len, f.portA, SEEDED_BASIS) + hashEndpoint(f.addrs, f.off + len, len, f.portB, SEEDED_BASIS) + t) & 0x3fffffff;
+}
+
+/** A packet's flowHash with its tunnel's hash added (0 for none: the plain flowHash). */
+export function tunnelFlowHash(tupleHash: number, tunnel: TunnelPath): number {
+  return tunnel.depth === 0 ? tupleHash : (tupleHash + tunnel.hash) & 0x3fffffff;
 }
 
 /** flowHash without the salt: the same in every thread and process (sharding connections over threads). */
@@ -88,18 +97,19 @@ export class FlowTable<T extends FlowKeyed> {
   /** Last lookup's direction: 1 when the packet went A->B, -1 for B->A. */
   lastDirection: 1 | -1 = 1;
 
-  get(hash: number, version: 4 | 6, src: Uint8Array, sport: number, dst: Uint8Array, dport: number): T | undefined {
+  /** The entry of a packet's tuple, in its tunnels (`tunnel` null: entries are kept without their tunnels). */
+  get(hash: number, version: 4 | 6, src: Uint8Array, sport: number, dst: Uint8Array, dport: number, tunnel: TunnelPath | null): T | undefined {
     const e = this.map.get(hash);
     if (e === undefined) return undefined;
     if (!Array.isArray(e)) {
       const d = direction(e, version, src, sport, dst, dport);
-      if (d === 0) return undefined;
+      if (d === 0 || (tunnel !== null && !tunnelAdmits(e.tunnel, tunnel))) return undefined;
       this.lastDirection = d;
       return e;
     }
     for (const c of e) {
       const d = direction(c, version, src, sport, dst, dport);
-      if (d !== 0) {
+      if (d !== 0 && (tunnel === null || tunnelAdmits(c.tunnel, tunnel))) {
         this.lastDirection = d;
         return c;
       }
@@ -110,7 +120,7 @@ export class FlowTable<T extends FlowKeyed> {
   /** Insert `value`, replacing an entry for the same tuple (a new connection reusing it). */
   set(hash: number, value: T): void {
     const e = this.map.get(hash);
-    const same = (c: T): boolean => sameFlow(c, value) !== 0;
+    const same = (c: T): boolean => sameFlow(c, value) !== 0 && sameTunnel(c.tunnel, value.tunnel);
     if (e === undefined) {
       this.map.set(hash, value);
       this.count++;

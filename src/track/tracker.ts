@@ -136,7 +136,7 @@ export class ConnectionTracker {
         if ((tcp.flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN && !seqEq(tcp.seq, oldSender.isn)) c.analysis?.markTupleReused();
         else c.continueAnalysis(old, !oldFromA);
       }
-      this.streams.inherit(c, old, p, flows.hashOf(p));
+      this.streams.inherit(c, old, p, flows.tupleHashOf(p));
     } else c = old!;
     this.streams.segment(c, fromA, tcp.flags, tcp.seq, tcp.ack, this.ordinal);
     const clientSent = fromA === c.clientIsA;
@@ -218,6 +218,7 @@ export class ConnectionTracker {
     // Ids count every connection opened, listed or not (the list may be trimmed).
     const off = this.offload;
     const c = new Connection(this.idFirst + this.idStep * this.made++, ip.version, ip.src, tcp.srcPort, ip.dst, tcp.dstPort, clientIsA, partial, initial, at, off === null, this.sequenceAnalysis);
+    if (p.tunnel.depth !== 0) c.tunnel = p.tunnel.copy();
     off?.open(c.id, tcp.srcPort, tcp.dstPort);
     c.firstCapture = this.captureIndex;
     c.firstFrame = p.frame.index;
@@ -236,7 +237,7 @@ export class ConnectionTracker {
     const q = icmp.quoted;
     if (!icmp.quotesTcp || !q.hasPorts) return null;
     if (frame.hasTime) this.now.set(frame.sec, frame.nsec, frame.index, this.captureIndex);
-    const c = this.flows.quoted(q.ip.version, q.ip.src, q.srcPort, q.ip.dst, q.dstPort);
+    const c = this.flows.quoted(q.ip.version, q.ip.src, q.srcPort, q.ip.dst, q.dstPort, p.tunnel);
     if (c === undefined) {
       this.unmatchedIcmp++;
       return null;

@@ -36,6 +36,8 @@ class RetiredStream implements FlowKeyed, StreamState {
   readonly version: 4 | 6;
   readonly portA: number;
   readonly portB: number;
+  /** Kept without the tunnel: Wireshark's conversations know none. */
+  readonly tunnel = null;
   readonly stream: number;
   readonly wsBaseA: number;
   readonly wsBaseB: number;
@@ -76,7 +78,7 @@ export class StreamNumbers {
 
   /**
    * A new Connection on `p`'s tuple takes over its conversation: from `old`, the
-   * connection on the tuple before it, or from a forgotten one (`h`: the tuple's flowHash).
+   * connection on the tuple before it, or from a forgotten one (`h`: the tuple's flowHash, without its tunnel's).
    */
   inherit(c: Connection, old: Connection | undefined, p: TcpPacket, h: number): void {
     if (old !== undefined) {
@@ -85,7 +87,7 @@ export class StreamNumbers {
     }
     if (this.retired.size === 0) return;
     const { ip, tcp } = p;
-    const r = this.retired.get(h, ip.version, ip.src, tcp.srcPort, ip.dst, tcp.dstPort);
+    const r = this.retired.get(h, ip.version, ip.src, tcp.srcPort, ip.dst, tcp.dstPort, null);
     if (r !== undefined) take(c, r, direction(r, ip.version, ip.src, tcp.srcPort, ip.dst, tcp.dstPort) === -1);
   }
 
