@@ -2,6 +2,7 @@ import type { CaptureSink, Frame, InterfaceInfo } from './capture/frame.js';
 import { readMerged } from './capture/merge.js';
 import { readCapture, type ReadResult } from './capture/read-capture.js';
 import { Decoder, type DecodeStats } from './decode/decoder.js';
+import { decapTableFor } from './decode/decap.js';
 import { isSupportedLinkType, linkTypeName } from './decode/linktypes.js';
 import type { Packet } from './decode/packet.js';
 import type { PacketFilter } from './decode/packet-filter.js';
@@ -419,7 +420,9 @@ async function analyzeWith(
   pipeline.engine.onWithdraw = hooks.onWithdraw ?? null;
   const tracker = pipeline.tracker;
   const captures: CaptureSummary[] = [];
-  const accounts = inputs.map((_, i) => new CaptureAccount(new Decoder(), pipeline, i));
+  // One port table for every file's decoder.
+  const decap = decapTableFor(options.decap);
+  const accounts = inputs.map((_, i) => new CaptureAccount(new Decoder(decap), pipeline, i));
   const summarize = (i: number, r: ReadResult): void => {
     const input = inputs[i]!;
     const acct = accounts[i]!;

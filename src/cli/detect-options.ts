@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { SEVERITIES, type Severity } from '../detect/finding.js';
 import { DEFAULT_DETECT_OPTIONS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_LISTED_CONNECTIONS, type DetectOptions } from '../detect/options.js';
+import { defaultDecapConfig, parseDecapSpec, UDP_TUNNEL_NAMES, type DecapConfig, type UdpTunnelName } from '../decode/tunnel.js';
 
 /** Options shared by the commands that run the detectors (analyze, annotate). */
 
@@ -54,8 +55,45 @@ export function whole(v: string): number {
   return Number(v);
 }
 
+/** --decap: one udp:PORT=KIND more. */
+function decapSpec(v: string, prev: DecapFlags['decap']): Array<[number, UdpTunnelName]> {
+  const r = parseDecapSpec(v);
+  if (typeof r === 'string') throw new InvalidArgumentError(r);
+  return [...(prev || []), [r.port, r.kind]];
+}
+
+/** --vxlan-port: one port more. */
+function vxlanPort(v: string, prev: DecapFlags['vxlanPort']): Array<[number, UdpTunnelName]> {
+  if (!/^\d{1,5}$/.test(v.trim()) || Number(v) < 1 || Number(v) > 65535) throw new InvalidArgumentError('expected a UDP port from 1 to 65535');
+  return [...(prev ?? []), [Number(v), 'vxlan']];
+}
+
+/** What commander gives for the decapsulation options: --decap's pairs (false: --no-decap), --vxlan-port's. */
+export interface DecapFlags {
+  decap?: Array<[number, UdpTunnelName]> | false;
+  vxlanPort?: Array<[number, UdpTunnelName]>;
+}
+
+/** Add --decap, --vxlan-port and --no-decap. */
+export function addDecapOptions(cmd: Command): Command {
+  const kinds = Object.keys(UDP_TUNNEL_NAMES).join(', ');
+  return cmd
+    .addOption(new Option('--decap <udp:PORT=KIND>', `also decapsulate this UDP port as KIND (${kinds}); repeatable`).argParser(decapSpec))
+    .addOption(new Option('--vxlan-port <port>', 'also decapsulate VXLAN on this UDP port (besides 4789 and 8472); repeatable').argParser(vxlanPort))
+    .addOption(new Option('--no-decap', 'look into no tunnel: VXLAN, Geneve, GRE, ERSPAN, IP-in-IP, GTP-U, Teredo and AYIYA stay undecoded'));
+}
+
+/** The decapsulation the flags ask for; undefined for the default (every encapsulation, on its standard ports). */
+export function decapConfigFrom(f: DecapFlags): DecapConfig | undefined {
+  if (f.decap === false) return { enabled: false, udpPorts: [] };
+  const extra = [...(f.decap ?? []), ...(f.vxlanPort ?? [])];
+  if (extra.length === 0) return undefined;
+  const base = defaultDecapConfig();
+  return { enabled: true, udpPorts: [...base.udpPorts, ...extra] };
+}
+
 /** What commander gives for the threshold options. */
-export interface ThresholdFlags {
+export interface ThresholdFlags extends DecapFlags {
   closeWait: number;
   halfOpenRetransmissions: number;
   synRetransmissions: number;
@@ -68,14 +106,14 @@ export interface ThresholdFlags {
 /** Live capture lists fewer: it runs for days, and its findings were printed as they were raised. */
 export const LIVE_MAX_LISTED_CONNECTIONS = 10_000;
 
-/** Add the detection thresholds (README "Commands and options") to a command; `live` bounds the list tighter. */
+/** Add the detection thresholds and the decapsulation options (README "Commands and options") to a command; `live` bounds the list tighter. */
 export function addThresholdOptions(cmd: Command, live = false): Command {
   const d = DEFAULT_DETECT_OPTIONS;
   const listed = live ? LIVE_MAX_LISTED_CONNECTIONS : DEFAULT_MAX_LISTED_CONNECTIONS;
   const listedHelp = live
     ? 'connections kept for the report at most; beyond, finished ones are let go, oldest first, and counted (findings included: they were printed as raised)'
     : 'connections kept for the report at most; beyond, finished ones without findings are only counted';
-  return cmd
+  return addDecapOptions(cmd)
     .addOption(new Option('--close-wait <duration>', 'CLOSE-WAIT with neither FIN nor data for this long is stuck (ms, s, m, h)').argParser(seconds).default(d.closeWaitSeconds, durationText(d.closeWaitSeconds)))
     .addOption(new Option('--half-open-retransmissions <n>', 'unanswered retransmissions or probes in a row that make a peer half-open (a burst of segments resent in one go counts once)').argParser(inRange(1, 100, 'retransmissions')).default(d.halfOpenRetransmissions, `${d.halfOpenRetransmissions} retransmissions`))
     .addOption(new Option('--syn-retransmissions <n>', 'unanswered SYN retransmissions that make a syn-timeout').argParser(inRange(1, 100, 'retransmissions')).default(d.synRetransmissions, `${d.synRetransmissions} retransmissions`))
@@ -94,7 +132,13 @@ export function detectOptionsFrom(f: ThresholdFlags): DetectOptions {
     timeWaitSeconds: f.timeWait,
     maxConnections: f.maxConnections,
     maxListedConnections: f.maxListed,
+    ...withDecap(decapConfigFrom(f)),
   };
+}
+
+/** The decap member only when the flags set one: the JSON's options show it only then. */
+function withDecap(decap: DecapConfig | undefined): { decap?: DecapConfig } {
+  return decap === undefined ? {} : { decap };
 }
 
 /** --min-severity, with the help text of the command using it. */

@@ -8,7 +8,7 @@ import { NET_IPV4, NET_IPV6, type LinkResult } from './link-result.js';
 import type { IpHeader } from './packet.js';
 import { decodeTeredo, looksLikeTeredo } from './teredo.js';
 import {
-  DEFAULT_UDP_TUNNEL_PORTS,
+  defaultDecapConfig,
   TUNNEL_AYIYA,
   TUNNEL_GENEVE,
   TUNNEL_GRE,
@@ -16,6 +16,7 @@ import {
   TUNNEL_IP_IN_IP,
   TUNNEL_TEREDO,
   TUNNEL_VXLAN,
+  UDP_TUNNEL_NAMES,
   type DecapConfig,
   type TunnelKind,
   type TunnelLayer,
@@ -32,7 +33,7 @@ const UDP_HEADER = 8;
 export class DecapTable {
   readonly udp = new Uint8Array(65536);
   constructor(config: DecapConfig) {
-    for (const [port, kind] of config.udpPorts) this.udp[port] = kind;
+    for (const [port, name] of config.udpPorts) this.udp[port] = UDP_TUNNEL_NAMES[name];
   }
 }
 
@@ -40,7 +41,7 @@ let defaultTable: DecapTable | null = null;
 
 /** The table of the default ports, made once: every decoder of a run shares it. */
 export function defaultDecapTable(): DecapTable {
-  defaultTable ??= new DecapTable({ enabled: true, udpPorts: DEFAULT_UDP_TUNNEL_PORTS.map(([p, k]) => [p, k]) });
+  defaultTable ??= new DecapTable(defaultDecapConfig());
   return defaultTable;
 }
 

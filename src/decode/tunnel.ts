@@ -214,23 +214,24 @@ export function tunnelAdmits(kept: TunnelPath | null, p: TunnelPath): boolean {
 export type UdpTunnel = typeof TUNNEL_VXLAN | typeof TUNNEL_GENEVE | typeof TUNNEL_GTP_U | typeof TUNNEL_TEREDO | typeof TUNNEL_AYIYA | typeof TUNNEL_GRE;
 
 /** The kinds --decap udp:PORT=KIND takes, by name. */
-export const UDP_TUNNEL_NAMES: Readonly<Record<string, UdpTunnel>> = {
+export const UDP_TUNNEL_NAMES = {
   vxlan: TUNNEL_VXLAN,
   geneve: TUNNEL_GENEVE,
   'gtp-u': TUNNEL_GTP_U,
   teredo: TUNNEL_TEREDO,
   ayiya: TUNNEL_AYIYA,
   gre: TUNNEL_GRE,
-};
+} as const satisfies Readonly<Record<string, UdpTunnel>>;
+export type UdpTunnelName = keyof typeof UDP_TUNNEL_NAMES;
 
 /**
  * What to decapsulate: on or off, and which UDP port carries which encapsulation.
- * Plain data, so that it crosses to worker threads as it is.
+ * Plain data: it crosses to worker threads and into the JSON's options as it is.
  */
 export interface DecapConfig {
   enabled: boolean;
-  /** [port, kind] pairs; later pairs win. */
-  udpPorts: Array<[number, UdpTunnel]>;
+  /** [port, encapsulation] pairs, the defaults first; a later pair for a port wins. */
+  udpPorts: Array<[number, UdpTunnelName]>;
 }
 
 /**
@@ -238,27 +239,32 @@ export interface DecapConfig {
  * IANA assigned 4789, still the default of `ip link add type vxlan` without dstport
  * and of Flannel). GRE-in-UDP is RFC 8086's 4754; AYIYA 5072 as Zeek has it.
  */
-export const DEFAULT_UDP_TUNNEL_PORTS: ReadonlyArray<readonly [number, UdpTunnel]> = [
-  [4789, TUNNEL_VXLAN],
-  [8472, TUNNEL_VXLAN],
-  [6081, TUNNEL_GENEVE],
-  [2152, TUNNEL_GTP_U],
-  [3544, TUNNEL_TEREDO],
-  [5072, TUNNEL_AYIYA],
-  [4754, TUNNEL_GRE],
+export const DEFAULT_UDP_TUNNEL_PORTS: ReadonlyArray<readonly [number, UdpTunnelName]> = [
+  [4789, 'vxlan'],
+  [8472, 'vxlan'],
+  [6081, 'geneve'],
+  [2152, 'gtp-u'],
+  [3544, 'teredo'],
+  [5072, 'ayiya'],
+  [4754, 'gre'],
 ];
 
 export function defaultDecapConfig(): DecapConfig {
   return { enabled: true, udpPorts: DEFAULT_UDP_TUNNEL_PORTS.map(([p, k]) => [p, k]) };
 }
 
-/** Parse one --decap value, "udp:PORT=KIND"; null with the reason in `why` when it is not one. */
-export function parseDecapSpec(spec: string): { port: number; kind: UdpTunnel } | string {
+function isUdpTunnelName(s: string): s is UdpTunnelName {
+  return Object.hasOwn(UDP_TUNNEL_NAMES, s);
+}
+
+/** Parse one --decap value, "udp:PORT=KIND"; the reason when it is not one. */
+export function parseDecapSpec(spec: string): { port: number; kind: UdpTunnelName } | string {
+  const names = Object.keys(UDP_TUNNEL_NAMES).join(', ');
   const m = /^udp:(\d{1,5})=([a-z-]+)$/.exec(spec.trim().toLowerCase());
-  if (m === null) return `expected udp:PORT=KIND, e.g. udp:4790=vxlan (KIND: ${Object.keys(UDP_TUNNEL_NAMES).join(', ')})`;
+  if (m === null) return `expected udp:PORT=KIND, e.g. udp:4790=vxlan (KIND: ${names})`;
   const port = Number(m[1]);
   if (port < 1 || port > 65535) return 'the port must be from 1 to 65535';
-  const kind = UDP_TUNNEL_NAMES[m[2]!];
-  if (kind === undefined) return `unknown encapsulation "${m[2]}" (one of ${Object.keys(UDP_TUNNEL_NAMES).join(', ')})`;
+  const kind = m[2]!;
+  if (!isUdpTunnelName(kind)) return `unknown encapsulation "${kind}" (one of ${names})`;
   return { port, kind };
 }

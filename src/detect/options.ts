@@ -1,4 +1,6 @@
-/** Detector thresholds; README "Findings" documents each default. */
+import type { DecapConfig } from '../decode/tunnel.js';
+
+/** Detector thresholds, and what to decapsulate; README "Findings" documents each default. */
 export interface DetectOptions {
   /** CLOSE-WAIT with neither FIN nor data from that side for this long is stuck. */
   closeWaitSeconds: number;
@@ -17,6 +19,8 @@ export interface DetectOptions {
   maxConnections?: number;
   /** Connections kept for the report at most; beyond, finished ones without findings are only counted. */
   maxListedConnections?: number;
+  /** The tunnels to look into, when not the default (every encapsulation, on its standard ports). */
+  decap?: DecapConfig;
 }
 
 export const DEFAULT_MAX_CONNECTIONS = 100_000;

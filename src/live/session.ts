@@ -1,3 +1,4 @@
+import { decapTableFor } from '../decode/decap.js';
 import { release, type as osType } from 'node:os';
 import type { AnalysisResult, CaptureProblem, CaptureSummary } from '../analyze.js';
 import { Pipeline } from '../analyze.js';
@@ -109,7 +110,7 @@ function later(a: { sec: number; nsec: number }, b: { sec: number; nsec: number 
  */
 export class LiveSession {
   readonly pipeline: Pipeline;
-  private readonly decoder = new Decoder();
+  private readonly decoder: Decoder;
   private readonly frame = new Frame();
   private readonly queue: PacketQueue;
   private readonly qp = new QueuedPacket();
@@ -150,6 +151,7 @@ export class LiveSession {
     private readonly o: LiveOptions,
   ) {
     this.queue = new PacketQueue(QUEUE_FACTOR * o.bufferBytes, o.bufferBytes);
+    this.decoder = new Decoder(decapTableFor(o.detect.decap));
     const counts = this.counts;
     this.pipeline = new Pipeline(o.detect, { onForget: (c) => counts.closed(c) });
     // Findings were printed as raised: past --max-listed, finished connections go, findings and all.

@@ -5,6 +5,7 @@ import type { Connection } from '../track/connection.js';
 import type { Transition } from '../track/endpoint.js';
 import { openAtEnd } from './view.js';
 
+import { tunnelText } from './tunnel-text.js';
 /**
  * What `tcpsleuth annotate` writes into a capture: packet comments on the frames that
  * show a finding or change an endpoint's state, and a section-header comment that
@@ -36,9 +37,10 @@ export function truncateUtf8(s: string, max = MAX_COMMENT_BYTES): string {
   return b.toString('utf8', 0, end) + mark;
 }
 
-/** "tcpsleuth: server 10.0.0.2:8080 CLOSE-WAIT -> LAST-ACK (sent FIN)" */
+/** "tcpsleuth: server 10.0.0.2:8080 CLOSE-WAIT -> LAST-ACK (sent FIN)", with "in vxlan 10.98.0.1>10.98.0.2 VNI 42" after the address of a tunnelled connection. */
 export function transitionComment(c: Connection, role: 'client' | 'server', t: Transition): string {
-  return truncateUtf8(`tcpsleuth: ${role} ${c.address(role)} ${t.from} -> ${t.to} (${t.why})`);
+  const inTunnel = c.tunnel !== null ? ` in ${tunnelText(c.tunnel)}` : '';
+  return truncateUtf8(`tcpsleuth: ${role} ${c.address(role)}${inTunnel} ${t.from} -> ${t.to} (${t.why})`);
 }
 
 /** "tcpsleuth warning close-wait-stuck: server 10.0.0.2:8080 has been in CLOSE-WAIT for 2.01 s: ..." */

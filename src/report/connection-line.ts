@@ -5,6 +5,8 @@ import type { Endpoint } from '../track/endpoint.js';
 import type { SeqCounters } from '../track/seq-analysis.js';
 import { captureView, handshakeHalves, type CaptureView } from '../detect/vantage.js';
 import { flagNamesJson } from './flags.js';
+import { TUNNEL_ERSPAN, TUNNEL_NAMES, type TunnelLayer, type TunnelPath } from '../decode/tunnel.js';
+import { formatIp } from '../util/address.js';
 import { LineObject, jsonNumber, jsonString } from './line-object.js';
 import { bool, frame, int, intOrNull, list, num, numOrNull, oneOfValues, ref, str } from './schema-build.js';
 import { VANTAGES } from './schema-value-types.js';
@@ -129,6 +131,30 @@ const VIEW = new LineObject<Connection, CaptureView>('What the capture shows of 
   ackedUnseen: { schema: ACKED_UNSEEN.schema, json: (_, v) => ACKED_UNSEEN.write(v.ackedUnseen) },
 });
 
+const TUNNEL_LAYER = new LineObject<TunnelLayer>('One encapsulation the connection was carried in.', {
+  type: { schema: oneOfValues('string', Object.values(TUNNEL_NAMES), 'The encapsulation.'), text: (l) => TUNNEL_NAMES[l.kind] },
+  erspanType: { schema: { anyOf: [{ enum: [1, 2, 3] }, { type: 'null' }], description: "ERSPAN's type (I, II or III); null for the other encapsulations." }, json: (l) => (l.kind === TUNNEL_ERSPAN ? l.variant : 'null') },
+  src: { schema: ref('ip', "The outer source address of the connection's first packet."), text: (l) => formatIp(l.version, l.src) },
+  dst: { schema: ref('ip', 'The outer destination address of that packet.'), text: (l) => formatIp(l.version, l.dst) },
+  srcPort: { schema: intOrNull('The outer UDP source port of that packet; null when not carried in UDP.'), json: (l) => (l.srcPort || l.dstPort ? l.srcPort : 'null') },
+  dstPort: { schema: intOrNull('The outer UDP destination port of that packet; null when not carried in UDP.'), json: (l) => (l.srcPort || l.dstPort ? l.dstPort : 'null') },
+  id: {
+    schema: intOrNull("The VNI (VXLAN, Geneve), GRE key, ERSPAN session or GTP-U TEID of packets going src to dst; null when the encapsulation or packet has none."),
+    json: (l) => (l.id >= 0 ? l.id : 'null'),
+  },
+  reverseId: {
+    schema: intOrNull('The same of packets going dst to src (a GTP-U tunnel has a TEID each way); null when none was seen or they carry none.'),
+    json: (l) => (l.reverseSeen && l.reverseId >= 0 ? l.reverseId : 'null'),
+  },
+});
+
+function tunnelLayers(t: TunnelPath | null): string {
+  if (t === null) return '[]';
+  let out = '';
+  for (let i = 0; i < t.depth; i++) out += `${i ? ',' : ''}${TUNNEL_LAYER.write(t.layers[i]!)}`;
+  return `[${out}]`;
+}
+
 const ENDPOINTS = new LineObject<Connection, End>("Both sides' state machines.", {
   client: { schema: ref('endpoint', "The client's."), json: (c, end) => ENDPOINT.write(c, c.client, end) },
   server: { schema: ref('endpoint', "The server's."), json: (c, end) => ENDPOINT.write(c, c.server, end) },
@@ -140,6 +166,10 @@ const CONNECTION = new LineObject<Connection, End>('One TCP connection (a 4-tupl
   client: { schema: ref('address', 'The client: the side that sent the first SYN (guessed when no SYN was seen; see partial).'), text: (c) => c.address('client') },
   server: { schema: ref('address', 'The server.'), text: (c) => c.address('server') },
   ipVersion: { schema: oneOfValues('integer', [4, 6], 'IP version.'), json: (c) => c.version },
+  tunnel: {
+    schema: list({ $ref: '#/$defs/tunnelLayer' }, "The encapsulations its first packet came in (VXLAN, Geneve, GRE, ERSPAN, IP-in-IP, GTP-U, Teredo, AYIYA), outermost first; empty when none. The same 4-tuple in another tunnel is another connection."),
+    json: (c) => tunnelLayers(c.tunnel),
+  },
   partial: { schema: bool('No SYN began it in the capture: roles are guessed and states inferred.'), json: (c) => c.partial },
   clientState: { schema: ref('tcpState', "The client's state at the end (endpoints.client.state)."), text: (c) => c.client.state },
   serverState: { schema: ref('tcpState', "The server's state at the end (endpoints.server.state)."), text: (c) => c.server.state },
@@ -184,7 +214,7 @@ const CONNECTION = new LineObject<Connection, End>('One TCP connection (a 4-tupl
 export const CONNECTION_SCHEMA = CONNECTION.schema;
 
 /** The objects a connection refers to by name (`ref('direction', ...)` above), for the schema's $defs. */
-export const CONNECTION_DEFS = { direction: DIRECTION.schema, transition: TRANSITION.schema, endpoint: ENDPOINT.schema };
+export const CONNECTION_DEFS = { direction: DIRECTION.schema, transition: TRANSITION.schema, endpoint: ENDPOINT.schema, tunnelLayer: TUNNEL_LAYER.schema };
 
 /** One connection as a line of the JSON document. */
 export function connectionLine(c: Connection, end: End): string {

@@ -10,8 +10,10 @@ import {
   reportBasis,
   type ReportRenderer,
   tableConnections,
+  tunnelNote,
   trackingNotes,
 } from './incident.js';
+import { tunnelText } from './tunnel-text.js';
 import { diagramConnections, leftOutOf, renderLadderSvg, type Ladder } from './ladder.js';
 import { captureSpan } from './view.js';
 import { supportText } from './support.js';
@@ -258,6 +260,8 @@ export const renderHtml: ReportRenderer = (r, view, ladders = new Map<number, La
     o.push('</tbody></table></div>');
     if (t.leftOut) o.push(`<p class="note">${t.leftOut} more connections left out of this table (limit ${limits.connections}; flagged ones come first); <code>--format json</code> has them all.</p>`);
     if (v.connections.some((c) => c.partial)) o.push('<p class="note">* no SYN seen: the capture began mid-connection; roles are guessed and states inferred.</p>');
+    const tunnels = tunnelNote(t.rows);
+    if (tunnels !== null) o.push(`<p class="note">${e(tunnels)}</p>`);
     o.push('<p class="note">States are each endpoint\'s RFC 9293 state at the end of the capture, with the time spent in it.</p>');
   } else o.push('<p>No TCP connections.</p>');
   o.push('</section>');
@@ -273,7 +277,7 @@ export const renderHtml: ReportRenderer = (r, view, ladders = new Map<number, La
       const kinds = [...new Set(v.findings.filter((f) => f.connection === c.id).map((f) => f.kind))];
       o.push(`<figure id="ladder-${c.id}">`);
       o.push(
-        `<figcaption>Connection <a href="#conn-${c.id}">${c.id}</a>: <span class="mono">${e(c.address('client'))}</span> &rarr; <span class="mono">${e(c.address('server'))}</span> &middot; ${kinds.map((k) => `<code>${e(k)}</code>`).join(', ')}</figcaption>`,
+        `<figcaption>Connection <a href="#conn-${c.id}">${c.id}</a>: <span class="mono">${e(c.address('client'))}</span> &rarr; <span class="mono">${e(c.address('server'))}</span>${c.tunnel !== null ? ` in <span class="mono">${e(tunnelText(c.tunnel))}</span>` : ''} &middot; ${kinds.map((k) => `<code>${e(k)}</code>`).join(', ')}</figcaption>`,
       );
       if (l === undefined) {
         o.push('<p class="note">No diagram: its packets were not found again when the captures were re-read.</p>', '</figure>');

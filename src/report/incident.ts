@@ -7,6 +7,7 @@ import type { TcpState } from '../track/states.js';
 import { durationSeconds } from './json.js';
 import type { Ladder } from './ladder.js';
 import { makeView, openAtEnd, secondsInState, type View, type ViewOptions } from './view.js';
+import { TUNNEL_MARK, tunnelText } from './tunnel-text.js';
 
 /**
  * What the incident reports (Markdown, HTML) say, computed once from the same
@@ -211,6 +212,8 @@ export interface ConnectionRow {
   fromServer: string;
   outcome: Outcome;
   findings: string;
+  /** The tunnels it was carried in, in words ("" when none). */
+  tunnel: string;
 }
 
 /** One connection as the table shows it (the same columns as `analyze`'s table, plus the outcome). `oneDay`: the date is in the summary. */
@@ -224,7 +227,8 @@ export function connectionRow(v: View, c: Connection, oneDay = false): Connectio
   const start = formatIso(c.firstSec, c.firstNsec);
   const kinds = [...new Set(v.findings.filter((f) => f.connection === c.id).map((f) => f.kind))];
   return {
-    id: `${c.id}${c.partial ? '*' : ''}`,
+    id: `${c.id}${c.partial ? '*' : ''}${c.tunnel !== null ? TUNNEL_MARK : ''}`,
+    tunnel: tunnelText(c.tunnel),
     client: c.address('client'),
     server: c.address('server'),
     clientState: c.client.state,
@@ -238,6 +242,25 @@ export function connectionRow(v: View, c: Connection, oneDay = false): Connectio
     outcome: outcomeOf(c),
     findings: kinds.join(', '),
   };
+}
+
+/** Tunnels a report's note names at most. */
+const TUNNELS_NAMED = 6;
+
+/** The note under a connections table when some of its rows were tunnelled: each tunnel and its connections' ids; null when none was. */
+export function tunnelNote(rows: readonly Connection[]): string | null {
+  const by = new Map<string, number[]>();
+  for (const c of rows) {
+    const t = tunnelText(c.tunnel);
+    if (t === '') continue;
+    const ids = by.get(t);
+    if (ids) ids.push(c.id);
+    else by.set(t, [c.id]);
+  }
+  if (by.size === 0) return null;
+  const listed = [...by].slice(0, TUNNELS_NAMED).map(([t, ids]) => `${t} (${ids.length > 8 ? `${ids.slice(0, 8).join(', ')} and ${ids.length - 8} more` : ids.join(', ')})`);
+  const more = by.size > TUNNELS_NAMED ? `; ${by.size - TUNNELS_NAMED} more tunnels` : '';
+  return `${TUNNEL_MARK} carried in a tunnel (the addresses shown are the inner ones): ${listed.join('; ')}${more}.`;
 }
 
 /** All connections began on one UTC day (tables then show only the time of day). */

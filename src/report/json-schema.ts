@@ -2,6 +2,7 @@ import type { AnalysisResult, CaptureProblem, CaptureSummary, LinkTypeCount } fr
 import type { InterfaceInfo } from '../capture/frame.js';
 import type { PacketRef } from '../detect/finding.js';
 import type { DetectOptions } from '../detect/options.js';
+import { UDP_TUNNEL_NAMES, type DecapConfig } from '../decode/tunnel.js';
 import { FORMAT_VERSION, TOOL_NAME } from '../version.js';
 import { CONNECTION_DEFS, CONNECTION_SCHEMA } from './connection-line.js';
 import { renderFieldReference } from './field-reference.js';
@@ -77,6 +78,8 @@ const capture = object('One capture file read (several files are merged in times
   warningsDropped: int('Warnings beyond the 100 listed.'),
   decode: object('What the decoder saw in the file.', {
     tcp: int('TCP segments decoded.'),
+    tunnelledTcp: int('Of those, segments found inside a tunnel (VXLAN, Geneve, GRE, ERSPAN, IP-in-IP, GTP-U, Teredo, AYIYA).'),
+    tunnelTooDeep: int('Packets in tunnels nested more than 4 deep: not looked into further.'),
     icmpErrors: int('ICMP and ICMPv6 errors quoting a TCP segment.'),
     ipFragments: int('IP fragments (first or later); TCP is decoded from first fragments only.'),
     truncated: int('Frames cut short by the capture before their TCP header was complete.'),
@@ -129,8 +132,18 @@ export const JSON_SCHEMA = {
         timeWaitSeconds: num("The hosts' TIME-WAIT length (--time-wait), seconds.", 0),
         maxConnections: int('--max-connections, when given (the command line always gives it).', 1),
         maxListedConnections: int('--max-listed, when given (the command line always gives it).', 1),
+        decap: object(
+          'What was decapsulated, when --no-decap, --decap or --vxlan-port said otherwise than the default (every encapsulation, on its standard UDP ports).',
+          {
+            enabled: bool('False with --no-decap: no tunnel was looked into.'),
+            udpPorts: list(
+              { type: 'array', prefixItems: [{ type: 'integer', minimum: 1, maximum: 65535 }, { enum: Object.keys(UDP_TUNNEL_NAMES) }], items: false, minItems: 2, maxItems: 2 },
+              'The UDP ports decapsulated, each [port, encapsulation]; for a port given twice the later pair holds.',
+            ),
+          } satisfies Fields<DecapConfig>,
+        ),
       } satisfies Fields<DetectOptions>,
-      ['maxConnections', 'maxListedConnections'],
+      ['maxConnections', 'maxListedConnections', 'decap'],
     ),
   }),
   $defs: { ...DEFS, ...DETAILS_DEFS },

@@ -45,6 +45,8 @@ function captureJson(c: CaptureSummary): Record<string, unknown> {
     warningsDropped: c.warningsDropped,
     decode: {
       tcp: d.tcp,
+      tunnelledTcp: d.tunnelledTcp,
+      tunnelTooDeep: d.tunnelTooDeep,
       icmpErrors: d.icmpErrors,
       ipFragments: d.ipFragments,
       truncated: d.truncated,

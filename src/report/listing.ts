@@ -7,6 +7,8 @@ import type { TcpState } from '../track/states.js';
 import type { SegmentInfo } from '../track/tracker.js';
 import { formatIp } from '../util/address.js';
 import { plainText } from './escape.js';
+import { TUNNEL_NAMES, type TunnelPath } from '../decode/tunnel.js';
+import { tunnelText } from './tunnel-text.js';
 import { flagNames } from './flags.js';
 import { analysisLabels, TcpdumpSequence, tcpdumpFlags, timeOfDay } from './tcpdump.js';
 
@@ -87,6 +89,33 @@ export interface PacketRecord {
   comments: string[];
   /** For ICMP errors: what it says. */
   icmp?: string;
+  /** The encapsulations this packet came in, outermost first, as it carried them (absent when none). */
+  tunnel?: PacketTunnelLayer[];
+}
+
+/** One encapsulation of one packet: its outer addresses, UDP ports and id as on the wire. */
+export interface PacketTunnelLayer {
+  type: string;
+  src: string;
+  dst: string;
+  srcPort: number | null;
+  dstPort: number | null;
+  id: number | null;
+}
+
+function packetTunnel(t: TunnelPath): PacketTunnelLayer[] {
+  const out: PacketTunnelLayer[] = [];
+  for (let i = 0; i < t.depth; i++) {
+    const l = t.layers[i]!;
+    const udp = l.srcPort !== 0 || l.dstPort !== 0;
+    out.push({ type: TUNNEL_NAMES[l.kind], src: formatIp(l.version, l.src), dst: formatIp(l.version, l.dst), srcPort: udp ? l.srcPort : null, dstPort: udp ? l.dstPort : null, id: l.id >= 0 ? l.id : null });
+  }
+  return out;
+}
+
+/** The prefix of a tunnelled packet's line: "vxlan 10.98.0.1>10.98.0.2 VNI 42: " ("" when not tunnelled). */
+function tunnelPrefix(t: TunnelPath): string {
+  return t.depth === 0 ? '' : `${tunnelText(t)}: `;
 }
 
 const C = { change: '\x1b[1;33m', finding: '\x1b[1;31m', analysis: '\x1b[36m', reset: '\x1b[0m' };
@@ -189,11 +218,12 @@ export class PacketListing {
         findings: findings.map((f) => ({ kind: f.kind, severity: f.severity, connection: f.connection, endpoint: f.endpoint })),
         comments: p.frame.comments ?? [],
       };
+      if (p.tunnel.depth !== 0) rec.tunnel = packetTunnel(p.tunnel);
       this.emit(JSON.stringify(rec));
       return;
     }
     const time = p.frame.hasTime ? timeOfDay(p.frame.sec, p.frame.nsec) : '--:--:--.------';
-    const parts = [`${this.frameLabel(capture, frame)}  ${time} ${tcpdumpText(p, seq, ack)}`, this.states(c, changed)];
+    const parts = [`${this.frameLabel(capture, frame)}  ${time} ${tunnelPrefix(p.tunnel)}${tcpdumpText(p, seq, ack)}`, this.states(c, changed)];
     const labels = analysisLabels(seg.analysis);
     if (labels.length) parts.push(this.paint(labels.map((l) => `[${l}]`).join(' '), C.analysis));
     this.tail(parts, c, findings, p.frame.comments);
@@ -233,11 +263,12 @@ export class PacketListing {
         comments: p.frame.comments ?? [],
         icmp: text,
       };
+      if (p.tunnel.depth !== 0) rec.tunnel = packetTunnel(p.tunnel);
       this.emit(JSON.stringify(rec));
       return;
     }
     const time = p.frame.hasTime ? timeOfDay(p.frame.sec, p.frame.nsec) : '--:--:--.------';
-    this.tail([`${this.frameLabel(capture, frame)}  ${time} ${text}`, this.states(c, {})], c, findings, p.frame.comments);
+    this.tail([`${this.frameLabel(capture, frame)}  ${time} ${tunnelPrefix(p.tunnel)}${text}`, this.states(c, {})], c, findings, p.frame.comments);
   }
 
   private states(c: Connection, changed: PacketRecord['changed']): string {

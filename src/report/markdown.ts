@@ -14,8 +14,10 @@ import {
   type ReportRenderer,
   trackingNotes,
   tableConnections,
+  tunnelNote,
   type ReportLimits,
 } from './incident.js';
+import { tunnelText } from './tunnel-text.js';
 import { diagramConnections, leftOutOf, renderLadderText, type Ladder } from './ladder.js';
 import { captureSpan, type View } from './view.js';
 import { supportText } from './support.js';
@@ -181,6 +183,8 @@ function connectionsSection(v: View, first: string | null, limits: ReportLimits,
   const left = v.connections.length - shown;
   if (left) out.push(`*${left} more connections left out of this table (${shown < t.rows.length ? 'the size limit' : `limit ${limits.connections}`}; flagged ones come first); \`--format json\` has them all.*`, '');
   if (v.connections.some((c) => c.partial)) out.push('\\* no SYN seen: the capture began mid-connection; roles are guessed and states inferred.', '');
+  const tunnels = tunnelNote(t.rows.slice(0, shown));
+  if (tunnels !== null) out.push(md(tunnels), '');
   out.push(`States are each endpoint's RFC 9293 state at the end of the capture, with the time spent in it${first && day ? ` (times on ${first.slice(0, 10)})` : ''}. Stream: Wireshark's tcp.stream.`, '');
   return { text: out.join('\n'), leftOut: shown < t.rows.length ? `${v.connections.length - shown} of ${v.connections.length} connection rows` : null };
 }
@@ -191,7 +195,8 @@ function diagramsSection(v: View, chosen: Connection[], leftOut: number, ladders
   for (const c of chosen) {
     const l = ladders.get(c.id);
     const kinds = [...new Set(v.findings.filter((f) => f.connection === c.id).map((f) => f.kind))];
-    const out = [`### Connection ${c.id}: ${md(c.address('client'))} to ${md(c.address('server'))} (${kinds.join(', ')})`, ''];
+    const inTunnel = c.tunnel !== null ? ` in ${md(tunnelText(c.tunnel))}` : '';
+    const out = [`### Connection ${c.id}: ${md(c.address('client'))} to ${md(c.address('server'))}${inTunnel} (${kinds.join(', ')})`, ''];
     if (l === undefined) {
       out.push('*No diagram: its packets were not found again when the captures were re-read.*');
       blocks.push(out.join('\n'));

@@ -34,6 +34,12 @@ export const VALUE_TYPES = {
     description: 'An endpoint as address:port; IPv6 addresses in brackets.',
     examples: ['10.0.0.1:40000', '[2001:db8::1]:443'],
   },
+  ip: {
+    type: 'string',
+    pattern: '^([0-9]{1,3}(\\.[0-9]{1,3}){3}|[0-9A-Fa-f:.]+)$',
+    description: 'An IP address alone: IPv4 dotted, IPv6 as RFC 5952 writes it (no brackets).',
+    examples: ['10.0.0.1', '2001:db8::1'],
+  },
   tcpState: {
     type: 'string',
     enum: TCP_STATES,

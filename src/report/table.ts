@@ -10,6 +10,7 @@ import { supportText } from './support.js';
 import { OUTCOMES, outcomeOf, type Outcome } from './incident.js';
 import { findingFilter, groupConfidence, groupFilter, groupFindings, groupTimes, headline, hiddenBySeverity, verdicts, type FindingGroup } from './groups.js';
 import { pileUp } from './pile-up.js';
+import { TUNNEL_MARK, tunnelText } from './tunnel-text.js';
 
 function captureLine(c: CaptureSummary): string {
   const parts = [c.format ?? 'unknown format'];
@@ -20,6 +21,7 @@ function captureLine(c: CaptureSummary): string {
   if (c.first && c.last) parts.push(`${formatIso(c.first[0], c.first[1])} .. ${formatIso(c.last[0], c.last[1])}`);
   const d = c.decode;
   const extra: string[] = [];
+  if (d.tunnelledTcp) extra.push(`${d.tunnelledTcp} TCP segments in tunnels`);
   if (d.truncatedPayloads) extra.push(`${d.truncatedPayloads} TCP segments cut by snaplen`);
   if (d.truncated) extra.push(`${d.truncated} frames cut before the TCP header`);
   const bad = [...d.malformed.values()].reduce((a, b) => a + b, 0);
@@ -191,6 +193,8 @@ export interface TableRow {
   outcome: Outcome;
   /** "client state/server state" at the end. */
   states: string;
+  /** The tunnels it was carried in, in words ("" when none). */
+  tunnel: string;
 }
 
 interface Column {
@@ -235,7 +239,7 @@ export function tableRow(c: Connection, shown: readonly Finding[], end: Analysis
   return {
     id: c.id,
     cells: [
-      `${c.id}${c.partial ? '*' : ''}`,
+      `${c.id}${c.partial ? '*' : ''}${c.tunnel !== null ? TUNNEL_MARK : ''}`,
       c.stream >= 0 ? String(c.stream) : '',
       c.address('client'),
       c.address('server'),
@@ -254,6 +258,7 @@ export function tableRow(c: Connection, shown: readonly Finding[], end: Analysis
     worst,
     outcome: outcomeOf(c),
     states: `${c.client.state}/${c.server.state}`,
+    tunnel: tunnelText(c.tunnel),
   };
 }
 
@@ -323,11 +328,13 @@ function writeTableRows(r: AnalysisResult, rows: () => Iterable<TableRow>, count
   const widths = COLUMNS.map((c) => displayWidth(c.head));
   const outcomes = new Map<Outcome, number>();
   const open = new Map<string, number>();
+  const tunnels = new Map<string, number>();
   let partial = 0;
   let shown = 0;
   for (const x of rows()) {
     outcomes.set(x.outcome, (outcomes.get(x.outcome) ?? 0) + 1);
     if (x.openAtEnd) open.set(x.states, (open.get(x.states) ?? 0) + 1);
+    if (x.tunnel) tunnels.set(x.tunnel, (tunnels.get(x.tunnel) ?? 0) + 1);
     if (x.partial) partial++;
     if (!keep(x)) continue;
     shown++;
@@ -342,6 +349,7 @@ function writeTableRows(r: AnalysisResult, rows: () => Iterable<TableRow>, count
     const list = pairs.slice(0, 6).map(([k, n]) => `${k} ${n}`).join(', ') + (pairs.length > 6 ? `, ${pairs.length - 6} more state pairs` : '');
     out.line(hang(`Open at the end: ${openTotal} (client/server states: ${list}).`, pw, '', '  '));
   }
+  if (tunnels.size) out.line(hang(tunnelsLine(tunnels), pw, '', '  '));
   out.push('', hang(selective ? `Connections with findings or open at the end: ${shown} of ${count} (--all lists every one).` : `Connections (${count}):`, pw, '', '  '));
   const layout = fit(widths, o.width);
   out.line(layout.line(COLUMNS.map((c) => c.head), null, o));
@@ -349,6 +357,7 @@ function writeTableRows(r: AnalysisResult, rows: () => Iterable<TableRow>, count
   for (const x of rows()) if (keep(x)) out.line(layout.line(x.cells, x.worst, o));
   const notes: string[] = [];
   if (partial) notes.push('* no SYN seen: the capture began mid-connection; client and server are guessed, states inferred.');
+  if (tunnels.size) notes.push(`${TUNNEL_MARK} carried in a tunnel: addresses and ports are the inner ones; --format json lists each encapsulation.`);
   notes.push("States are each endpoint's RFC 9293 state at the end of the capture, with the time spent in it.");
   if (layout.shows(ZEEK)) notes.push("Zeek: conn_state, then history: S SYN, H SYN-ACK, A pure ACK, D data, F FIN, R RST, C bad checksum, G gap, T retransmitted data, W zero window, I inconsistent flags, Q SYN with FIN or RST, ^ direction flipped; upper case client, lower case server.");
   if (layout.dropped.length) notes.push(`Left out to fit ${o.width} columns: ${layout.dropped.map((i) => COLUMNS[i]!.head).join(', ')} (COLUMNS or a wider terminal shows them; --format json has everything).`);
@@ -358,6 +367,17 @@ function writeTableRows(r: AnalysisResult, rows: () => Iterable<TableRow>, count
   const unlisted = Object.values(tr.unlisted).reduce((a, b) => a + b, 0);
   if (tr.evicted) out.push('', hang(`${tr.evicted} connections were finished early: more than ${tr.maxConnections} were live at once (--max-connections).`, pw, '', ''));
   if (unlisted) out.line(hang(`${unlisted} finished connections without findings are counted, not listed (--max-listed): ${Object.entries(tr.unlisted).map(([k, n]) => `${k} ${n}`).join(', ')}.`, pw, '', ''));
+}
+
+/** Tunnels listed by name at most; the JSON has every connection's. */
+const TUNNELS_NAMED = 6;
+
+/** "In tunnels: 3 (vxlan 10.98.0.1>10.98.0.2 VNI 42: 2, gre ...: 1)." */
+export function tunnelsLine(tunnels: ReadonlyMap<string, number>): string {
+  const pairs = [...tunnels].sort((a, b) => b[1] - a[1]);
+  const total = pairs.reduce((a, [, n]) => a + n, 0);
+  const named = pairs.slice(0, TUNNELS_NAMED).map(([k, n]) => `${k}: ${n}`).join(', ');
+  return `In tunnels: ${total} (${named}${pairs.length > TUNNELS_NAMED ? `, ${pairs.length - TUNNELS_NAMED} more tunnels` : ''}).`;
 }
 
 function multi(r: AnalysisResult): boolean {
