@@ -2,6 +2,7 @@ import { be16, be32 } from '../capture/bytes.js';
 import { decodeEthernet } from './ethernet.js';
 import { resolveEtherType } from './ethertype.js';
 import { ETH_TEB } from './geneve.js';
+import { decodeIeee80211Data } from './ieee80211.js';
 import { DECAP_CUT, DECAP_INNER, DECAP_NOT, type DecapResult } from './decap-result.js';
 import { NET_IPV4, type LinkResult } from './link-result.js';
 import { TUNNEL_ERSPAN, TUNNEL_GRE, type TunnelLayer } from './tunnel.js';
@@ -15,12 +16,15 @@ const ETH_ERSPAN_2 = 0x88be;
 const ETH_ERSPAN_3 = 0x22eb;
 /** WCCP's redirect: a 4-byte redirect header (none in version 1), then the IPv4 packet. */
 const ETH_WCCP = 0x883e;
+/** Aruba's access points tunnel 802.11 frames with protocol types 0x8200 to 0x8400, in steps of 0x10. */
+const ARUBA_FIRST = 0x8200;
+const ARUBA_LAST = 0x8400;
 
 /**
  * GRE (RFC 2784, with RFC 2890's key and sequence number) at `off`: version 0 only
  * (version 1 is PPTP's). The key is the layer's id. The protocol type is an EtherType:
  * IP, MPLS, transparent Ethernet bridging (gretap), ERSPAN types I, II and III
- * (their session is the id), or WCCP's redirect.
+ * (their session is the id), WCCP's redirect, or Aruba's 802.11 frames.
  */
 export function decodeGre(buf: Buffer, off: number, end: number, layer: TunnelLayer, out: LinkResult): DecapResult {
   if (off + 4 > end) return DECAP_CUT;
@@ -78,7 +82,8 @@ export function decodeGre(buf: Buffer, off: number, end: number, layer: TunnelLa
       return DECAP_INNER;
     }
     default:
-      resolveEtherType(proto, buf, p, end, out);
+      if (proto >= ARUBA_FIRST && proto <= ARUBA_LAST && (proto & 0xf) === 0) decodeIeee80211Data(buf, p, end, out);
+      else resolveEtherType(proto, buf, p, end, out);
       return DECAP_INNER;
   }
 }
