@@ -37,7 +37,7 @@ def client(r):
 
 def drive(d):
     d.wait("server", "exchanged")
-    d.nft("server", "out tcp sport 7010 tcp flags & (fin | rst) != 0 drop")
+    d.nft("server", f"out tcp sport {d.cfg['port']} tcp flags & (fin | rst) != 0 drop")
     d.release("server", "exchanged")
     d.wait("server", "gone")
     d.snapshot("after-server-socket-killed")

@@ -5,7 +5,11 @@ Three entry points, all used by ../make-captures.sh:
 
   tsl.py list                      names of all scenarios, in run order
   tsl.py attempts NAME             how many times make-captures.sh may retry NAME
-  tsl.py topology NAME             "direct" (one veth pair) or "routed" (via a router)
+  tsl.py topology NAME             "direct" (one veth pair), "routed" (via a router)
+                                   or "tunnel" (through a tunnel over the veth pair)
+  tsl.py family NAME               4 or 6: the scenario's address family
+  tsl.py tunnel NAME SIDE          for topology "tunnel": the tunnel device's MTU, layer
+                                   (l2/l3) and `ip link add` type arguments for SIDE
   tsl.py drive NAME --ns-client NS --ns-server NS --if-client IF --if-server IF
                --out DIR [--attempt N]
       Runs in the root namespace. Starts tcpdump in the vantage namespace(s),
@@ -67,6 +71,88 @@ ROUTED = {
     "span": "span0",
 }
 
+# tunnel topology (META topology="tunnel"): the scenario's addresses above live on
+# a tunnel device, tnl0, in each namespace; the veth pair between them is the
+# underlay and carries only the encapsulated packets.
+UNDERLAY = {"client": "10.98.0.1", "server": "10.98.0.2"}
+UNDERLAY_MACS = {"client veth-c": "02:98:00:00:00:01", "server veth-s": "02:98:00:00:00:02"}
+TUNNEL_DEV = "tnl0"
+TUNNEL_MACS = {"client": "02:99:00:00:00:01", "server": "02:99:00:00:00:02"}
+
+
+# Bytes each encapsulation adds in front of the inner IP packet (outer IPv4
+# header included): the tunnel device's MTU is 1500 minus this.
+def tunnel_overhead(t):
+    kind = t["type"]
+    if kind in ("vxlan", "geneve"):
+        return 20 + 8 + 8 + 14                      # IPv4, UDP, VXLAN/Geneve (no options), Ethernet
+    if kind == "gretap":
+        return 20 + 4 + 4 * bool(t.get("key") is not None) + 4 * bool(t.get("seq")) \
+            + 4 * bool(t.get("csum")) + 14
+    if kind == "erspan":
+        return 20 + 8 + (8 if t.get("version", 1) == 1 else 12) + 14   # GRE with seq, ERSPAN II/III
+    if kind in ("ipip", "sit"):
+        return 20
+    raise ValueError(f"unknown tunnel type {kind!r}")
+
+
+def tunnel_spec(meta):
+    """META tunnel with its defaults filled in (None for other topologies)."""
+    if meta.get("topology") != "tunnel":
+        return None
+    t = dict(meta["tunnel"])
+    kind = t["type"]
+    if kind == "vxlan":
+        t.setdefault("port", 4789)
+    elif kind == "geneve":
+        t.setdefault("port", 6081)
+    elif kind == "erspan":
+        t.setdefault("version", 1)
+        t["seq"] = True                             # ERSPAN always has a GRE sequence number
+    t["mtu"] = 1500 - tunnel_overhead(t)
+    t["layer"] = "l3" if kind in ("ipip", "sit") else "l2"
+    return t
+
+
+def tunnel_link_args(t, side):
+    """`ip link add tnl0 ...` arguments after `type` for one side of the tunnel."""
+    local = UNDERLAY[side]
+    remote = UNDERLAY["server" if side == "client" else "client"]
+    dev = "veth-c" if side == "client" else "veth-s"
+    kind = t["type"]
+    if kind == "vxlan":
+        return ["vxlan", "id", str(t["vni"]), "local", local, "remote", remote,
+                "dstport", str(t["port"]), "dev", dev]
+    if kind == "geneve":
+        return ["geneve", "id", str(t["vni"]), "remote", remote, "dstport", str(t["port"])]
+    if kind == "gretap":
+        return (["gretap", "local", local, "remote", remote]
+                + (["key", str(t["key"])] if t.get("key") is not None else [])
+                + (["seq"] if t.get("seq") else []) + (["csum"] if t.get("csum") else []))
+    if kind == "erspan":
+        args = ["erspan", "local", local, "remote", remote, "seq", "key", str(t["session"]),
+                "erspan_ver", str(t["version"])]
+        if t["version"] == 1:
+            args += ["erspan", str(t.get("index", 0))]
+        else:
+            args += ["erspan_dir", t.get("direction", "ingress"), "erspan_hwid", str(t.get("hwid", 0))]
+        return args
+    if kind in ("ipip", "sit"):
+        return [kind, "local", local, "remote", remote, "ttl", "64"]
+    raise ValueError(f"unknown tunnel type {kind!r}")
+
+
+def tunnel_filter(t):
+    """The capture filter on the underlay: the tunnel's packets and nothing else."""
+    if t["type"] in ("vxlan", "geneve"):
+        return f"udp port {t['port']}"
+    return {"gretap": "ip proto 47", "erspan": "ip proto 47", "ipip": "ip proto 4",
+            "sit": "ip proto 41"}[t["type"]]
+
+
+# UDP destination ports read_pcap() decapsulates as VXLAN or Geneve
+UDP_TUNNEL_PORTS = {4789: "vxlan", 8472: "vxlan", 6081: "geneve"}
+
 # Only TCP, ICMP and ICMPv6 error messages (types < 128): no ARP, neighbour
 # discovery or MLD noise in the captures.
 PCAP_FILTER = "tcp or icmp or (icmp6 and ip6[40] < 128)"
@@ -107,6 +193,17 @@ ORDER = [
     "stray-rst-storm",
     "close-wait-pileup",
     "busy-server",
+    # tunnel topology: the same programs, captured on the underlay
+    "vxlan-close-wait",
+    "vxlan-8472-peer-reset",
+    # these need a kernel with the device (captures/vm/make-captures-vm.sh)
+    "geneve-abortive-close",
+    "gretap-close-wait",
+    "erspan-abortive-close",
+    "erspan3-connection-refused",
+    "ipip-half-open",
+    "sit-connection-refused",
+    "sit-healthy-ipv6",
 ]
 
 SYSCTLS = [
@@ -441,7 +538,9 @@ def role_main(name, side, cfg_json):
 # pcap reading (for statistics and intent checks only).
 # --------------------------------------------------------------------------
 
-def read_pcap(path):
+def read_pcap(path, stats=None):
+    """The TCP and ICMP packets of a pcap file, tunnels decapsulated. `stats`, a dict,
+    gets "frames": every record in the file, parsed or not."""
     with open(path, "rb") as f:
         data = f.read()
     if len(data) < 24:
@@ -453,10 +552,11 @@ def read_pcap(path):
         en = ">"
     nsec = magic in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
     linktype = struct.unpack(en + "I", data[20:24])[0]
-    off, out = 24, []
+    off, out, frames = 24, [], 0
     while off + 16 <= len(data):
         sec, frac, incl, _orig = struct.unpack(en + "IIII", data[off:off + 16])
         off += 16
+        frames += 1
         frame = data[off:off + incl]
         off += incl
         ts = sec + frac / (1e9 if nsec else 1e6)
@@ -464,6 +564,8 @@ def read_pcap(path):
         if p is not None:
             p["ts"] = ts
             out.append(p)
+    if stats is not None:
+        stats["frames"] = frames
     return out
 
 
@@ -478,11 +580,53 @@ def _ip4(b):
 def parse_frame(frame, linktype):
     if linktype != 1 or len(frame) < 14:
         return None
+    return parse_ether(frame)
+
+
+def parse_ether(frame):
+    if len(frame) < 14:
+        return None
     etype = struct.unpack("!H", frame[12:14])[0]
-    return parse_ip(frame[14:], etype)
+    off = 14
+    if etype == 0x8100 and len(frame) >= 18:       # one 802.1Q tag
+        etype = struct.unpack("!H", frame[16:18])[0]
+        off = 18
+    return parse_ip(frame[off:], etype)
 
 
-def parse_ip(pkt, etype):
+def parse_gre(body):
+    """(encapsulation fields, inner ethertype, inner bytes) of a GRE packet, or None."""
+    if len(body) < 4:
+        return None
+    flags, proto = struct.unpack("!HH", body[:4])
+    off, f = 4, {"encap": "gre", "gre_proto": f"0x{proto:04x}"}
+    if flags & 0x8000:
+        off += 4
+    if flags & 0x2000:
+        f["key"] = struct.unpack("!I", body[off:off + 4])[0]
+        off += 4
+    if flags & 0x1000:
+        f["gre_seq"] = struct.unpack("!I", body[off:off + 4])[0]
+        off += 4
+    inner = body[off:]
+    if proto == 0x88BE and len(inner) >= 8:         # ERSPAN type II
+        w0, w1 = struct.unpack("!II", inner[:8])
+        f.update(encap="erspan", erspan_ver=w0 >> 28, session=w0 & 0x3FF, index=w1 & 0xFFFFF)
+        return f, 0x6558, inner[8:]
+    if proto == 0x22EB and len(inner) >= 12:        # ERSPAN type III
+        w0, _ts, w2 = struct.unpack("!III", inner[:12])
+        f.update(encap="erspan", erspan_ver=w0 >> 28, session=w0 & 0x3FF,
+                 hwid=(w2 >> 4) & 0x3F, direction="egress" if w2 & 0x8 else "ingress")
+        return f, 0x6558, inner[12 + (8 if w2 & 1 else 0):]
+    return f, proto, inner
+
+
+def parse_ip(pkt, etype, outer=None):
+    if etype == 0x6558:                              # transparent Ethernet bridging
+        p = parse_ether(pkt)
+        if p is not None and outer is not None:
+            p["outer"] = outer
+        return p
     if etype == 0x0800 and len(pkt) >= 20:
         ihl = (pkt[0] & 15) * 4
         total = struct.unpack("!H", pkt[2:4])[0]
@@ -498,6 +642,31 @@ def parse_ip(pkt, etype):
         icmp_proto = 58
     else:
         return None
+    # a tunnel: the packet that counts is the one inside, with the outer header noted
+    encap = None
+    if proto in (4, 41):
+        encap = ({"encap": "ipip" if proto == 4 else "sit"}, 0x0800 if proto == 4 else 0x86DD, body)
+    elif proto == 47:
+        encap = parse_gre(body)
+    elif proto == 17 and len(body) >= 16:
+        sport, dport = struct.unpack("!HH", body[:4])
+        kind = UDP_TUNNEL_PORTS.get(dport)
+        if kind == "vxlan":
+            encap = ({"encap": "vxlan", "sport": sport, "dport": dport,
+                      "vni": struct.unpack("!I", body[12:16])[0] >> 8}, 0x6558, body[16:])
+        elif kind == "geneve":
+            g = body[8:]
+            optlen = (g[0] & 0x3F) * 4
+            encap = ({"encap": "geneve", "sport": sport, "dport": dport,
+                      "vni": struct.unpack("!I", g[4:8])[0] >> 8, "options_len": optlen},
+                     struct.unpack("!H", g[2:4])[0], g[8 + optlen:])
+    if encap is not None:
+        fields, inner_type, inner = encap
+        o = {"src": src, "dst": dst, "ip_proto": proto, "ttl": ttl, **fields}
+        p = parse_ip(inner, inner_type, o)
+        if p is not None and "outer" not in p:
+            p["outer"] = o
+        return p
     if proto == 6 and len(body) >= 20:
         sport, dport, seq, ack, offf, flags, win = struct.unpack("!HHIIBBH", body[:16])
         hl = (offf >> 4) * 4
@@ -579,6 +748,12 @@ class Driver:
             raise SystemExit(f"{name}: META topology {self.topology!r}, but the namespaces "
                              f"were set up as {getattr(args, 'topology', 'direct')!r}")
         fam = self.meta.get("family", 4)
+        self.tunnel = tunnel_spec(self.meta)
+        self.pcap_filter = PCAP_FILTER
+        if self.tunnel:
+            self.pcap_filter = tunnel_filter(self.tunnel)
+            if self.tunnel.get("port"):
+                UDP_TUNNEL_PORTS[self.tunnel["port"]] = self.tunnel["type"]
         if self.topology == "routed":
             # the router's namespace; "path" captures run on its SPAN port
             self.ns.update(router=args.ns_router, path=args.ns_router, wire=args.ns_wire)
@@ -594,6 +769,9 @@ class Driver:
             "server_addr": server_addr,
             "port": self.meta["port"],
         }
+        # META directory: the files go to a subdirectory of --out (captures/tunnel/)
+        self.outdir = os.path.join(args.out, self.meta.get("directory", ""))
+        os.makedirs(self.outdir, exist_ok=True)
         self.wire = None
         self.wire_stats = None
         self.plan = self.capture_plan()
@@ -736,13 +914,13 @@ class Driver:
             return
         self.captures_started = True
         for c in self.plan:
-            self.start_capture(c["vantage"], os.path.join(self.args.out, c["file"]),
+            self.start_capture(c["vantage"], os.path.join(self.outdir, c["file"]),
                                c.get("direction"))
 
     def start_capture(self, side, path, direction=None):
         cmd = ["ip", "netns", "exec", self.ns[side], "tcpdump", "-i", self.ifname[side],
                "-w", path, "-U", "-s", "0", "--immediate-mode", "-Z", "root", "-n",
-               *(["-Q", direction] if direction else []), PCAP_FILTER]
+               *(["-Q", direction] if direction else []), self.pcap_filter]
         p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         t0 = time.time()
         errs = []
@@ -867,7 +1045,7 @@ class Driver:
     # -- main -------------------------------------------------------------
     def run(self):
         meta = self.meta
-        out = self.args.out
+        out = self.outdir
         files = [(c["vantage"], c["file"]) for c in self.plan]
         # remove a stale server-side file of an earlier run with a different vantage
         stale = os.path.join(out, f"{self.name}.server.pcap")
@@ -949,6 +1127,93 @@ class Driver:
                 "syn_to_synack_ms": round((sa_["ts"] - syn["ts"]) * 1000, 3),
                 "synack_to_ack_ms": round((ack["ts"] - sa_["ts"]) * 1000, 3) if ack else None}
 
+    def tunnel_checks(self):
+        """For a tunnel scenario's checks(): each capture holds nothing but packets in the
+        scenario's own encapsulation (type, VNI/key/session, port) between the underlay addresses."""
+        t = self.tunnel
+        want = {"vxlan": {"encap": "vxlan", "vni": t.get("vni"), "dport": t.get("port")},
+                "geneve": {"encap": "geneve", "vni": t.get("vni"), "dport": t.get("port")},
+                "gretap": {"encap": "gre", "gre_proto": "0x6558", "key": t.get("key")},
+                "erspan": {"encap": "erspan", "erspan_ver": t.get("version"), "session": t.get("session")},
+                "ipip": {"encap": "ipip"}, "sit": {"encap": "sit"}}[t["type"]]
+        want = {k: v for k, v in want.items() if v is not None}
+        ends = {(UNDERLAY["client"], UNDERLAY["server"]), (UNDERLAY["server"], UNDERLAY["client"])}
+        out = []
+        for c in self.capture_info:
+            pk = c["_packets"]
+            bad = [p for p in pk if not p.get("outer")
+                   or (p["outer"]["src"], p["outer"]["dst"]) not in ends
+                   or any(p["outer"].get(k) != v for k, v in want.items())
+                   or (t["type"] in ("gretap", "erspan") and t.get("seq") and "gre_seq" not in p["outer"])]
+            out.append((" ".join([f"{c['file']}: every frame is TCP/ICMP inside {t['type']}",
+                                  *(f"{k}={v}" for k, v in want.items() if k != "encap")]),
+                        {"frames": c.get("frames"), "decapsulated": len(pk), "other": len(bad)},
+                        bool(pk) and c.get("frames") == len(pk) and not bad))
+        return out
+
+    def encap_summary(self, pk):
+        """How the captured packets were encapsulated: packet counts per distinct outer header."""
+        groups = {}
+        for p in pk:
+            o = p.get("outer")
+            if o is None:
+                key = ("none",)
+                rec = {"encap": None}
+            else:
+                # the UDP source port (a flow hash for VXLAN/Geneve) and the GRE
+                # sequence number change per flow/packet: not part of the group
+                rec = {k: v for k, v in o.items() if k not in ("sport", "gre_seq", "ttl")}
+                rec["inner"] = f"{p['src']} -> {p['dst']}"
+                key = tuple(sorted((k, str(v)) for k, v in rec.items()))
+            g = groups.setdefault(key, {**rec, "packets": 0})
+            g["packets"] += 1
+            if o is not None:
+                if "sport" in o:
+                    g.setdefault("udp_sports", [])
+                    if o["sport"] not in g["udp_sports"]:
+                        g["udp_sports"].append(o["sport"])
+                if "gre_seq" in o:
+                    g["gre_seq_first"] = min(g.get("gre_seq_first", o["gre_seq"]), o["gre_seq"])
+                    g["gre_seq_last"] = max(g.get("gre_seq_last", o["gre_seq"]), o["gre_seq"])
+                g.setdefault("outer_ttl", [])
+                if o["ttl"] not in g["outer_ttl"]:
+                    g["outer_ttl"].append(o["ttl"])
+        return list(groups.values())
+
+    def tunnel_info(self):
+        """What the tunnel topology was and what the kernels reported about it (None otherwise)."""
+        if not self.tunnel:
+            return None
+        t = self.tunnel
+        def rd(side, *cmd):
+            try:
+                return self.run_ns(side, *cmd, record=False, check=False)
+            except Exception as e:  # recorded, not fatal
+                return f"failed: {e}"
+        spec = {k: v for k, v in t.items() if k not in ("mtu", "layer")}
+        return {
+            **spec,
+            "device": TUNNEL_DEV,
+            "made_by": f"the kernel's own {t['type']} device in each namespace, {platform.release()}",
+            "layer": "ethernet frames inside" if t["layer"] == "l2" else "IP packets inside",
+            "mtu": t["mtu"],
+            "overhead_bytes": 1500 - t["mtu"],
+            "underlay": {"client": {"address": UNDERLAY["client"] + "/24", "interface": self.ifname["client"]},
+                         "server": {"address": UNDERLAY["server"] + "/24", "interface": self.ifname["server"]},
+                         "macs": UNDERLAY_MACS, "mtu": 1500},
+            **({"inner_macs": {f"client {TUNNEL_DEV}": TUNNEL_MACS["client"],
+                               f"server {TUNNEL_DEV}": TUNNEL_MACS["server"]}} if t["layer"] == "l2" else {}),
+            "ip_link_add": {side: f"ip link add {TUNNEL_DEV} mtu {t['mtu']} "
+                            + (f"address {TUNNEL_MACS[side]} " if t["layer"] == "l2" else "")
+                            + "type " + " ".join(tunnel_link_args(t, side))
+                            for side in ("client", "server")},
+            # read back from the kernels after the run
+            "ip_details": {side: rd(side, "ip", "-d", "link", "show", TUNNEL_DEV).strip()
+                           for side in ("client", "server")},
+            "ip_stats": {side: rd(side, "ip", "-s", "link", "show", TUNNEL_DEV).strip()
+                         for side in ("client", "server")},
+        }
+
     def router_info(self):
         """What the routed topology was and what its router reported (None for direct)."""
         if self.topology != "routed":
@@ -988,16 +1253,20 @@ class Driver:
         self.capture_info = []
         connected = [e["ts"] for e in self.evs("client", "connect") if e.get("result") == "ok"]
         for (side, fn), d, plan in zip(files, self.dumps, self.plan):
-            path = os.path.join(self.args.out, fn)
-            pk = read_pcap(path) if os.path.exists(path) else []
+            path = os.path.join(self.outdir, fn)
+            pstats = {}
+            pk = read_pcap(path, pstats) if os.path.exists(path) else []
             extra = {}
+            if self.tunnel:
+                extra["frames"] = pstats.get("frames", 0)
+                extra["encapsulation"] = self.encap_summary(pk)
             if plan.get("direction"):
                 # tcpdump -Q: only the packets this host sent (out) or received (in)
                 extra["direction"] = plan["direction"]
                 extra["one_sided"] = plan["direction"]
             self.capture_info.append({
                 "file": fn, "vantage": side, "namespace_role": "router" if side == "path" else side,
-                "interface": self.ifname[side], "filter": PCAP_FILTER, **extra,
+                "interface": self.ifname[side], "filter": self.pcap_filter, **extra,
                 "started_ts": d.get("started"),
                 # a connection was already established when tcpdump started listening
                 "started_after_handshake": bool(connected and d.get("started") and min(connected) < d["started"]),
@@ -1053,6 +1322,7 @@ class Driver:
             summary[side] = lines
         final = self.snap("final")
         router = self.router_info()
+        tunnel = self.tunnel_info()
         observed_extra = {}
         if error is None and not crashed and hasattr(self.mod, "observe"):
             try:
@@ -1086,6 +1356,7 @@ class Driver:
             "ss": self.snapshots,
             "sysctl": sysctl,
             **({"router": router} if router else {}),
+            **({"tunnel": tunnel} if tunnel else {}),
             "checks": checks,
             "intent_met": bool(checks) and all(c["ok"] for c in checks) and error is None,
             "error": error,
@@ -1099,14 +1370,17 @@ class Driver:
                                   if self.topology == "routed" else {})},
                 "interfaces": {"client": self.ifname["client"], "server": self.ifname["server"],
                                **({"path": self.ifname["path"]} if self.topology == "routed" else {})},
-                "mtu": 1500,
+                **({"tunnel_device": TUNNEL_DEV} if self.tunnel else {}),
+                "mtu": 1500 if not self.tunnel else {"underlay": 1500, TUNNEL_DEV: self.tunnel["mtu"]},
                 "offloads": "tso, gso, gro, tx/rx checksum offload disabled on both veth ends"
-                            + (" (and on the router's and the links' veths)" if self.topology == "routed" else ""),
+                            + (" (and on the router's and the links' veths)" if self.topology == "routed" else "")
+                            + (f" and on both {TUNNEL_DEV} devices" if self.tunnel else ""),
+                **({"machine": os.environ["TSL_MACHINE"]} if os.environ.get("TSL_MACHINE") else {}),
             },
             "generated_by": "captures/make-captures.sh",
             "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        with open(os.path.join(self.args.out, f"{self.name}.truth.json"), "w") as f:
+        with open(os.path.join(self.outdir, f"{self.name}.truth.json"), "w") as f:
             f.write(dumps(truth) + "\n")
         status = "ok" if truth["intent_met"] else "INTENT NOT MET"
         print(f"  {self.name}: {status}  ({', '.join(c['file'] + ':' + str(c['packets']) + ' pkts' for c in self.capture_info)})")
@@ -1199,6 +1473,16 @@ def main(argv):
     if len(argv) >= 3 and argv[1] == "topology":
         print(load(argv[2]).META.get("topology", "direct"))
         return 0
+    if len(argv) >= 3 and argv[1] == "family":
+        print(load(argv[2]).META.get("family", 4))
+        return 0
+    if len(argv) >= 4 and argv[1] == "tunnel":
+        t = tunnel_spec(load(argv[2]).META)
+        if t is None:
+            print(f"{argv[2]}: not a tunnel scenario", file=sys.stderr)
+            return 2
+        print(t["mtu"], t["layer"], t["type"], " ".join(tunnel_link_args(t, argv[3])))
+        return 0
     if len(argv) >= 4 and argv[1] == "wire":
         return wire_main(float(argv[2]), argv[3:])
     if len(argv) >= 5 and argv[1] == "role":
@@ -1213,7 +1497,7 @@ def main(argv):
     ap.add_argument("--if-server", default="veth-s")
     ap.add_argument("--out", required=True)
     ap.add_argument("--attempt", type=int, default=1)
-    ap.add_argument("--topology", choices=["direct", "routed"], default="direct")
+    ap.add_argument("--topology", choices=["direct", "routed", "tunnel"], default="direct")
     ap.add_argument("--ns-router")
     ap.add_argument("--ns-wire")
     args = ap.parse_args(argv[1:])
