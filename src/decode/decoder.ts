@@ -23,6 +23,7 @@ const PROTO_TCP = 6;
 const PROTO_ICMPV6 = 58;
 const LINK_CUT = { truncated: true, detail: 'link-layer header cut short by the capture' } as const;
 const TUNNEL_CUT = { truncated: true, detail: 'tunnel header cut short by the capture' } as const;
+const TUNNEL_PAST_END = { truncated: false, detail: 'tunnel header runs past the end of its datagram' } as const;
 const INNER_LINK_CUT = { truncated: true, detail: 'link-layer header inside a tunnel cut short by the capture' } as const;
 /** An IP packet's largest size (IPv6 jumbograms aside): bounds an inner packet whose outer datagram is a fragment. */
 const MAX_IP_PACKET = 65535;
@@ -176,7 +177,14 @@ export class Decoder {
       inner.reset();
       const r = decap(table, buf, ip, l4, end, tunnel.next, inner);
       if (r === DECAP_NOT) return this.other(frame, 'not-tcp', '', ip);
-      if (r === DECAP_CUT) return this.problem(frame, TUNNEL_CUT, ip);
+      if (r === DECAP_CUT) {
+        // Cut by the capture only when bytes of the datagram are missing. A first fragment's
+        // header goes on in the next fragment (not reassembled, as later ones are not); else
+        // the datagram itself is too short for the header it claims.
+        if (ipEnd > capEnd) return this.problem(frame, TUNNEL_CUT, ip);
+        if (ip.fragment) return this.other(frame, 'ip-fragment', '', ip);
+        return this.problem(frame, TUNNEL_PAST_END, ip);
+      }
       tunnel.push();
       if (inner.truncated) return this.problem(frame, INNER_LINK_CUT, ip);
       if (inner.net !== NET_IPV4 && inner.net !== NET_IPV6) return this.other(frame, 'not-ip', '', ip);

@@ -163,9 +163,11 @@ export class TunnelPath {
   /**
    * Does a packet's path `p` belong to this kept path? Same kinds and outer address
    * pairs, layer by layer, and in each the id of its outer direction; an id of a
-   * direction not seen before is learned.
+   * direction not seen before is learned. `exact`: such an id must equal the seen
+   * direction's (as a VNI usually does); asked first where kept paths differ only in
+   * their ids, so that the first reply in one VNI is not learned by another VNI's path.
    */
-  admits(p: TunnelPath): boolean {
+  admits(p: TunnelPath, exact = false): boolean {
     if (p.depth !== this.depth || p.hash !== this.hash) return false;
     for (let i = 0; i < this.depth; i++) {
       const k = this.layers[i]!;
@@ -175,7 +177,7 @@ export class TunnelPath {
       if (sameBytes(k.src, q.src, len) && sameBytes(k.dst, q.dst, len)) {
         if (k.id !== q.id) return false;
       } else if (sameBytes(k.src, q.dst, len) && sameBytes(k.dst, q.src, len)) {
-        if (k.reverseId !== UNSEEN && k.reverseId !== q.id) return false;
+        if (k.reverseId !== UNSEEN ? k.reverseId !== q.id : exact && k.id !== q.id) return false;
       } else return false;
     }
     for (let i = 0; i < this.depth; i++) {
@@ -205,9 +207,9 @@ export function sameTunnel(a: TunnelPath | null, b: TunnelPath | null): boolean 
   return true;
 }
 
-/** A kept path (null: not tunnelled) admits a packet's path. */
-export function tunnelAdmits(kept: TunnelPath | null, p: TunnelPath): boolean {
-  return kept === null ? p.depth === 0 : kept.admits(p);
+/** A kept path (null: not tunnelled) admits a packet's path (`exact`: see TunnelPath.admits). */
+export function tunnelAdmits(kept: TunnelPath | null, p: TunnelPath, exact = false): boolean {
+  return kept === null ? p.depth === 0 : kept.admits(p, exact);
 }
 
 /** UDP encapsulations, by destination port (or source port, for replies from the well-known one). */

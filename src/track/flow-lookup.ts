@@ -30,11 +30,12 @@ export class FlowLookup {
     const { ip, tcp, tunnel } = p;
     const len = ip.version === 4 ? 4 : 16;
     // Most segments belong to the connection of the one before (a burst of data and
-    // its ACKs), found without hashing.
+    // its ACKs), found without hashing; exactly, as another entry for the tuple in the
+    // table may have the packet's tunnel id where this one would only learn it.
     const last = this.last;
     const d = last === null ? 0 : direction(last, ip.version, ip.src, tcp.srcPort, ip.dst, tcp.dstPort);
     let c: Connection | undefined;
-    if (d !== 0 && tunnelAdmits(last!.tunnel, tunnel)) {
+    if (d !== 0 && tunnelAdmits(last!.tunnel, tunnel, true)) {
       c = last!;
       this.fromA = d === 1;
       this.hash = -1;

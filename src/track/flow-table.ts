@@ -107,6 +107,18 @@ export class FlowTable<T extends FlowKeyed> {
       this.lastDirection = d;
       return e;
     }
+    // The same tuple in tunnels differing only in their ids (VNIs, TEIDs): a packet whose id
+    // its direction has not shown yet goes to the entry whose other direction has that id,
+    // before any entry would learn it.
+    if (tunnel !== null && tunnel.depth !== 0) {
+      for (const c of e) {
+        const d = direction(c, version, src, sport, dst, dport);
+        if (d !== 0 && tunnelAdmits(c.tunnel, tunnel, true)) {
+          this.lastDirection = d;
+          return c;
+        }
+      }
+    }
     for (const c of e) {
       const d = direction(c, version, src, sport, dst, dport);
       if (d !== 0 && (tunnel === null || tunnelAdmits(c.tunnel, tunnel))) {
