@@ -694,8 +694,8 @@ describe('configuration', () => {
     expect(describeOther(decodeWith(new Decoder(), vx4790))).toBe('not-tcp: ');
   });
 
-  it('udpPorts [[4790, VXLAN]] decapsulates VXLAN on 4790, and only there', () => {
-    const d = new Decoder({ enabled: true, udpPorts: [[4790, TUNNEL_VXLAN]] });
+  it('udpPorts [[4790, vxlan]] decapsulates VXLAN on 4790, and only there', () => {
+    const d = new Decoder({ enabled: true, udpPorts: [[4790, 'vxlan']] });
     const p = decodeWith(d, vx4790);
     expectInner(p, 4, IN4, O4 + UDPH + 8 + ETH);
     if (p.kind === 'tcp') expectLayer(p.tunnel.layers[0]!, { kind: TUNNEL_VXLAN, ...L4, srcPort: 50000, dstPort: 4790, id: 10 });
@@ -705,16 +705,16 @@ describe('configuration', () => {
   });
 
   it('a DecapTable is taken as it is', () => {
-    const d = new Decoder(new DecapTable({ enabled: true, udpPorts: [[9999, TUNNEL_GENEVE]] }));
+    const d = new Decoder(new DecapTable({ enabled: true, udpPorts: [[9999, 'geneve']] }));
     const p = decodeWith(d, overUdp4(1, 9999, geneve({ vni: 3, protocol: 0x0800 }, in4)));
     expect(p.kind === 'tcp' && p.tunnel.layers[0]!.kind).toBe(TUNNEL_GENEVE);
   });
 
   it('parseDecapSpec accepts udp:PORT=KIND', () => {
-    expect(parseDecapSpec('udp:4790=vxlan')).toEqual({ port: 4790, kind: TUNNEL_VXLAN });
-    expect(parseDecapSpec('udp:2153=gtp-u')).toEqual({ port: 2153, kind: TUNNEL_GTP_U });
-    expect(parseDecapSpec(' UDP:6082=Geneve ')).toEqual({ port: 6082, kind: TUNNEL_GENEVE });
-    expect(parseDecapSpec('udp:65535=gre')).toEqual({ port: 65535, kind: TUNNEL_GRE });
+    expect(parseDecapSpec('udp:4790=vxlan')).toEqual({ port: 4790, kind: 'vxlan' });
+    expect(parseDecapSpec('udp:2153=gtp-u')).toEqual({ port: 2153, kind: 'gtp-u' });
+    expect(parseDecapSpec(' UDP:6082=Geneve ')).toEqual({ port: 6082, kind: 'geneve' });
+    expect(parseDecapSpec('udp:65535=gre')).toEqual({ port: 65535, kind: 'gre' });
   });
 
   it('parseDecapSpec rejects, with a reason, ports out of range, other protocols and unknown kinds', () => {
