@@ -190,6 +190,7 @@ export class Decoder {
       if (inner.net !== NET_IPV4 && inner.net !== NET_IPV6) return this.other(frame, 'not-ip', '', ip);
       // A first fragment holds only the start of what it carries: the inner packet's own
       // length is the truth, and the capture ends what we have of it.
+      if (ip.fragment) tunnel.outerFragment = true;
       const innerWireEnd = ip.fragment ? inner.offset + MAX_IP_PACKET : ipEnd < wireEnd ? ipEnd : wireEnd;
       capEnd = end;
       wireEnd = inner.end >= 0 && inner.end < innerWireEnd ? (inner.end < inner.offset ? inner.offset : inner.end) : innerWireEnd;

@@ -121,6 +121,11 @@ export class TunnelPath {
    * Added to the inner tuple's hash to find the connection. 0 when depth is 0.
    */
   hash = 0;
+  /**
+   * An outer datagram was the first fragment of several: the inner packet goes on in
+   * the next fragment, so its own length is more than this frame holds.
+   */
+  outerFragment = false;
 
   constructor(capacity = MAX_TUNNEL_DEPTH) {
     this.layers = [];
@@ -139,6 +144,7 @@ export class TunnelPath {
   reset(): void {
     this.depth = 0;
     this.hash = 0;
+    this.outerFragment = false;
   }
 
   /** Count in the layer `next` was filled as. */

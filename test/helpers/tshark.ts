@@ -38,6 +38,12 @@ export const TSHARK_PREFS = [
   'tcp.analyze_sequence_numbers:FALSE',
 ] as const;
 
+/**
+ * Heuristic dissectors turned on: Teredo's finds Teredo on any UDP port (relays answer
+ * from ports of their own), as tcpsleuth and Zeek do.
+ */
+export const TSHARK_HEURISTICS = ['teredo_udp'] as const;
+
 /** One frame as tshark prints it; every multi-occurrence field is split on the aggregator. */
 export interface TsharkRow {
   number: number;
@@ -100,10 +106,11 @@ export function parseTsharkFields(stdout: string): TsharkRow[] {
   return rows;
 }
 
-/** Run tshark over one capture with TSHARK_FIELDS and TSHARK_PREFS. Never rejects for a bad capture. */
-export function runTshark(file: string): Promise<TsharkRun> {
-  const args = ['-n', '-r', file];
+/** Run tshark over one capture with TSHARK_FIELDS and TSHARK_PREFS (and `extra` arguments). Never rejects for a bad capture. */
+export function runTshark(file: string, extra: readonly string[] = []): Promise<TsharkRun> {
+  const args = ['-n', '-r', file, ...extra];
   for (const p of TSHARK_PREFS) args.push('-o', p);
+  for (const h of TSHARK_HEURISTICS) args.push('--enable-heuristic', h);
   args.push('-T', 'fields', '-E', 'separator=/t', '-E', 'occurrence=a', '-E', 'aggregator=,', '-E', 'quote=n');
   for (const f of TSHARK_FIELDS) args.push('-e', f);
   return new Promise((resolve, reject) => {
