@@ -41,7 +41,9 @@
  * - VLAN/QinQ tags, MPLS labels, PPPoE, PBB, FabricPath, VN-Tag and 802.2 SNAP are
  *   removed by the decoder, so `tcp`, `host` and `port` see through them; libpcap
  *   matches such frames only when the filter says `vlan`, `mpls` or `pppoes` first.
- *   Neither looks inside IP tunnels (IP-in-IP, GRE, UDP encapsulations).
+ * - Tunnels (IP-in-IP, GRE, VXLAN and the other UDP encapsulations) are removed by
+ *   the decoder too: every test reads the innermost headers, where libpcap reads the
+ *   outer ones.
  * - IPv6 extension headers are walked by the decoder; libpcap's port tests read only
  *   the fixed header's next header, and its `tcp`/`udp`/`icmp6` at most one fragment
  *   header further, so TCP after a hop-by-hop header is `tcp` and `port 80` here only.
