@@ -1,6 +1,6 @@
 import type { Connection } from '../track/connection.js';
 import type { Endpoint } from '../track/endpoint.js';
-import { appendBounded, isLoopback, packetsOf, who, type Detector } from './detector.js';
+import { appendBounded, isLoopback, networkOf, packetsOf, who, type Detector } from './detector.js';
 import type { FindingOf } from './finding.js';
 import { fact, makeFinding } from './make.js';
 import { rstMeaning } from './rst-kind.js';
@@ -37,8 +37,9 @@ export const connectionRefused: Detector<'connection-refused'> = {
     const seen = new Map<string, number>();
     for (const f of findings) {
       if (f.kind !== 'connection-refused') continue;
-      const n = (seen.get(f.endpointAddress) ?? 0) + 1;
-      seen.set(f.endpointAddress, n);
+      const key = `${f.endpointAddress} ${f.network ?? ''}`;
+      const n = (seen.get(key) ?? 0) + 1;
+      seen.set(key, n);
       if (n === f.details.refusalsOfThisPort) continue;
       f.details = { ...f.details, refusalsOfThisPort: n };
       f.explanation = explanationOf(f);
@@ -50,7 +51,7 @@ export const connectionRefused: Detector<'connection-refused'> = {
     const server = seg.from;
     const client = seg.to;
     // The same connect() trying again (a SYN with the ISN of the refused one before): one refusal, counted.
-    const connect = `refused connect ${c.address('client')} ${c.address('server')} ${client.isn}`;
+    const connect = `refused connect ${c.address('client')} ${c.address('server')} ${client.isn} ${networkOf(c)}`;
     const again = client.isnKnown ? ctx.remembered(connect) : undefined;
     if (again !== undefined && again.kind === 'connection-refused') {
       const synsRefused = again.details.synsRefused + 1;
@@ -64,7 +65,7 @@ export const connectionRefused: Detector<'connection-refused'> = {
     }
     const key = c.address('server');
     // Several refusals of one port, later accepted, show a server restart window.
-    const n = ctx.count(`refused ${key}`);
+    const n = ctx.count(`refused ${key} ${networkOf(c)}`);
     const summary = summaryOf(c, server, 1);
     const before = [
       `The ${who(c, client)} sent a SYN (frame ${client.lastSynAt?.frame ?? 0}) and the server's host answered with RST+ACK (frame ${seg.now.frame}): `,

@@ -1,3 +1,4 @@
+import { tunnelNetwork } from '../decode/tunnel-text.js';
 import type { Connection, IcmpEvent } from '../track/connection.js';
 import type { Endpoint } from '../track/endpoint.js';
 import type { SegmentInfo } from '../track/tracker.js';
@@ -85,6 +86,14 @@ export interface Detector<K extends FindingKind = FindingKind> {
 }
 
 /** "client 10.0.0.1:40000" style name of an endpoint. */
+/**
+ * The virtual network a connection is in ("VXLAN VNI 42"; "" when none). A key that
+ * names an address across connections adds it: the same address in two VNIs is two hosts.
+ */
+export function networkOf(c: Connection): string {
+  return c.tunnel === null ? '' : tunnelNetwork(c.tunnel);
+}
+
 export function who(c: Connection, e: Endpoint): string {
   return `${e.role} ${c.address(e.role)}`;
 }

@@ -68,6 +68,8 @@ interface FindingBase<K extends FindingKind, D> {
   prose?: ProseOf<K>;
   /** What the end-of-connection review (review.ts) added to the explanation, kept for a text rendered again; not part of the output. */
   caveats?: string;
+  /** The virtual networks its connection is in ("VXLAN VNI 42"), when tunnelled: groups keep them apart; not a field of its own in the output. */
+  network?: string;
 }
 
 /** The details of each shipped kind: the JSON contract (report/json-schema.ts documents each field). */

@@ -1,6 +1,6 @@
 import type { Connection } from '../track/connection.js';
 import type { Endpoint } from '../track/endpoint.js';
-import type { Instant, Packets } from './detector.js';
+import { networkOf, type Instant, type Packets } from './detector.js';
 import type { Confidence, Evidence, FindingKind, FindingOf, PacketRef, Severity } from './finding.js';
 
 /** What a finding rests on: its facts, how far they go, and the other causes that fit them. */
@@ -47,5 +47,12 @@ export function makeFinding<K extends FindingKind>(
     summary,
     explanation,
     details,
+    ...networkMember(c),
   } as FindingOf<K>;
+}
+
+/** The finding's network member, only for a connection in a tunnel with a network id. */
+function networkMember(c: Connection): { network?: string } {
+  const n = networkOf(c);
+  return n === '' ? {} : { network: n };
 }

@@ -1,5 +1,5 @@
 import { TCP_FIN, TCP_RST, TCP_SYN } from '../decode/packet.js';
-import { appendBounded, packetsOf, secs, who, type Detector } from './detector.js';
+import { appendBounded, networkOf, packetsOf, secs, who, type Detector } from './detector.js';
 import type { FindingOf } from './finding.js';
 import { fact, makeFinding } from './make.js';
 import { onlyRsts, rstMeaning } from './rst-kind.js';
@@ -62,7 +62,7 @@ export const strayRst: Detector<'stray-rst'> = {
     // A stray RST, or one more on a connection already noted as such.
     if (!(seg.flags & TCP_RST) || (ctx.raised(c, 'stray-rst') === undefined && rstMeaning(seg, ctx.options) !== 'stray')) return;
     const now = seg.now;
-    const key = tupleKey(c.address('client'), c.address('server'));
+    const key = `${tupleKey(c.address('client'), c.address('server'))} ${networkOf(c)}`;
     const seen = ctx.remembered(key);
     const run = seen !== undefined && seen.kind === 'stray-rst' ? notes.get(seen) : undefined;
     if (seen !== undefined && seen.kind === 'stray-rst' && run !== undefined) {

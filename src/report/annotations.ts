@@ -5,7 +5,7 @@ import type { Connection } from '../track/connection.js';
 import type { Transition } from '../track/endpoint.js';
 import { openAtEnd } from './view.js';
 
-import { tunnelText } from './tunnel-text.js';
+import { tunnelText } from '../decode/tunnel-text.js';
 /**
  * What `tcpsleuth annotate` writes into a capture: packet comments on the frames that
  * show a finding or change an endpoint's state, and a section-header comment that

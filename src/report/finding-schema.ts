@@ -173,7 +173,10 @@ export const GROUP = object('Findings that tell one story: the same kind, severi
   kind: ref('findingKind', "Its members' kind."),
   severity: ref('severity', "Its members' severity."),
   endpoint: ref('role', 'The side at fault.'),
-  where: str("What the members share: the server's address:port, or the client's address (no port; IPv6 without brackets).", ['10.0.0.5:8080', '10.0.0.7']),
+  where: str(
+    "What the members share: the server's address:port, or the client's address (no port; IPv6 without brackets); followed by the virtual network when their connections are in one (a VXLAN or Geneve VNI, a GRE key, an ERSPAN session), as the same address in two networks is two hosts.",
+    ['10.0.0.5:8080', '10.0.0.7', '10.0.0.5:8080 in VXLAN VNI 42'],
+  ),
   cause: orNull('abortCause', "The cause the detector named (abortive-close's likelyCause); null for other kinds."),
   headline: str('The verdict in one line.', ["60 connections to 10.0.0.5:8080: stuck in CLOSE-WAIT: the server's application does not close them after the peer's FIN"]),
   count: int('Connections in the group (the length of `connections`).', 1),

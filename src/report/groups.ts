@@ -16,6 +16,8 @@ export interface FindingGroup {
   endpoint: 'client' | 'server';
   /** What the members share: "10.0.0.5:8080" for a server, "10.0.0.7" for a client. */
   where: string;
+  /** And the virtual network their connections are in ("VXLAN VNI 42"), "" when none: the same address in two is two hosts. */
+  network: string;
   /** The cause the detector named, where it names one (abortive-close's likely cause). */
   cause: string | null;
   /** Members in time order. */
@@ -82,7 +84,12 @@ function plural(n: number, one: string, many = `${one}s`): string {
 
 /** The verdict of one group: its count, where and what. */
 export function headline(g: FindingGroup): string {
-  return `${plural(g.connections.length, 'connection')} ${g.endpoint === 'server' ? 'to' : 'from'} ${g.where}: ${phrase(g)}`;
+  return `${plural(g.connections.length, 'connection')} ${g.endpoint === 'server' ? 'to' : 'from'} ${placeOf(g)}: ${phrase(g)}`;
+}
+
+/** Where a group's members are, in words: its `where`, in its virtual network if any ("10.0.0.5:8080 in VXLAN VNI 42"). */
+export function placeOf(g: FindingGroup): string {
+  return g.network === '' ? g.where : `${g.where} in ${g.network}`;
 }
 
 /** The endpoint at fault as groups share it: a server's address:port, a client's host. */
@@ -95,7 +102,7 @@ function causeOf(f: Finding): string | null {
 }
 
 function groupKey(f: Finding): string {
-  return `${f.kind}|${f.severity}|${f.endpoint}|${whereOf(f)}|${causeOf(f) ?? ''}`;
+  return `${f.kind}|${f.severity}|${f.endpoint}|${whereOf(f)}|${f.network ?? ''}|${causeOf(f) ?? ''}`;
 }
 
 function earlier(a: Finding, b: Finding): number {
@@ -115,6 +122,7 @@ export function groupFindings(findings: readonly Finding[]): FindingGroup[] {
         severity: f.severity,
         endpoint: f.endpoint,
         where: whereOf(f),
+        network: f.network ?? '',
         cause: causeOf(f),
         findings: [],
         connections: [],
@@ -194,7 +202,7 @@ export function verdicts(groups: readonly FindingGroup[]): Verdict[] {
   const out = new Map<string, FindingGroup[]>();
   for (const g of groups) {
     const host = g.endpoint === 'server' ? hostOf(g.where) : g.where;
-    const key = `${g.kind}|${g.severity}|${g.endpoint}|${host}|${g.cause ?? ''}`;
+    const key = `${g.kind}|${g.severity}|${g.endpoint}|${host}|${g.network}|${g.cause ?? ''}`;
     const list = out.get(key);
     if (list) list.push(g);
     else out.set(key, [g]);
@@ -209,7 +217,8 @@ export function verdicts(groups: readonly FindingGroup[]): Verdict[] {
     const total = gs.reduce((n, g) => n + g.connections.length, 0);
     const ports = gs.map((g, i) => `${i === 0 ? g.where : `:${g.where.slice(g.where.lastIndexOf(':') + 1)}`} (${g.connections.length})`);
     const places = ports.length === 2 ? ports.join(' and ') : `${ports.slice(0, -1).join(', ')} and ${ports[ports.length - 1]}`;
-    list.push({ severity: first.severity, text: `${plural(total, 'connection')} to ${places}: ${phrase(first)}`, groups: gs });
+    const network = first.network === '' ? '' : ` in ${first.network}`;
+    list.push({ severity: first.severity, text: `${plural(total, 'connection')} to ${places}${network}: ${phrase(first)}`, groups: gs });
   }
   const size = (v: Verdict): number => v.groups.reduce((n, g) => n + g.connections.length, 0);
   return list.sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || size(b) - size(a) || a.groups[0]!.id - b.groups[0]!.id);

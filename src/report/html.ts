@@ -13,11 +13,11 @@ import {
   tunnelNote,
   trackingNotes,
 } from './incident.js';
-import { tunnelText } from './tunnel-text.js';
+import { tunnelText } from '../decode/tunnel-text.js';
 import { diagramConnections, leftOutOf, renderLadderSvg, type Ladder } from './ladder.js';
 import { captureSpan } from './view.js';
 import { supportText } from './support.js';
-import { findingFilter, groupConfidence, groupFilter, groupFindings, groupTimes, headline, hiddenBySeverity, verdicts, type FindingGroup } from './groups.js';
+import { findingFilter, groupConfidence, groupFilter, groupFindings, groupTimes, headline, hiddenBySeverity, placeOf, verdicts, type FindingGroup } from './groups.js';
 import { pileUp, type PileUp } from './pile-up.js';
 
 /**
@@ -124,7 +124,7 @@ function groupArticle(g: FindingGroup, multi: boolean, drawn: ReadonlySet<number
   const link = (id: number): string => (drawn.has(id) ? `<a href="#ladder-${id}">${id}</a>` : `<a href="#conn-${id}">${id}</a>`);
   const title = single
     ? `connection ${link(f.connection)}, ${e(f.endpoint)} <span class="mono">${e(f.endpointAddress)}</span>`
-    : `${g.connections.length} connections ${g.endpoint === 'server' ? 'to' : 'from'} <span class="mono">${e(g.where)}</span>`;
+    : `${g.connections.length} connections ${g.endpoint === 'server' ? 'to' : 'from'} <span class="mono">${e(placeOf(g))}</span>`;
   const filter = single ? findingFilter(f, multi) : groupFilter(g);
   const more = g.connections.length - MEMBERS;
   return [

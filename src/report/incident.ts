@@ -7,7 +7,7 @@ import type { TcpState } from '../track/states.js';
 import { durationSeconds } from './json.js';
 import type { Ladder } from './ladder.js';
 import { makeView, openAtEnd, secondsInState, type View, type ViewOptions } from './view.js';
-import { TUNNEL_MARK, tunnelText } from './tunnel-text.js';
+import { tunnelText } from '../decode/tunnel-text.js';
 
 /**
  * What the incident reports (Markdown, HTML) say, computed once from the same
@@ -243,6 +243,9 @@ export function connectionRow(v: View, c: Connection, oneDay = false): Connectio
     findings: kinds.join(', '),
   };
 }
+
+/** The marker a tunnelled connection's number carries in tables. */
+export const TUNNEL_MARK = '~';
 
 /** Tunnels a report's note names at most. */
 const TUNNELS_NAMED = 6;

@@ -6,7 +6,7 @@ import { connectionLine } from './connection-line.js';
 import { captureSpan, durationSeconds, makeView, type ViewOptions } from './view.js';
 import { mapIterable } from '../util/iterate.js';
 import { FORMAT_VERSION, TOOL_NAME, TOOL_VERSION } from '../version.js';
-import { cautious, confidenceCounts, findingFilter, groupFilter, groupFindings, groupSpan, headline, type FindingGroup } from './groups.js';
+import { cautious, confidenceCounts, findingFilter, groupFilter, groupFindings, groupSpan, headline, placeOf, type FindingGroup } from './groups.js';
 import { pileUp } from './pile-up.js';
 
 /**
@@ -102,7 +102,7 @@ export function groupJson(g: FindingGroup, index: ReadonlyMap<Finding, number>, 
     kind: g.kind,
     severity: g.severity,
     endpoint: g.endpoint,
-    where: g.where,
+    where: placeOf(g),
     cause: g.cause,
     headline: headline(g),
     count: g.connections.length,

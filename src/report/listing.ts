@@ -8,7 +8,7 @@ import type { SegmentInfo } from '../track/tracker.js';
 import { formatIp } from '../util/address.js';
 import { plainText } from './escape.js';
 import { TUNNEL_NAMES, type TunnelPath } from '../decode/tunnel.js';
-import { tunnelText } from './tunnel-text.js';
+import { tunnelText } from '../decode/tunnel-text.js';
 import { flagNames } from './flags.js';
 import { analysisLabels, TcpdumpSequence, tcpdumpFlags, timeOfDay } from './tcpdump.js';
 

@@ -1,6 +1,6 @@
 import { formatIso } from '../capture/timestamp.js';
 import type { Connection } from '../track/connection.js';
-import { findingFilter, groupConfidence, groupFilter, groupFindings, groupTimes, headline, hiddenBySeverity, verdicts, type FindingGroup } from './groups.js';
+import { findingFilter, groupConfidence, groupFilter, groupFindings, groupTimes, headline, hiddenBySeverity, placeOf, verdicts, type FindingGroup } from './groups.js';
 import { pileUp, type PileUp } from './pile-up.js';
 import { codeFence, escapeMarkdown as md } from './escape.js';
 import {
@@ -17,7 +17,7 @@ import {
   tunnelNote,
   type ReportLimits,
 } from './incident.js';
-import { tunnelText } from './tunnel-text.js';
+import { tunnelText } from '../decode/tunnel-text.js';
 import { diagramConnections, leftOutOf, renderLadderText, type Ladder } from './ladder.js';
 import { captureSpan, type View } from './view.js';
 import { supportText } from './support.js';
@@ -41,7 +41,7 @@ const MEMBERS = 100;
 function groupBlock(g: FindingGroup, multi: boolean, drawn: ReadonlySet<number>, shape: PileUp | null): string {
   const f = g.findings[0]!;
   const single = g.findings.length === 1;
-  const title = single ? `connection ${f.connection}, ${f.endpoint} ${md(f.endpointAddress)}` : `${g.connections.length} connections ${g.endpoint === 'server' ? 'to' : 'from'} ${md(g.where)}`;
+  const title = single ? `connection ${f.connection}, ${f.endpoint} ${md(f.endpointAddress)}` : `${g.connections.length} connections ${g.endpoint === 'server' ? 'to' : 'from'} ${md(placeOf(g))}`;
   const out = [`### ${g.id}. ${g.severity.toUpperCase()} \`${g.kind}\`: ${title}`, '', `**${md(single ? f.summary : headline(g))}**`, '', md(f.explanation), ''];
   const s = supportText(f, multi);
   out.push(`- Confidence: ${groupConfidence(g)}`);

@@ -7,10 +7,10 @@ import { durationSeconds } from './json.js';
 import { captureSpan, makeView, openAtEnd, secondsInState, type ViewOptions } from './view.js';
 import { mapIterable } from '../util/iterate.js';
 import { supportText } from './support.js';
-import { OUTCOMES, outcomeOf, type Outcome } from './incident.js';
+import { OUTCOMES, outcomeOf, TUNNEL_MARK, type Outcome } from './incident.js';
 import { findingFilter, groupConfidence, groupFilter, groupFindings, groupTimes, headline, hiddenBySeverity, verdicts, type FindingGroup } from './groups.js';
 import { pileUp } from './pile-up.js';
-import { TUNNEL_MARK, tunnelText } from './tunnel-text.js';
+import { tunnelText } from '../decode/tunnel-text.js';
 
 function captureLine(c: CaptureSummary): string {
   const parts = [c.format ?? 'unknown format'];

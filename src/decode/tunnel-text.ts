@@ -1,4 +1,4 @@
-import { TUNNEL_ERSPAN, TUNNEL_GTP_U, TUNNEL_ID_NAMES, TUNNEL_NAMES, type TunnelLayer, type TunnelPath } from '../decode/tunnel.js';
+import { TUNNEL_ERSPAN, TUNNEL_GENEVE, TUNNEL_GRE, TUNNEL_GTP_U, TUNNEL_ID_NAMES, TUNNEL_NAMES, TUNNEL_VXLAN, type TunnelLayer, type TunnelPath } from './tunnel.js';
 import { formatIp } from '../util/address.js';
 
 /** An id as Wireshark shows it: TEIDs in hex, VNIs, keys and sessions in decimal. */
@@ -25,5 +25,22 @@ export function tunnelText(t: TunnelPath | null): string {
   return s;
 }
 
-/** The marker a tunnelled connection's number carries in tables. */
-export const TUNNEL_MARK = '~';
+/** Encapsulations whose id names a network of their own (a tenant, a mirror session), not a tunnel endpoint's. */
+const NETWORK_IDS: ReadonlySet<TunnelLayer['kind']> = new Set([TUNNEL_VXLAN, TUNNEL_GENEVE, TUNNEL_GRE, TUNNEL_ERSPAN]);
+
+/**
+ * The virtual networks a path is in, as findings are grouped by: "VXLAN VNI 42", layers
+ * joined by " / "; "" when none has one. The same inner address in two VNIs is two
+ * hosts (tenants may overlap); GTP-U's TEIDs and the outer addresses name tunnels, not
+ * networks, so a server's connections from many tunnel endpoints stay one story.
+ */
+export function tunnelNetwork(t: TunnelPath | null): string {
+  if (t === null) return '';
+  let s = '';
+  for (let i = 0; i < t.depth; i++) {
+    const l = t.layers[i]!;
+    if (l.id < 0 || !NETWORK_IDS.has(l.kind)) continue;
+    s += `${s ? ' / ' : ''}${TUNNEL_NAMES[l.kind].toUpperCase()} ${TUNNEL_ID_NAMES[l.kind]} ${l.id}`;
+  }
+  return s;
+}
