@@ -124,7 +124,11 @@ setup_ns() {
         ip -n "$ns" link set "$dev" up
         host_sysctls "$ns"
     done
-    # wait for both ends to report carrier
+    wait_carrier "veth pair"
+}
+
+# Wait for both ends of the client-server veth pair to report carrier.
+wait_carrier() {
     local i
     for i in $(seq 1 50); do
         if ip -n "$NS_C" link show "$IF_C" | grep -q 'LOWER_UP' &&
@@ -133,7 +137,7 @@ setup_ns() {
         fi
         sleep 0.02
     done
-    die "veth pair did not come up"
+    die "$1 did not come up"
 }
 
 # Routed topology: client -- [link delay] -- router -- [link delay] -- server.
@@ -285,15 +289,7 @@ setup_tunnel() {
         fi
         host_sysctls "$ns"
     done
-    local i
-    for i in $(seq 1 50); do
-        if ip -n "$NS_C" link show "$IF_C" | grep -q 'LOWER_UP' &&
-           ip -n "$NS_S" link show "$IF_S" | grep -q 'LOWER_UP'; then
-            return 0
-        fi
-        sleep 0.02
-    done
-    die "tunnel underlay did not come up"
+    wait_carrier "tunnel underlay"
 }
 
 mapfile -t ALL < <("$PYTHON" "$TSL" list)
