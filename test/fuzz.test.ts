@@ -25,8 +25,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const sources: Source[] = findSources().map(loadSource);
 
 describe('fuzz harness', () => {
-  it('finds the sources: every capture in captures/, and the corpus when it is there', () => {
-    const own = readdirSync(CAPTURES).filter((f) => f.endsWith('.pcap'));
+  it('finds the sources: every capture in captures/ and captures/tunnel/, and the corpus when it is there', () => {
+    // captures/tunnel/ too: the tunnel decoders are fuzzed from real encapsulations.
+    const own = [...readdirSync(CAPTURES), ...readdirSync(join(CAPTURES, 'tunnel')).map((f) => `tunnel/${f}`)].filter((f) => f.endsWith('.pcap'));
     expect(sources.filter((s) => s.ref.root === 'captures').map((s) => s.ref.file).sort()).toEqual(own.sort());
     if (HAVE_CORPUS) expect(sources.filter((s) => s.ref.root === 'corpus').length).toBeGreaterThan(300);
     // The layouts found the structure the mutators lie about.

@@ -2,7 +2,7 @@ import type { Frame } from '../capture/frame.js';
 import { decodeIcmpError } from './icmp.js';
 import { decodeIpv4, type LayerProblem } from './ipv4.js';
 import { decodeIpv6 } from './ipv6.js';
-import { LinkResult, NET_IPV4, NET_IPV6 } from './link-result.js';
+import { LinkResult, NET_IPV4, NET_IPV6, type NetProto } from './link-result.js';
 import { linkDecoder, type LinkDecoder } from './linktypes.js';
 import {
   IcmpError,
@@ -78,6 +78,9 @@ export class Decoder {
   private readonly icmpPacket: IcmpErrorPacket = { kind: 'icmp-error', frame: null as unknown as Frame, ip: this.tcpPacket.ip, icmp: new IcmpError(), tunnel: this.tunnel };
   /** Which UDP ports carry which encapsulation; null: decapsulation is off. */
   private readonly decapTable: DecapTable | null;
+  /** Where the inner packet descend() found ends: in the capture, and as sent. */
+  private innerCapEnd = 0;
+  private innerWireEnd = 0;
   private readonly otherPacket: OtherPacket = { kind: 'other', frame: null as unknown as Frame, reason: 'not-ip', detail: '', ip: null };
   /** The last frame's link type and its decoder. */
   private linkType = -1;
@@ -125,10 +128,10 @@ export class Decoder {
     }
 
     const ip = this.tcpPacket.ip;
-    const tunnel = this.tunnel;
-    tunnel.reset();
-    let net = link.net;
+    this.tunnel.reset();
+    let net: NetProto = link.net;
     let off = link.offset;
+    // One turn per IP header: the outer one, then one per tunnel (descend).
     for (;;) {
       const problem = net === NET_IPV4 ? decodeIpv4(buf, off, capEnd, wireEnd, ip, false) : decodeIpv6(buf, off, capEnd, wireEnd, ip, false);
       if (problem !== null) return this.problem(frame, problem, null);
@@ -141,63 +144,83 @@ export class Decoder {
         if (ip.laterFragment) return this.other(frame, 'ip-fragment', '', ip);
       }
       const l4 = ip.offset + ip.headerLength;
-      if (ip.protocol === PROTO_TCP) {
-        const p = this.tcpPacket;
-        const tp = decodeTcp(buf, l4, capEnd, ip.payloadLength, p.tcp);
-        if (tp !== null) return this.problem(frame, tp, ip);
-        this.stats.tcp++;
-        if (p.tcp.truncated) this.stats.truncatedPayloads++;
-        if (p.tcp.badOptions) {
-          this.stats.badTcpOptions++;
-          this.damaged(frame, TCP_BAD_OPTIONS);
-        }
-        if (tunnel.depth !== 0) this.stats.tunnelledTcp++;
-        p.frame = frame;
-        return p;
-      }
+      if (ip.protocol === PROTO_TCP) return this.tcp(frame, l4, capEnd);
       const ipEnd = l4 + ip.payloadLength;
       if ((ip.protocol === PROTO_ICMP && ip.version === 4) || (ip.protocol === PROTO_ICMPV6 && ip.version === 6)) {
-        const p = this.icmpPacket;
         // The quote ends with the outer datagram: an Ethernet trailer or padding is not quoted TCP.
-        if (decodeIcmpError(buf, l4, ipEnd < capEnd ? ipEnd : capEnd, ip.version, p.icmp)) {
-          this.stats.icmpErrors++;
-          p.frame = frame;
-          return p;
-        }
-        return this.other(frame, 'not-tcp', '', ip);
+        return this.icmp(frame, l4, ipEnd < capEnd ? ipEnd : capEnd);
       }
-      const table = this.decapTable;
-      if (table === null || !mayCarryTunnel(ip.protocol)) return this.other(frame, 'not-tcp', '', ip);
-      if (tunnel.full) {
-        this.stats.tunnelTooDeep++;
-        return this.other(frame, 'not-tcp', '', ip);
-      }
-      const end = ipEnd < capEnd ? ipEnd : capEnd;
-      const inner = this.link;
-      inner.reset();
-      const r = decap(table, buf, ip, l4, end, tunnel.next, inner);
-      if (r === DECAP_NOT) return this.other(frame, 'not-tcp', '', ip);
-      if (r === DECAP_CUT) {
-        // Cut by the capture only when bytes of the datagram are missing. A first fragment's
-        // header goes on in the next fragment (not reassembled, as later ones are not); else
-        // the datagram itself is too short for the header it claims.
-        if (ipEnd > capEnd) return this.problem(frame, TUNNEL_CUT, ip);
-        if (ip.fragment) return this.other(frame, 'ip-fragment', '', ip);
-        return this.problem(frame, TUNNEL_PAST_END, ip);
-      }
-      tunnel.push();
-      if (inner.truncated) return this.problem(frame, INNER_LINK_CUT, ip);
-      if (inner.net !== NET_IPV4 && inner.net !== NET_IPV6) return this.other(frame, 'not-ip', '', ip);
-      // A first fragment holds only the start of what it carries: the inner packet's own
-      // length is the truth, and the capture ends what we have of it.
-      if (ip.fragment) tunnel.outerFragment = true;
-      const innerWireEnd = ip.fragment ? inner.offset + MAX_IP_PACKET : ipEnd < wireEnd ? ipEnd : wireEnd;
-      capEnd = end;
-      wireEnd = inner.end >= 0 && inner.end < innerWireEnd ? (inner.end < inner.offset ? inner.offset : inner.end) : innerWireEnd;
-      if (capEnd > wireEnd) capEnd = wireEnd;
-      net = inner.net;
-      off = inner.offset;
+      const stop = this.descend(frame, l4, ipEnd, capEnd, wireEnd);
+      if (stop !== null) return stop;
+      net = this.link.net;
+      off = this.link.offset;
+      capEnd = this.innerCapEnd;
+      wireEnd = this.innerWireEnd;
     }
+  }
+
+  private tcp(frame: Frame, l4: number, capEnd: number): Packet {
+    const p = this.tcpPacket;
+    const tp = decodeTcp(frame.buf, l4, capEnd, p.ip.payloadLength, p.tcp);
+    if (tp !== null) return this.problem(frame, tp, p.ip);
+    this.stats.tcp++;
+    if (p.tcp.truncated) this.stats.truncatedPayloads++;
+    if (p.tcp.badOptions) {
+      this.stats.badTcpOptions++;
+      this.damaged(frame, TCP_BAD_OPTIONS);
+    }
+    if (this.tunnel.depth !== 0) this.stats.tunnelledTcp++;
+    p.frame = frame;
+    return p;
+  }
+
+  private icmp(frame: Frame, l4: number, end: number): Packet {
+    const p = this.icmpPacket;
+    if (!decodeIcmpError(frame.buf, l4, end, p.ip.version, p.icmp)) return this.other(frame, 'not-tcp', '', p.ip);
+    this.stats.icmpErrors++;
+    p.frame = frame;
+    return p;
+  }
+
+  /**
+   * The IP payload at `l4` is it an encapsulation? Null when it is: the next layer of
+   * the tunnel path is filled, `link` says where the inner packet starts, and
+   * innerCapEnd and innerWireEnd where it ends. Otherwise the packet as it stands.
+   */
+  private descend(frame: Frame, l4: number, ipEnd: number, capEnd: number, wireEnd: number): OtherPacket | null {
+    const ip = this.tcpPacket.ip;
+    const tunnel = this.tunnel;
+    const table = this.decapTable;
+    if (table === null || !mayCarryTunnel(ip.protocol)) return this.other(frame, 'not-tcp', '', ip);
+    if (tunnel.full) {
+      this.stats.tunnelTooDeep++;
+      return this.other(frame, 'not-tcp', '', ip);
+    }
+    const end = ipEnd < capEnd ? ipEnd : capEnd;
+    const inner = this.link;
+    inner.reset();
+    const r = decap(table, frame.buf, ip, l4, end, tunnel.next, inner);
+    if (r === DECAP_NOT) return this.other(frame, 'not-tcp', '', ip);
+    if (r === DECAP_CUT) {
+      // Cut by the capture only when bytes of the datagram are missing. A first fragment's
+      // header goes on in the next fragment (not reassembled, as later ones are not); else
+      // the datagram itself is too short for the header it claims.
+      if (ipEnd > capEnd) return this.problem(frame, TUNNEL_CUT, ip);
+      if (ip.fragment) return this.other(frame, 'ip-fragment', '', ip);
+      return this.problem(frame, TUNNEL_PAST_END, ip);
+    }
+    tunnel.push();
+    if (inner.truncated) return this.problem(frame, INNER_LINK_CUT, ip);
+    if (inner.net !== NET_IPV4 && inner.net !== NET_IPV6) return this.other(frame, 'not-ip', '', ip);
+    // A first fragment holds only the start of what it carries: the inner packet's own
+    // length is the truth, and the capture ends what we have of it.
+    if (ip.fragment) tunnel.outerFragment = true;
+    const innerWireEnd = ip.fragment ? inner.offset + MAX_IP_PACKET : ipEnd < wireEnd ? ipEnd : wireEnd;
+    // A link-layer length inside (PPPoE in the tunnel) ends the inner packet sooner.
+    const w = inner.end >= 0 && inner.end < innerWireEnd ? (inner.end < inner.offset ? inner.offset : inner.end) : innerWireEnd;
+    this.innerWireEnd = w;
+    this.innerCapEnd = end > w ? w : end;
+    return null;
   }
 
   /** Count a damaged frame (once per frame) and remember the first. */
