@@ -1,6 +1,6 @@
 import { be16 } from '../capture/bytes.js';
 import { decodeAyiya } from './ayiya.js';
-import { DECAP_CUT, DECAP_INNER, DECAP_NOT, type DecapResult } from './decap-result.js';
+import { DECAP_INNER, DECAP_NOT, type DecapResult } from './decap-result.js';
 import { decodeGeneve } from './geneve.js';
 import { decodeGre } from './gre.js';
 import { decodeGtpU } from './gtp-u.js';
@@ -58,16 +58,11 @@ export function mayCarryTunnel(protocol: number): boolean {
 
 /**
  * The IP payload at `off` (to `end`: the datagram's end or the capture's, whichever is
- * first), when it is an encapsulation: `layer` takes the outer endpoints, ports and id,
- * `out` what is inside. DECAP_NOT leaves the packet as its outer header says.
+ * first), when it is an encapsulation: `layer` takes its kind, ports and id (the outer
+ * addresses are TunnelPath.push's), `out` what is inside. DECAP_NOT leaves the packet
+ * as its outer header says.
  */
 export function decap(table: DecapTable, buf: Buffer, ip: IpHeader, off: number, end: number, layer: TunnelLayer, out: LinkResult): DecapResult {
-  const len = ip.version === 4 ? 4 : 16;
-  for (let i = 0; i < len; i++) {
-    layer.src[i] = ip.src[i]!;
-    layer.dst[i] = ip.dst[i]!;
-  }
-  layer.version = ip.version;
   layer.variant = 0;
   layer.srcPort = 0;
   layer.dstPort = 0;
@@ -123,5 +118,3 @@ function udp(table: DecapTable, buf: Buffer, off: number, end: number, layer: Tu
       return DECAP_NOT;
   }
 }
-
-export { DECAP_CUT, DECAP_INNER, DECAP_NOT };

@@ -15,7 +15,8 @@ import {
   type TcpPacket,
 } from './packet.js';
 import { decodeTcp } from './tcp.js';
-import { decap, decapTableFor, DECAP_CUT, DECAP_NOT, DecapTable, mayCarryTunnel } from './decap.js';
+import { decap, decapTableFor, DecapTable, mayCarryTunnel } from './decap.js';
+import { DECAP_CUT, DECAP_NOT } from './decap-result.js';
 import { TunnelPath, type DecapConfig } from './tunnel.js';
 
 const PROTO_ICMP = 1;
@@ -209,7 +210,7 @@ export class Decoder {
       if (ip.fragment) return this.other(frame, 'ip-fragment', '', ip);
       return this.problem(frame, TUNNEL_PAST_END, ip);
     }
-    tunnel.push();
+    tunnel.push(ip);
     if (inner.truncated) return this.problem(frame, INNER_LINK_CUT, ip);
     if (inner.net !== NET_IPV4 && inner.net !== NET_IPV6) return this.other(frame, 'not-ip', '', ip);
     // A first fragment holds only the start of what it carries: the inner packet's own

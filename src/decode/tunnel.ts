@@ -4,6 +4,7 @@
  * packet's (TunnelPath.copy), so that the same inner 4-tuple in two tunnels is two
  * connections.
  */
+import type { IpHeader } from './packet.js';
 
 export const TUNNEL_VXLAN = 1;
 export const TUNNEL_GENEVE = 2;
@@ -93,6 +94,11 @@ export class TunnelLayer {
     return this.version === 4 ? 4 : 16;
   }
 
+  /** Carried in UDP (VXLAN, Geneve, GTP-U, Teredo, AYIYA, GRE in UDP): it has ports. */
+  get inUdp(): boolean {
+    return this.srcPort !== 0 || this.dstPort !== 0;
+  }
+
   /** Packets going dst -> src have been seen (reverseId is known). */
   get reverseSeen(): boolean {
     return this.reverseId !== UNSEEN;
@@ -102,6 +108,15 @@ export class TunnelLayer {
 function sameBytes(a: Uint8Array, b: Uint8Array, len: number): boolean {
   for (let i = 0; i < len; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/** `b` is `a`'s encapsulation between the same outer addresses: 1 in `a`'s direction, -1 the other way, 0 not. */
+function orientation(a: TunnelLayer, b: TunnelLayer): 1 | -1 | 0 {
+  if (a.kind !== b.kind || a.version !== b.version) return 0;
+  const len = a.addrLen;
+  if (sameBytes(a.src, b.src, len) && sameBytes(a.dst, b.dst, len)) return 1;
+  if (sameBytes(a.src, b.dst, len) && sameBytes(a.dst, b.src, len)) return -1;
+  return 0;
 }
 
 /** FNV-1a over one outer address. */
@@ -118,7 +133,7 @@ export class TunnelPath {
   /**
    * The same for both directions of a tunnel: kinds and outer addresses (not ids, which
    * may differ by direction, nor UDP ports, whose source is often per-flow entropy).
-   * Added to the inner tuple's hash to find the connection. 0 when depth is 0.
+   * Added to the inner tuple's hash to find the connection (only when depth is not 0).
    */
   hash = 0;
   /**
@@ -147,14 +162,18 @@ export class TunnelPath {
     this.outerFragment = false;
   }
 
-  /** Count in the layer `next` was filled as. */
-  push(): void {
+  /** Count in the layer `next` was filled as, between the outer header `ip`'s addresses. */
+  push(ip: IpHeader): void {
     const l = this.layers[this.depth++]!;
+    l.version = ip.version;
     const len = l.addrLen;
+    for (let i = 0; i < len; i++) {
+      l.src[i] = ip.src[i]!;
+      l.dst[i] = ip.dst[i]!;
+    }
     // Symmetric in the two addresses: the sum of their hashes.
     const pair = (hashAddress(l.src, len) + hashAddress(l.dst, len)) & 0x1fffffff;
     this.hash = (Math.imul(this.hash ^ (l.kind * 0x9e3779b1), 0x01000193) + pair) & 0x1fffffff;
-    if (this.hash === 0) this.hash = 1;
   }
 
   /** A copy of the layers in use, for a connection to keep. */
@@ -178,18 +197,16 @@ export class TunnelPath {
     for (let i = 0; i < this.depth; i++) {
       const k = this.layers[i]!;
       const q = p.layers[i]!;
-      if (k.kind !== q.kind || k.version !== q.version) return false;
-      const len = k.addrLen;
-      if (sameBytes(k.src, q.src, len) && sameBytes(k.dst, q.dst, len)) {
-        if (k.id !== q.id) return false;
-      } else if (sameBytes(k.src, q.dst, len) && sameBytes(k.dst, q.src, len)) {
-        if (k.reverseId !== UNSEEN ? k.reverseId !== q.id : exact && k.id !== q.id) return false;
-      } else return false;
+      const o = orientation(k, q);
+      if (o === 0) return false;
+      // The id this direction must carry: its own, or for a direction not seen yet any (exact: the other's).
+      const want = o === 1 ? k.id : k.reverseId !== UNSEEN ? k.reverseId : exact ? k.id : q.id;
+      if (q.id !== want) return false;
     }
     for (let i = 0; i < this.depth; i++) {
       const k = this.layers[i]!;
       const q = p.layers[i]!;
-      if (k.reverseId === UNSEEN && !sameBytes(k.src, q.src, k.addrLen)) k.reverseId = q.id;
+      if (k.reverseId === UNSEEN && orientation(k, q) === -1) k.reverseId = q.id;
     }
     return true;
   }
@@ -202,13 +219,13 @@ export function sameTunnel(a: TunnelPath | null, b: TunnelPath | null): boolean 
   for (let i = 0; i < a.depth; i++) {
     const x = a.layers[i]!;
     const y = b.layers[i]!;
-    if (x.kind !== y.kind || x.version !== y.version) return false;
-    const len = x.addrLen;
-    if (sameBytes(x.src, y.src, len) && sameBytes(x.dst, y.dst, len)) {
-      if (x.id !== y.id || (x.reverseSeen && y.reverseSeen && x.reverseId !== y.reverseId)) return false;
-    } else if (sameBytes(x.src, y.dst, len) && sameBytes(x.dst, y.src, len)) {
-      if ((y.reverseSeen && x.id !== y.reverseId) || (x.reverseSeen && y.id !== x.reverseId)) return false;
-    } else return false;
+    const o = orientation(x, y);
+    if (o === 0) return false;
+    // Each direction's id, where both have seen it, agrees.
+    const yForward = o === 1 ? y.id : y.reverseSeen ? y.reverseId : null;
+    const yBack = o === 1 ? (y.reverseSeen ? y.reverseId : null) : y.id;
+    if (yForward !== null && yForward !== x.id) return false;
+    if (yBack !== null && x.reverseSeen && yBack !== x.reverseId) return false;
   }
   return true;
 }

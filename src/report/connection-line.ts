@@ -136,8 +136,8 @@ const TUNNEL_LAYER = new LineObject<TunnelLayer>('One encapsulation the connecti
   erspanType: { schema: { anyOf: [{ enum: [1, 2, 3] }, { type: 'null' }], description: "ERSPAN's type (I, II or III); null for the other encapsulations." }, json: (l) => (l.kind === TUNNEL_ERSPAN ? l.variant : 'null') },
   src: { schema: ref('ip', "The outer source address of the connection's first packet."), text: (l) => formatIp(l.version, l.src) },
   dst: { schema: ref('ip', 'The outer destination address of that packet.'), text: (l) => formatIp(l.version, l.dst) },
-  srcPort: { schema: intOrNull('The outer UDP source port of that packet; null when not carried in UDP.'), json: (l) => (l.srcPort || l.dstPort ? l.srcPort : 'null') },
-  dstPort: { schema: intOrNull('The outer UDP destination port of that packet; null when not carried in UDP.'), json: (l) => (l.srcPort || l.dstPort ? l.dstPort : 'null') },
+  srcPort: { schema: intOrNull('The outer UDP source port of that packet; null when not carried in UDP.'), json: (l) => (l.inUdp ? l.srcPort : 'null') },
+  dstPort: { schema: intOrNull('The outer UDP destination port of that packet; null when not carried in UDP.'), json: (l) => (l.inUdp ? l.dstPort : 'null') },
   id: {
     schema: intOrNull("The VNI (VXLAN, Geneve), GRE key, ERSPAN session or GTP-U TEID of packets going src to dst; null when the encapsulation or packet has none."),
     json: (l) => (l.id >= 0 ? l.id : 'null'),

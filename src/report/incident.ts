@@ -247,8 +247,8 @@ export function connectionRow(v: View, c: Connection, oneDay = false): Connectio
 /** The marker a tunnelled connection's number carries in tables. */
 export const TUNNEL_MARK = '~';
 
-/** Tunnels a report's note names at most. */
-const TUNNELS_NAMED = 6;
+/** Tunnels a table's summary or a report's note names at most; the JSON has every connection's. */
+export const TUNNELS_NAMED = 6;
 
 /** The note under a connections table when some of its rows were tunnelled: each tunnel and its connections' ids; null when none was. */
 export function tunnelNote(rows: readonly Connection[]): string | null {

@@ -7,7 +7,7 @@ import type { TcpState } from '../track/states.js';
 import type { SegmentInfo } from '../track/tracker.js';
 import { formatIp } from '../util/address.js';
 import { plainText } from './escape.js';
-import { TUNNEL_NAMES, type TunnelPath } from '../decode/tunnel.js';
+import { TUNNEL_ERSPAN, TUNNEL_NAMES, type TunnelPath } from '../decode/tunnel.js';
 import { tunnelText } from '../decode/tunnel-text.js';
 import { flagNames } from './flags.js';
 import { analysisLabels, TcpdumpSequence, tcpdumpFlags, timeOfDay } from './tcpdump.js';
@@ -96,6 +96,8 @@ export interface PacketRecord {
 /** One encapsulation of one packet: its outer addresses, UDP ports and id as on the wire. */
 export interface PacketTunnelLayer {
   type: string;
+  /** ERSPAN's type (1, 2 or 3); null for the other encapsulations. */
+  erspanType: number | null;
   src: string;
   dst: string;
   srcPort: number | null;
@@ -107,8 +109,15 @@ function packetTunnel(t: TunnelPath): PacketTunnelLayer[] {
   const out: PacketTunnelLayer[] = [];
   for (let i = 0; i < t.depth; i++) {
     const l = t.layers[i]!;
-    const udp = l.srcPort !== 0 || l.dstPort !== 0;
-    out.push({ type: TUNNEL_NAMES[l.kind], src: formatIp(l.version, l.src), dst: formatIp(l.version, l.dst), srcPort: udp ? l.srcPort : null, dstPort: udp ? l.dstPort : null, id: l.id >= 0 ? l.id : null });
+    out.push({
+      type: TUNNEL_NAMES[l.kind],
+      erspanType: l.kind === TUNNEL_ERSPAN ? l.variant : null,
+      src: formatIp(l.version, l.src),
+      dst: formatIp(l.version, l.dst),
+      srcPort: l.inUdp ? l.srcPort : null,
+      dstPort: l.inUdp ? l.dstPort : null,
+      id: l.id >= 0 ? l.id : null,
+    });
   }
   return out;
 }

@@ -7,7 +7,7 @@ import { durationSeconds } from './json.js';
 import { captureSpan, makeView, openAtEnd, secondsInState, type ViewOptions } from './view.js';
 import { mapIterable } from '../util/iterate.js';
 import { supportText } from './support.js';
-import { OUTCOMES, outcomeOf, TUNNEL_MARK, type Outcome } from './incident.js';
+import { OUTCOMES, outcomeOf, TUNNEL_MARK, TUNNELS_NAMED, type Outcome } from './incident.js';
 import { findingFilter, groupConfidence, groupFilter, groupFindings, groupTimes, headline, hiddenBySeverity, verdicts, type FindingGroup } from './groups.js';
 import { pileUp } from './pile-up.js';
 import { tunnelText } from '../decode/tunnel-text.js';
@@ -368,9 +368,6 @@ function writeTableRows(r: AnalysisResult, rows: () => Iterable<TableRow>, count
   if (tr.evicted) out.push('', hang(`${tr.evicted} connections were finished early: more than ${tr.maxConnections} were live at once (--max-connections).`, pw, '', ''));
   if (unlisted) out.line(hang(`${unlisted} finished connections without findings are counted, not listed (--max-listed): ${Object.entries(tr.unlisted).map(([k, n]) => `${k} ${n}`).join(', ')}.`, pw, '', ''));
 }
-
-/** Tunnels listed by name at most; the JSON has every connection's. */
-const TUNNELS_NAMED = 6;
 
 /** "In tunnels: 3 (vxlan 10.98.0.1>10.98.0.2 VNI 42: 2, gre ...: 1)." */
 export function tunnelsLine(tunnels: ReadonlyMap<string, number>): string {
