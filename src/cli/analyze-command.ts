@@ -94,6 +94,7 @@ Examples:
   $ tcpsleuth analyze --format json server.pcapng.gz > report.json
   $ tcpsleuth analyze --format html incident.pcap > incident.html
   $ tcpsleuth analyze ring.pcap*          # a tcpdump -C/-G set: merged in time order
+  $ tcpsleuth analyze --vxlan-port 4790 mirror.pcap   # a traffic mirror's VXLAN on its own port
   $ tcpdump -i any -w - 'tcp port 8080' | tcpsleuth analyze -
   $ tcpsleuth analyze --fail-on error nightly.pcap || echo "connection problems"
 
